@@ -1,0 +1,157 @@
+/*
+ * crypto: keys, the encrypted object format and hashing. It only transforms
+ * bytes; it knows nothing of storage, manifests or commands.
+ *
+ * Object format (docs/FORMAT.md is the normative text):
+ *   header (64 bytes, authenticated as AAD of every segment)
+ *   segment 0 .. n-1: ciphertext (segment_size bytes, the last one shorter or
+ *   equal, possibly empty) followed by a 16-byte GCM tag.
+ * Per-object key = HKDF-SHA256(master, salt, info = label || identity).
+ * Nonce = nonce_prefix(7) || segment counter (u32 BE) || last flag (1 byte).
+ */
+#ifndef CASSETTE_CRYPTO_H
+#define CASSETTE_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CRYPTO_KEY_LEN 32
+#define CRYPTO_KEYID_LEN 8
+#define CRYPTO_SALT_LEN 32
+#define CRYPTO_PREFIX_LEN 7
+#define CRYPTO_TAG_LEN 16
+#define CRYPTO_HEADER_LEN 64
+#define CRYPTO_VERSION 1
+#define CRYPTO_SUITE_AES256GCM_HKDF 1
+#define CRYPTO_DEFAULT_SEGMENT (1u << 20)
+#define CRYPTO_MIN_SEGMENT 16u
+#define CRYPTO_MAX_SEGMENT (1u << 30)
+/* Length of a base64 key line without the newline. */
+#define CRYPTO_KEY_B64_LEN 44
+
+/* ---- keys ------------------------------------------------------------ */
+
+/* The master key and its key id. Opaque; wiped by crypto_key_free(). */
+struct crypto_key;
+
+/*
+ * Load a key file: one line of base64 that decodes to exactly 32 bytes
+ * (surrounding whitespace allowed). Refused with CST_EINVALID when the file
+ * is readable or writable by group or others, is not a regular file, or does
+ * not decode to 32 bytes. The message names
+ * the path. Every intermediate buffer is wiped. *out is owned by the caller.
+ */
+int crypto_key_load_file(struct crypto_key **out, const char *path);
+/* Build a key from raw bytes (len must be 32). For tests and keygen. */
+int crypto_key_from_bytes(struct crypto_key **out, const unsigned char *raw, size_t len);
+/* Wipe and free. NULL is a no-op. */
+void crypto_key_free(struct crypto_key *key);
+/* The key id: first 8 bytes of HKDF-SHA256(ikm = key, salt = empty,
+ * info = "cassette v1 key id"). Borrowed pointer to 8 bytes. */
+const unsigned char *crypto_key_id(const struct crypto_key *key);
+/* Fresh random key as a base64 line (44 chars + NUL) into out[45]. */
+int crypto_keygen_b64(char out[CRYPTO_KEY_B64_LEN + 1]);
+
+/* ---- object identity --------------------------------------------------- */
+
+/*
+ * What an object is the encryption of. Every field is a non-empty string.
+ * `file` is the path relative to the table directory ("nb-1-big-Data.db" or
+ * ".idx/nb-1-big-Data.db"). Decrypting with any other identity fails.
+ */
+struct crypto_identity {
+	const char *fqdn;
+	const char *keyspace;
+	const char *table;	/* table directory name: "<table>-<32 hex id>" */
+	const char *file;
+};
+
+/* ---- header (no key needed) --------------------------------------------- */
+
+struct crypto_header {
+	uint8_t version;
+	uint8_t suite;
+	uint32_t segment_size;
+	unsigned char key_id[CRYPTO_KEYID_LEN];
+	unsigned char salt[CRYPTO_SALT_LEN];
+	unsigned char nonce_prefix[CRYPTO_PREFIX_LEN];
+};
+
+/*
+ * Parse the first CRYPTO_HEADER_LEN bytes of an object. Returns 0,
+ * CST_EINVALID (not a cassette object: bad magic, short, reserved bytes not
+ * zero) or CST_EUNSUPPORTED (unknown version or suite, segment size out of
+ * range).
+ */
+int crypto_header_parse(struct crypto_header *out, const unsigned char *buf, size_t len);
+/* Stored size of an object for a plaintext of `plain` bytes. */
+uint64_t crypto_object_size(uint64_t plain, uint32_t segment_size);
+/* Inverse: plaintext size of a stored object of `stored` bytes; CST_EINVALID
+ * when no plaintext size maps to it. */
+int crypto_plain_size(uint64_t *out, uint64_t stored, uint32_t segment_size);
+
+/* ---- streaming AEAD ------------------------------------------------------ */
+
+/*
+ * Output sink: called with each piece of output in order. Return 0 to go on or
+ * a negative CST_ code to stop; that code is returned by the stream call.
+ * The buffer is only valid during the call.
+ */
+typedef int (*crypto_sink_fn)(void *arg, const unsigned char *buf, size_t len);
+
+struct crypto_stream;
+
+/* Optional parameters for a new encryptor. Zeroed = defaults. */
+struct crypto_enc_params {
+	uint32_t segment_size;			/* 0 = CRYPTO_DEFAULT_SEGMENT */
+	const unsigned char *salt;		/* NULL = random; test vectors only */
+	const unsigned char *nonce_prefix;	/* NULL = random; test vectors only */
+};
+
+/*
+ * Start encrypting one object. The header is emitted to the sink on the first
+ * update() or on final(). *out is owned by the caller.
+ */
+int crypto_encryptor_new(struct crypto_stream **out, const struct crypto_key *key,
+			 const struct crypto_identity *id,
+			 const struct crypto_enc_params *params);
+/*
+ * Start decrypting one object. `expected_salt` (may be NULL) is the salt the
+ * manifest recorded: a header with another salt fails with CST_EINTEGRITY.
+ * A header whose key id is not `key`'s fails with CST_EAUTH ("wrong key")
+ * before any decryption is tried.
+ */
+int crypto_decryptor_new(struct crypto_stream **out, const struct crypto_key *key,
+			 const struct crypto_identity *id,
+			 const unsigned char *expected_salt);
+/*
+ * Feed bytes (plaintext to an encryptor, the stored object to a decryptor).
+ * Output goes to `sink` one whole segment at a time; a decryptor emits a
+ * segment only after its tag verified. Errors: CST_EINTEGRITY (tag, order,
+ * truncation, trailing bytes), CST_EAUTH (wrong key), CST_EINVALID (not a
+ * cassette object), or the sink's code. After an error the stream is dead.
+ */
+int crypto_stream_update(struct crypto_stream *s, const unsigned char *in, size_t len,
+			 crypto_sink_fn sink, void *arg);
+/* Flush the last segment (flagged last). A decryptor fails with
+ * CST_EINTEGRITY when the object is truncated. */
+int crypto_stream_final(struct crypto_stream *s, crypto_sink_fn sink, void *arg);
+/* Header of the stream (encryptor: after new(); decryptor: after it has seen
+ * 64 bytes, else NULL). Borrowed. */
+const struct crypto_header *crypto_stream_header(const struct crypto_stream *s);
+/* Plaintext bytes passed so far. */
+uint64_t crypto_stream_plain_bytes(const struct crypto_stream *s);
+/* Wipe keys and free. NULL is a no-op. Freeing without final() abandons. */
+void crypto_stream_free(struct crypto_stream *s);
+
+/* ---- hashing -------------------------------------------------------------- */
+
+struct crypto_md5;
+int crypto_md5_new(struct crypto_md5 **out);
+int crypto_md5_update(struct crypto_md5 *h, const void *buf, size_t len);
+/* Writes 16 bytes; the context can be reused after crypto_md5_reset(). */
+int crypto_md5_final(struct crypto_md5 *h, unsigned char out[16]);
+int crypto_md5_reset(struct crypto_md5 *h);
+void crypto_md5_free(struct crypto_md5 *h);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * manifest: turns a backup's records into Medusa-shaped JSON and back. It
+ * knows nothing of crypto, storage or commands.
+ *
+ * manifest.json is an array of tables:
+ *   [{"keyspace": K, "columnfamily": "<table>-<id>",
+ *     "objects": [{"path", "MD5", "size", "source_MD5", "source_size", "salt"?}]}]
+ * "MD5"/"size" describe the stored object, "source_*" the plaintext file,
+ * "salt" (64 hex) is present only for encrypted objects.
+ */
+#ifndef CASSETTE_MANIFEST_H
+#define CASSETTE_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MANIFEST_MD5_HEX 32
+#define MANIFEST_SALT_HEX 64
+/* MD5 is a hex MD5, or an S3 multipart ETag "<32 hex>-<parts>". */
+#define MANIFEST_ETAG_MAX 48
+
+struct manifest_object {
+	char *path;		/* storage key of the object */
+	char md5[MANIFEST_ETAG_MAX + 1];	/* stored object, lowercase */
+	uint64_t size;		/* stored object */
+	char source_md5[MANIFEST_MD5_HEX + 1];	/* plaintext file, lowercase hex */
+	uint64_t source_size;	/* plaintext file */
+	char salt[MANIFEST_SALT_HEX + 1];	/* "" when stored in plaintext */
+};
+
+struct manifest_table {
+	char *keyspace;
+	char *columnfamily;	/* "<table>-<32 hex id>" */
+	struct manifest_object *objects;
+	size_t n_objects;
+	size_t cap_objects;
+};
+
+/* Opaque: an ordered list of tables, each with its ordered objects. */
+struct manifest;
+
+int manifest_new(struct manifest **out);
+/* NULL is a no-op. */
+void manifest_free(struct manifest *m);
+/*
+ * Append a copy of `obj` under (keyspace, columnfamily); the table is created
+ * on first use and keeps its first-seen position. The strings are copied.
+ * CST_EINVALID when a field is malformed (empty path, bad hex).
+ */
+int manifest_add(struct manifest *m, const char *keyspace, const char *columnfamily,
+		 const struct manifest_object *obj);
+size_t manifest_table_count(const struct manifest *m);
+/* Borrowed; valid until the manifest is changed or freed. */
+const struct manifest_table *manifest_table_at(const struct manifest *m, size_t i);
+/* Total objects and total source bytes across all tables. */
+size_t manifest_object_count(const struct manifest *m);
+uint64_t manifest_source_bytes(const struct manifest *m);
+
+/* Serialize (compact JSON, keys in the order above). *out owned by caller. */
+int manifest_dump(const struct manifest *m, char **out, size_t *len);
+/*
+ * Parse and validate. `origin` names the document in error messages
+ * ("backup 2024/meta/manifest.json"). Malformed JSON, a wrong shape, a missing
+ * field or a bad value gives CST_EINVALID with a message naming the origin and
+ * the position (table i, object j, field). Unknown fields are ignored.
+ * Objects written by Medusa without source_* fields get source_md5 = md5 and
+ * source_size = size when md5 is a plain 32-hex MD5.
+ */
+int manifest_parse(struct manifest **out, const char *json, size_t len, const char *origin);
+
+#endif
