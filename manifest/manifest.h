@@ -16,7 +16,7 @@
 
 #define MANIFEST_MD5_HEX 32
 #define MANIFEST_SALT_HEX 64
-/* MD5 is a hex MD5, or an S3 multipart ETag "<32 hex>-<parts>". */
+/* MD5 is a hex MD5, or an S3 multipart ETag "<32 hex>-<parts>" (1..5 digits). */
 #define MANIFEST_ETAG_MAX 48
 
 struct manifest_object {
@@ -44,27 +44,41 @@ int manifest_new(struct manifest **out);
 void manifest_free(struct manifest *m);
 /*
  * Append a copy of `obj` under (keyspace, columnfamily); the table is created
- * on first use and keeps its first-seen position. The strings are copied.
- * CST_EINVALID when a field is malformed (empty path, bad hex).
+ * on first use and keeps its first-seen position. The strings are copied and
+ * the hex fields lowercased in the copy; `obj` is not touched.
+ * CST_EINVALID when a field is malformed: empty or non-UTF-8 keyspace,
+ * columnfamily or path, bad MD5/ETag, source_md5 not 32 hex, salt neither ""
+ * nor 64 hex, or a size above INT64_MAX (JSON readers cannot hold it).
+ * On any failure the manifest is unchanged.
  */
 int manifest_add(struct manifest *m, const char *keyspace, const char *columnfamily,
 		 const struct manifest_object *obj);
 size_t manifest_table_count(const struct manifest *m);
-/* Borrowed; valid until the manifest is changed or freed. */
+/* Borrowed; valid until the manifest is changed or freed. NULL past the end. */
 const struct manifest_table *manifest_table_at(const struct manifest *m, size_t i);
-/* Total objects and total source bytes across all tables. */
+/* Total objects and total source bytes (saturating) across all tables. */
 size_t manifest_object_count(const struct manifest *m);
 uint64_t manifest_source_bytes(const struct manifest *m);
 
-/* Serialize (compact JSON, keys in the order above). *out owned by caller. */
+/*
+ * Serialize (compact JSON as jansson writes it, keys in the order above,
+ * "salt" only when non-empty). *out is NUL-terminated, *len its length (len
+ * may be NULL); the caller frees *out with free(). 0, CST_EINVALID or
+ * CST_ENOMEM; on failure *out is NULL.
+ */
 int manifest_dump(const struct manifest *m, char **out, size_t *len);
 /*
- * Parse and validate. `origin` names the document in error messages
- * ("backup 2024/meta/manifest.json"). Malformed JSON, a wrong shape, a missing
- * field or a bad value gives CST_EINVALID with a message naming the origin and
- * the position (table i, object j, field). Unknown fields are ignored.
- * Objects written by Medusa without source_* fields get source_md5 = md5 and
- * source_size = size when md5 is a plain 32-hex MD5.
+ * Parse and validate exactly `len` bytes of `json` (no NUL needed). `origin`
+ * names the document in error messages ("backup 2024/meta/manifest.json").
+ * Malformed JSON (with jansson's line and column), a wrong shape, a missing
+ * field or a bad value gives CST_EINVALID with one line naming the origin and
+ * the position, counted from 1 ("table 2 (ks.cf) object 5: \"size\" ...").
+ * Unknown fields are ignored; a key repeated within one JSON object is
+ * refused; a table listed twice is merged into its first position. Hex is
+ * lowercased. Objects written by Medusa without source_* fields get
+ * source_md5 = md5 and source_size = size when md5 is a plain 32-hex MD5;
+ * giving only one of source_MD5/source_size is refused. On success *out is
+ * the caller's (manifest_free); on failure it is NULL.
  */
 int manifest_parse(struct manifest **out, const char *json, size_t len, const char *origin);
 

@@ -1,0 +1,174 @@
+/* catalog: group the index listing into backups and nodes. */
+#define _GNU_SOURCE
+#include "catalog.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "layout.h"
+#include "storage.h"
+#include "util.h"
+
+struct scan {
+	struct catalog *cat;
+	size_t cap;
+	const char *index_prefix;
+};
+
+static struct catalog_backup *backup_for(struct scan *sc, const char *name, size_t len)
+{
+	struct catalog *cat = sc->cat;
+	struct catalog_backup *b;
+
+	/* The listing is sorted, so a backup's objects are contiguous. */
+	if (cat->n_backups > 0) {
+		b = &cat->backups[cat->n_backups - 1];
+		if (strlen(b->name) == len && memcmp(b->name, name, len) == 0)
+			return b;
+	}
+	if (cat->n_backups == sc->cap) {
+		size_t cap = sc->cap ? sc->cap * 2 : 64;
+		struct catalog_backup *grown = cst_realloc(cat->backups, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return NULL;
+		cat->backups = grown;
+		sc->cap = cap;
+	}
+	b = &cat->backups[cat->n_backups];
+	memset(b, 0, sizeof(*b));
+	if ((b->name = cst_sprintf("%.*s", (int)len, name)) == NULL)
+		return NULL;
+	cat->n_backups++;
+	return b;
+}
+
+static struct catalog_node *node_for(struct catalog_backup *b, const char *fqdn)
+{
+	struct catalog_node *n, *grown;
+	size_t i;
+
+	for (i = 0; i < b->n_nodes; i++)
+		if (strcmp(b->nodes[i].fqdn, fqdn) == 0)
+			return &b->nodes[i];
+	if ((grown = cst_realloc(b->nodes, (b->n_nodes + 1) * sizeof(*grown))) == NULL)
+		return NULL;
+	b->nodes = grown;
+	n = &b->nodes[b->n_nodes];
+	memset(n, 0, sizeof(*n));
+	if ((n->fqdn = cst_strdup(fqdn)) == NULL)
+		return NULL;
+	b->n_nodes++;
+	return n;
+}
+
+static int on_key(void *arg, const char *key, uint64_t size)
+{
+	struct scan *sc = arg;
+	const char *rest = key + strlen(sc->index_prefix), *slash = strchr(rest, '/');
+	struct catalog_backup *b;
+	struct catalog_node *n;
+	struct index_marker m;
+	char name[130];
+
+	(void)size;
+	if (slash == NULL || (size_t)(slash - rest) >= sizeof(name))
+		return 0;
+	memcpy(name, rest, (size_t)(slash - rest));
+	name[slash - rest] = '\0';
+	if (!config_backup_name_is_valid(name) || strchr(slash + 1, '/') != NULL)
+		return 0;	/* not ours; ignore rather than fail a listing */
+	if (layout_parse_marker(&m, slash + 1) == 0 && config_fqdn_is_valid(m.fqdn)) {
+		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL ||
+		    (n = node_for(b, m.fqdn)) == NULL)
+			return CST_ENOMEM;
+		if (m.finished) {
+			n->finished = m.ts;
+			n->files = m.files;
+			n->bytes = m.bytes;
+		} else if (n->started == 0 || m.ts < n->started) {
+			n->started = m.ts;
+		}
+	} else if (strncmp(slash + 1, "differential_", 13) == 0 &&
+		   config_fqdn_is_valid(slash + 14)) {
+		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL ||
+		    (n = node_for(b, slash + 14)) == NULL)
+			return CST_ENOMEM;
+		n->differential = 1;
+	}
+	return 0;
+}
+
+static int64_t first_start(const struct catalog_backup *b)
+{
+	int64_t t = 0;
+	size_t i;
+
+	for (i = 0; i < b->n_nodes; i++)
+		if (b->nodes[i].started && (t == 0 || b->nodes[i].started < t))
+			t = b->nodes[i].started;
+	return t;
+}
+
+static int cmp_backups(const void *pa, const void *pb)
+{
+	const struct catalog_backup *a = pa, *b = pb;
+	int64_t ta = first_start(a), tb = first_start(b);
+
+	if (ta != tb)
+		return ta < tb ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+int catalog_load(struct catalog **out, struct storage *st, const char *prefix)
+{
+	struct scan sc;
+	char *index_prefix;
+	int rc;
+
+	*out = NULL;
+	memset(&sc, 0, sizeof(sc));
+	if ((index_prefix = layout_index_prefix(prefix)) == NULL)
+		return CST_ENOMEM;
+	if ((sc.cat = cst_calloc(1, sizeof(*sc.cat))) == NULL) {
+		free(index_prefix);
+		return CST_ENOMEM;
+	}
+	sc.index_prefix = index_prefix;
+	rc = storage_list(st, index_prefix, on_key, &sc);
+	free(index_prefix);
+	if (rc != 0) {
+		catalog_free(sc.cat);
+		return rc;
+	}
+	qsort(sc.cat->backups, sc.cat->n_backups, sizeof(*sc.cat->backups), cmp_backups);
+	*out = sc.cat;
+	return 0;
+}
+
+const struct catalog_node *catalog_node_of(const struct catalog_backup *b, const char *fqdn)
+{
+	size_t i;
+
+	for (i = 0; i < b->n_nodes; i++)
+		if (strcmp(b->nodes[i].fqdn, fqdn) == 0)
+			return &b->nodes[i];
+	return NULL;
+}
+
+void catalog_free(struct catalog *cat)
+{
+	size_t i, j;
+
+	if (cat == NULL)
+		return;
+	for (i = 0; i < cat->n_backups; i++) {
+		for (j = 0; j < cat->backups[i].n_nodes; j++)
+			free(cat->backups[i].nodes[j].fqdn);
+		free(cat->backups[i].nodes);
+		free(cat->backups[i].name);
+	}
+	free(cat->backups);
+	free(cat);
+}

@@ -1,0 +1,49 @@
+/* commands: one function per CLI command. Each returns 0, a negative CST_
+ * code (runtime failure, exit 1) or CMD_USAGE (bad usage or configuration,
+ * exit 2), with the message in the error slot. */
+#ifndef CASSETTE_COMMANDS_H
+#define CASSETTE_COMMANDS_H
+
+#include <signal.h>
+
+#include "config.h"
+
+#define CMD_USAGE 2
+
+/* Set by SIGINT/SIGTERM; long loops stop cleanly when it is set. */
+extern volatile sig_atomic_t cassette_interrupted;
+
+struct backup_opts {
+	const char *name;	/* NULL = UTC time stamp */
+	int full;
+	int keep_snapshot;
+};
+
+struct restore_opts {
+	const char *name;
+	const char *target_dir;
+	const char *keyspace;	/* NULL = all */
+	const char *table;	/* NULL = all; "<name>" or "<name>-<id>" */
+};
+
+struct list_opts {
+	int json;
+	int show_all;
+};
+
+int cmd_backup_node(const struct config *cfg, const struct backup_opts *o);
+int cmd_restore_node(const struct config *cfg, const struct restore_opts *o);
+int cmd_list_backups(const struct config *cfg, const struct list_opts *o);
+int cmd_keygen(void);
+int cmd_inspect(const char *path);
+
+/* Shared by the commands: open the configured storage; load the key (NULL
+ * with rc 0 when none is configured and `required` is 0). */
+struct storage;
+struct crypto_key;
+int cmd_open_storage(struct storage **out, const struct config *cfg);
+int cmd_load_key(struct crypto_key **out, const struct config *cfg, int required);
+/* "1.5 MiB" into buf. */
+const char *cmd_human_bytes(char *buf, size_t len, unsigned long long n);
+
+#endif

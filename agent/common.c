@@ -1,0 +1,52 @@
+/* Helpers shared by the commands. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "crypto.h"
+#include "storage.h"
+#include "util.h"
+
+volatile sig_atomic_t cassette_interrupted;
+
+int cmd_open_storage(struct storage **out, const struct config *cfg)
+{
+	struct storage_config sc = { cfg->storage_provider, cfg->base_path, cfg->bucket_name };
+
+	return storage_open(out, &sc);
+}
+
+int cmd_load_key(struct crypto_key **out, const struct config *cfg, int required)
+{
+	const char *path = config_key_file(cfg);
+
+	*out = NULL;
+	if (path == NULL) {
+		if (!required)
+			return 0;
+		cst_error(CST_EINVALID, "%s: no encryption key configured: set [storage] key_secret_file "
+			  "or CASSETTE_KEY_FILE (or encryption = none to store backups unencrypted)",
+			  cfg->path);
+		return CMD_USAGE;
+	}
+	/* A key file that is missing, unreadable or too open is a setup error. */
+	return crypto_key_load_file(out, path) == 0 ? 0 : CMD_USAGE;
+}
+
+const char *cmd_human_bytes(char *buf, size_t len, unsigned long long n)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", n);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}

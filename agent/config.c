@@ -1,0 +1,319 @@
+/* config: INI parsing (libinih) and validation of every option. */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+struct parse_state {
+	struct config *cfg;
+	unsigned seen;		/* bit per option, to catch repeats */
+	int lineno;
+	char err[512];
+};
+
+enum opt_kind { OPT_STRING, OPT_SNAPSHOT_MODE, OPT_ENCRYPTION, OPT_SEGMENT };
+
+struct option_def {
+	const char *section, *name;
+	enum opt_kind kind;
+	size_t offset;		/* of the char * in struct config, for OPT_STRING */
+};
+
+#define STR(field) OPT_STRING, offsetof(struct config, field)
+static const struct option_def options[] = {
+	{ "cassandra", "data_dir", STR(data_dir) },
+	{ "cassandra", "snapshot_mode", OPT_SNAPSHOT_MODE, 0 },
+	{ "cassandra", "nodetool_cmd", STR(nodetool_cmd) },
+	{ "storage", "storage_provider", STR(storage_provider) },
+	{ "storage", "base_path", STR(base_path) },
+	{ "storage", "bucket_name", STR(bucket_name) },
+	{ "storage", "prefix", STR(prefix) },
+	{ "storage", "fqdn", STR(fqdn) },
+	{ "storage", "key_secret_file", STR(key_secret_file) },
+	{ "storage", "encryption_tmp_dir", STR(encryption_tmp_dir) },
+	{ "storage", "encryption", OPT_ENCRYPTION, 0 },
+	{ "storage", "encryption_segment_size", OPT_SEGMENT, 0 },
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static int set_error(struct parse_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int set_error(struct parse_state *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (st->err[0] == '\0') {
+		va_start(ap, fmt);
+		vsnprintf(st->err, sizeof(st->err), fmt, ap);
+		va_end(ap);
+	}
+	return 0;		/* tells inih this line failed */
+}
+
+static int parse_segment(const char *v, uint32_t *out)
+{
+	char *end;
+	unsigned long long n;
+	int shift = 0;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0 || end == v)
+		return -1;
+	if (strcasecmp(end, "KiB") == 0)
+		shift = 10;
+	else if (strcasecmp(end, "MiB") == 0)
+		shift = 20;
+	else if (*end != '\0')
+		return -1;
+	if (n == 0 || n > (1ull << 30) >> shift)
+		return -1;
+	n <<= shift;
+	if (n < 4096 || (n & (n - 1)) != 0)
+		return -1;
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int on_option(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_state *st = user;
+	struct config *cfg = st->cfg;
+	size_t i;
+
+	for (i = 0; i < N_OPTIONS; i++)
+		if (strcmp(options[i].section, section) == 0 && strcmp(options[i].name, name) == 0)
+			break;
+	if (i == N_OPTIONS) {
+		if (strcmp(section, "cassandra") != 0 && strcmp(section, "storage") != 0)
+			return set_error(st, "unknown section [%s]", section);
+		return set_error(st, "unknown option '%s' in [%s]", name, section);
+	}
+	if (st->seen & (1u << i))
+		return set_error(st, "option '%s' in [%s] is given twice (an indented line continues the previous option)",
+				 name, section);
+	st->seen |= 1u << i;
+	switch (options[i].kind) {
+	case OPT_STRING: {
+		char **field = (char **)((char *)cfg + options[i].offset);
+		char *copy = strdup(value);
+
+		if (copy == NULL)
+			return set_error(st, "out of memory");
+		free(*field);
+		*field = copy;
+		return 1;
+	}
+	case OPT_SNAPSHOT_MODE:
+		if (strcmp(value, "nodetool") == 0)
+			cfg->snapshot_mode = SNAPSHOT_NODETOOL;
+		else if (strcmp(value, "hardlink") == 0)
+			cfg->snapshot_mode = SNAPSHOT_HARDLINK;
+		else
+			return set_error(st, "snapshot_mode must be 'nodetool' or 'hardlink', not '%s'", value);
+		return 1;
+	case OPT_ENCRYPTION:
+		if (strcmp(value, "aes-256-gcm") == 0)
+			cfg->encrypt = 1;
+		else if (strcmp(value, "none") == 0)
+			cfg->encrypt = 0;
+		else
+			return set_error(st, "encryption must be 'aes-256-gcm' or 'none', not '%s'", value);
+		return 1;
+	case OPT_SEGMENT:
+		if (parse_segment(value, &cfg->segment_size) != 0)
+			return set_error(st, "encryption_segment_size must be a power of two from 4KiB to 1024MiB, not '%s'", value);
+		return 1;
+	}
+	return 1;
+}
+
+int config_fqdn_is_valid(const char *fqdn)
+{
+	const char *p;
+
+	if (fqdn == NULL || fqdn[0] == '\0' || fqdn[0] == '.' || fqdn[0] == '-' || strlen(fqdn) > 253)
+		return 0;
+	for (p = fqdn; *p; p++)
+		if (!isalnum((unsigned char)*p) && strchr(".-_:", *p) == NULL)
+			return 0;
+	return 1;
+}
+
+int config_backup_name_is_valid(const char *name)
+{
+	const char *p;
+
+	if (name == NULL || name[0] == '\0' || !isalnum((unsigned char)name[0]) || strlen(name) > 128)
+		return 0;
+	/* "data" is the node's object pool and "index" the listing index. */
+	if (strcmp(name, "data") == 0 || strcmp(name, "index") == 0)
+		return 0;
+	for (p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
+			return 0;
+	return 1;
+}
+
+static int set_default(char **field, const char *value)
+{
+	if (*field != NULL)
+		return 0;
+	return (*field = cst_strdup(value)) == NULL ? CST_ENOMEM : 0;
+}
+
+static int normalize_prefix(struct config *cfg)
+{
+	char *p = cfg->prefix, *end, *seg;
+
+	while (*p == '/')
+		p++;
+	memmove(cfg->prefix, p, strlen(p) + 1);
+	end = cfg->prefix + strlen(cfg->prefix);
+	while (end > cfg->prefix && end[-1] == '/')
+		*--end = '\0';
+	for (seg = cfg->prefix; *seg; ) {
+		size_t n = strcspn(seg, "/");
+		char saved = seg[n];
+
+		seg[n] = '\0';
+		if (!cst_name_is_safe(seg) || strchr(seg, ' ') != NULL) {
+			seg[n] = saved;
+			return cst_error(CST_EINVALID, "%s: [storage] prefix '%s' is not a valid storage path",
+					 cfg->path, cfg->prefix);
+		}
+		seg[n] = saved;
+		seg += n + (saved ? 1 : 0);
+	}
+	return 0;
+}
+
+static int validate(struct config *cfg)
+{
+	char host[256];
+	int rc;
+
+	if ((rc = set_default(&cfg->nodetool_cmd, "nodetool")) != 0 ||
+	    (rc = set_default(&cfg->storage_provider, "local")) != 0 ||
+	    (rc = set_default(&cfg->prefix, "")) != 0 ||
+	    (rc = set_default(&cfg->bucket_name, "")) != 0)
+		return rc;
+	if (cfg->encryption_tmp_dir == NULL) {
+		const char *t = getenv("TMPDIR");
+
+		if ((rc = set_default(&cfg->encryption_tmp_dir, t && *t ? t : "/tmp")) != 0)
+			return rc;
+	}
+	if (cfg->fqdn == NULL) {
+		if (gethostname(host, sizeof(host)) != 0)
+			return cst_error_errno("cannot read the host name; set [storage] fqdn in %s", cfg->path);
+		host[sizeof(host) - 1] = '\0';
+		if ((rc = set_default(&cfg->fqdn, host)) != 0)
+			return rc;
+	}
+	if (!config_fqdn_is_valid(cfg->fqdn))
+		return cst_error(CST_EINVALID, "%s: [storage] fqdn '%s' is not a valid node name "
+				 "(letters, digits, '.', '-', '_', ':')", cfg->path, cfg->fqdn);
+	if ((rc = normalize_prefix(cfg)) != 0)
+		return rc;
+	if (strcmp(cfg->storage_provider, "local") == 0) {
+		if (cfg->base_path == NULL || cfg->base_path[0] == '\0')
+			return cst_error(CST_EINVALID, "%s: [storage] base_path is required for storage_provider = local",
+					 cfg->path);
+	} else {
+		return cst_error(CST_EINVALID, "%s: [storage] storage_provider '%s' is not supported (known: local)",
+				 cfg->path, cfg->storage_provider);
+	}
+	if (cfg->bucket_name[0] != '\0' && !cst_name_is_safe(cfg->bucket_name))
+		return cst_error(CST_EINVALID, "%s: [storage] bucket_name '%s' is not a valid name",
+				 cfg->path, cfg->bucket_name);
+	return 0;
+}
+
+int config_load(struct config **out, const char *path)
+{
+	struct parse_state st;
+	struct config *cfg;
+	struct stat sb;
+	int line, rc;
+
+	*out = NULL;
+	memset(&st, 0, sizeof(st));
+	if (stat(path, &sb) != 0)
+		return cst_error_errno("cannot read config %s", path);
+	if (!S_ISREG(sb.st_mode))
+		return cst_error(CST_EINVALID, "config %s is not a regular file", path);
+	if ((cfg = cst_calloc(1, sizeof(*cfg))) == NULL)
+		return CST_ENOMEM;
+	cfg->encrypt = 1;
+	cfg->segment_size = 1u << 20;
+	st.cfg = cfg;
+	if ((cfg->path = cst_strdup(path)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	line = ini_parse(path, on_option, &st);
+	if (line < 0) {
+		rc = cst_error_errno("cannot read config %s", path);
+		goto out;
+	}
+	if (line > 0) {
+		rc = cst_error(CST_EINVALID, "%s:%d: %s", path, line,
+			       st.err[0] ? st.err : "syntax error (expected [section] or name = value)");
+		goto out;
+	}
+	if ((rc = validate(cfg)) != 0)
+		goto out;
+	*out = cfg;
+	cfg = NULL;
+out:
+	config_free(cfg);
+	return rc;
+}
+
+int config_set_fqdn(struct config *cfg, const char *fqdn)
+{
+	char *copy;
+
+	if (!config_fqdn_is_valid(fqdn))
+		return cst_error(CST_EINVALID, "--fqdn '%s' is not a valid node name", fqdn);
+	if ((copy = cst_strdup(fqdn)) == NULL)
+		return CST_ENOMEM;
+	free(cfg->fqdn);
+	cfg->fqdn = copy;
+	return 0;
+}
+
+const char *config_key_file(const struct config *cfg)
+{
+	const char *env = getenv("CASSETTE_KEY_FILE");
+
+	if (env != NULL && env[0] != '\0')
+		return env;
+	if (cfg->key_secret_file != NULL && cfg->key_secret_file[0] != '\0')
+		return cfg->key_secret_file;
+	return NULL;
+}
+
+void config_free(struct config *cfg)
+{
+	size_t i;
+
+	if (cfg == NULL)
+		return;
+	for (i = 0; i < N_OPTIONS; i++)
+		if (options[i].kind == OPT_STRING)
+			free(*(char **)((char *)cfg + options[i].offset));
+	free(cfg->path);
+	free(cfg);
+}

@@ -1,0 +1,42 @@
+/* config: the INI file (Medusa's medusa.ini names where one exists). */
+#ifndef CASSETTE_CONFIG_H
+#define CASSETTE_CONFIG_H
+
+#include <stdint.h>
+
+enum snapshot_mode { SNAPSHOT_NODETOOL, SNAPSHOT_HARDLINK };
+
+struct config {
+	char *path;			/* the file it came from */
+	/* [cassandra] */
+	char *data_dir;
+	enum snapshot_mode snapshot_mode;
+	char *nodetool_cmd;		/* split on blanks; no shell */
+	/* [storage] */
+	char *storage_provider;		/* "local" */
+	char *base_path;
+	char *bucket_name;
+	char *prefix;			/* "" or "a/b" without outer slashes */
+	char *fqdn;			/* default: the host name */
+	char *key_secret_file;		/* CASSETTE_KEY_FILE overrides */
+	char *encryption_tmp_dir;	/* default: $TMPDIR or /tmp */
+	int encrypt;			/* encryption = aes-256-gcm (1) | none (0) */
+	uint32_t segment_size;		/* encryption_segment_size, default 1 MiB */
+};
+
+/*
+ * Read and validate `path`. Errors (CST_ENOTFOUND / CST_EINVALID) carry one
+ * line naming the file, the line or the option. *out is owned by the caller.
+ */
+int config_load(struct config **out, const char *path);
+void config_free(struct config *cfg);
+/* Replace the fqdn (the --fqdn option); validated like the config value. */
+int config_set_fqdn(struct config *cfg, const char *fqdn);
+/* The key file to use: CASSETTE_KEY_FILE, else key_secret_file, else NULL. */
+const char *config_key_file(const struct config *cfg);
+
+/* Name rules shared by the commands. */
+int config_fqdn_is_valid(const char *fqdn);
+int config_backup_name_is_valid(const char *name);
+
+#endif

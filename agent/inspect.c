@@ -1,0 +1,85 @@
+/* keygen and inspect: the two commands that need no config. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "crypto.h"
+#include "util.h"
+
+int cmd_keygen(void)
+{
+	char line[CRYPTO_KEY_B64_LEN + 2];
+	struct stat st;
+	int rc;
+
+	if ((rc = crypto_keygen_b64(line)) != 0)
+		return rc;
+	/* `cassette keygen > backup.key`: the shell made the file 0644; a key
+	 * file must not be readable by others, so tighten it before writing. */
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && fchmod(STDOUT_FILENO, 0600) != 0) {
+		rc = cst_error_errno("cannot chmod 600 the key file on standard output");
+		goto out;
+	}
+	if (isatty(STDOUT_FILENO))
+		fprintf(stderr, "cassette: writing a key to a terminal; redirect it to a file "
+			"(cassette keygen > backup.key)\n");
+	strcat(line, "\n");
+	if (cst_write_all(STDOUT_FILENO, line, strlen(line)) != 0 || fsync(STDOUT_FILENO) != 0) {
+		if (errno != EINVAL && errno != EROFS)
+			rc = cst_error_errno("cannot write the key to standard output");
+	}
+out:
+	cst_wipe(line, sizeof(line));
+	return rc;
+}
+
+int cmd_inspect(const char *path)
+{
+	unsigned char buf[CRYPTO_HEADER_LEN];
+	struct crypto_header h;
+	struct stat st;
+	uint64_t plain;
+	ssize_t n;
+	char keyid[2 * CRYPTO_KEYID_LEN + 1], salt[2 * CRYPTO_SALT_LEN + 1];
+	char prefix[2 * CRYPTO_PREFIX_LEN + 1];
+	int fd, rc;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return cst_error_errno("cannot open %s", path);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return cst_error(CST_EINVALID, "%s is not a regular file", path);
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n < 0)
+		return cst_error_errno("cannot read %s", path);
+	if ((rc = crypto_header_parse(&h, buf, (size_t)n)) != 0)
+		return cst_error(rc, "%s is not a cassette encrypted object: %s", path, cst_error_msg());
+	cst_hex(keyid, h.key_id, sizeof(h.key_id));
+	cst_hex(salt, h.salt, sizeof(h.salt));
+	cst_hex(prefix, h.nonce_prefix, sizeof(h.nonce_prefix));
+	printf("file:           %s\n", path);
+	printf("format:         cassette encrypted object, version %u\n", h.version);
+	printf("suite:          %u (AES-256-GCM, HKDF-SHA256 per-object key, STREAM segments)\n", h.suite);
+	printf("key id:         %s\n", keyid);
+	printf("segment size:   %" PRIu32 "\n", h.segment_size);
+	printf("salt:           %s\n", salt);
+	printf("nonce prefix:   %s\n", prefix);
+	printf("stored size:    %lld\n", (long long)st.st_size);
+	if (crypto_plain_size(&plain, (uint64_t)st.st_size, h.segment_size) == 0) {
+		printf("segments:       %" PRIu64 "\n",
+		       plain == 0 ? 1 : (plain + h.segment_size - 1) / h.segment_size);
+		printf("plaintext size: %" PRIu64 "\n", plain);
+	} else {
+		printf("plaintext size: invalid (the stored size matches no plaintext size: truncated?)\n");
+		cst_error_clear();
+	}
+	return 0;
+}

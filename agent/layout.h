@@ -1,0 +1,56 @@
+/*
+ * layout: where things live in storage (Medusa's layout) and which names
+ * read back from storage or manifests are safe to use on disk.
+ *
+ *   <prefix>/<fqdn>/<backup>/meta/{schema.cql,tokenmap.json,server_version.json,
+ *                                  differential,manifest.json}
+ *   <prefix>/<fqdn>/data/<ks>/<cf>/[@<backup>/]<rel>      differential pool
+ *   <prefix>/<fqdn>/<backup>/data/<ks>/<cf>/<rel>         full backups
+ *   <prefix>/index/backup_index/<backup>/<index object>   listing index
+ * <rel> is "<file>" or ".<index>/<file>". "@<backup>/" marks a second
+ * object for a file name whose first key is already taken (immutability).
+ */
+#ifndef CASSETTE_LAYOUT_H
+#define CASSETTE_LAYOUT_H
+
+#include <stdint.h>
+
+/* All return a fresh string (caller frees) or NULL with CST_ENOMEM set. */
+char *layout_meta_key(const char *prefix, const char *fqdn, const char *backup, const char *name);
+char *layout_pool_key(const char *prefix, const char *fqdn, const char *ks, const char *cf,
+		      const char *rel, const char *variant_backup /* NULL = first key */);
+char *layout_full_key(const char *prefix, const char *fqdn, const char *backup, const char *ks,
+		      const char *cf, const char *rel);
+char *layout_index_prefix(const char *prefix);	/* ".../index/backup_index/" */
+char *layout_index_key(const char *prefix, const char *backup, const char *name);
+
+/* Name rules for what comes from disk or from a manifest. 1 = valid. */
+int layout_keyspace_is_valid(const char *ks);
+int layout_table_dir_is_valid(const char *cf);	/* "<name>-<32 hex>" */
+int layout_index_dir_is_valid(const char *dir);	/* ".<name>" */
+int layout_rel_is_valid(const char *rel);	/* "<file>" or ".<idx>/<file>" */
+/* Cassandra's in-flight files that are never backed up. */
+int layout_file_is_temporary(const char *name);
+
+/*
+ * The <rel> of a manifest object, from its storage key. The key must be
+ * under the node's pool or the backup's data folder for (ks, cf); anything
+ * else is CST_EINVALID (a manifest must not steer writes elsewhere).
+ */
+int layout_rel_from_key(char **rel, const char *key, const char *prefix, const char *fqdn,
+			const char *backup, const char *ks, const char *cf);
+
+/* Index markers: started_<fqdn>_<ts>.timestamp and
+ * finished_<fqdn>_<ts>_<files>_<bytes>.timestamp. */
+struct index_marker {
+	int finished;		/* 0 = started marker */
+	char fqdn[256];
+	int64_t ts;
+	uint64_t files, bytes;	/* finished only */
+};
+char *layout_started_name(const char *fqdn, int64_t ts);
+char *layout_finished_name(const char *fqdn, int64_t ts, uint64_t files, uint64_t bytes);
+/* 0 when `name` is a marker; CST_EINVALID otherwise. */
+int layout_parse_marker(struct index_marker *out, const char *name);
+
+#endif

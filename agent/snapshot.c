@@ -1,0 +1,418 @@
+/* snapshot: take, enumerate and clear a snapshot of every table. */
+#define _GNU_SOURCE
+#include "snapshot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "util.h"
+
+typedef int (*table_fn)(void *arg, const char *ks, const char *table, const char *dir);
+
+static int cmp_names(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int not_dot(const struct dirent *e)
+{
+	return strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+}
+
+/* Sorted directory listing; *out and each entry are freed by free_names(). */
+static int list_dir(struct dirent ***out, int *n, const char *dir)
+{
+	if ((*n = scandir(dir, out, not_dot, cmp_names)) < 0)
+		return cst_error_errno("cannot list %s", dir);
+	return 0;
+}
+
+static void free_names(struct dirent **names, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Call fn for every <data_dir>/<ks>/<table>-<id>/ in sorted order. */
+static int for_each_table(const char *data_dir, table_fn fn, void *arg)
+{
+	struct dirent **kss = NULL, **tables = NULL;
+	int nks = 0, ntab = 0, i, j, rc;
+
+	if ((rc = list_dir(&kss, &nks, data_dir)) != 0)
+		return rc;
+	for (i = 0; rc == 0 && i < nks; i++) {
+		char *ksdir;
+
+		if (!layout_keyspace_is_valid(kss[i]->d_name))
+			continue;
+		if ((ksdir = cst_path_join(data_dir, kss[i]->d_name)) == NULL) {
+			rc = CST_ENOMEM;
+			break;
+		}
+		if (!is_dir(ksdir) || (rc = list_dir(&tables, &ntab, ksdir)) != 0) {
+			free(ksdir);
+			continue;
+		}
+		for (j = 0; rc == 0 && j < ntab; j++) {
+			char *tdir;
+
+			if (!layout_table_dir_is_valid(tables[j]->d_name))
+				continue;
+			if ((tdir = cst_path_join(ksdir, tables[j]->d_name)) == NULL) {
+				rc = CST_ENOMEM;
+				break;
+			}
+			if (is_dir(tdir))
+				rc = fn(arg, kss[i]->d_name, tables[j]->d_name, tdir);
+			free(tdir);
+		}
+		free_names(tables, ntab);
+		tables = NULL;
+		free(ksdir);
+	}
+	free_names(kss, nks);
+	return rc;
+}
+
+/* ---- hard-link snapshots (what Cassandra's snapshot does) ------------------ */
+
+static int regular_file(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Link the live components of `src` into `dst`; append Data.db names to json. */
+static int link_components(const char *src, const char *dst, const char *reldir, char **json)
+{
+	struct dirent **names = NULL;
+	int n = 0, i, rc;
+
+	if ((rc = list_dir(&names, &n, src)) != 0)
+		return rc;
+	for (i = 0; rc == 0 && i < n; i++) {
+		const char *name = names[i]->d_name;
+		char *from = cst_path_join(src, name), *to = cst_path_join(dst, name);
+
+		if (from == NULL || to == NULL) {
+			rc = CST_ENOMEM;
+		} else if (regular_file(from) && !layout_file_is_temporary(name) && name[0] != '.') {
+			if (link(from, to) != 0)
+				rc = cst_error_errno("cannot link %s to %s", from, to);
+			else if (strstr(name, "-Data.db") != NULL && strchr(name, '"') == NULL &&
+				 strchr(name, '\\') == NULL) {
+				char *grown = cst_sprintf("%s%s\"%s%s%s\"", *json, strlen(*json) > 10 ? "," : "",
+							  reldir ? reldir : "", reldir ? "/" : "", name);
+
+				if (grown == NULL)
+					rc = CST_ENOMEM;
+				free(*json);
+				*json = grown;
+			}
+		} else if (reldir == NULL && layout_index_dir_is_valid(name) && is_dir(from)) {
+			if (mkdir(to, 0755) != 0)
+				rc = cst_error_errno("cannot create %s", to);
+			else
+				rc = link_components(from, to, name, json);
+		}
+		free(from);
+		free(to);
+	}
+	free_names(names, n);
+	return rc;
+}
+
+static int hardlink_table(void *arg, const char *ks, const char *table, const char *dir)
+{
+	const char *tag = arg;
+	char *snaps = cst_path_join(dir, "snapshots"), *snapdir = NULL, *json = NULL, *mpath = NULL;
+	int rc = 0;
+
+	(void)ks;
+	(void)table;
+	if (snaps == NULL || (snapdir = cst_path_join(snaps, tag)) == NULL ||
+	    (json = cst_strdup("{\"files\":[")) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	if ((rc = cst_mkdirs(snaps)) != 0)
+		goto out;
+	if (mkdir(snapdir, 0755) != 0) {
+		rc = cst_error_errno("cannot create snapshot %s", snapdir);
+		goto out;
+	}
+	if ((rc = link_components(dir, snapdir, NULL, &json)) != 0)
+		goto out;
+	if ((mpath = cst_path_join(snapdir, "manifest.json")) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	{
+		char *doc = cst_sprintf("%s]}\n", json);
+
+		if (doc == NULL) {
+			rc = CST_ENOMEM;
+			goto out;
+		}
+		rc = cst_write_file_atomic(mpath, doc, strlen(doc), 0644);
+		free(doc);
+	}
+out:
+	free(snaps);
+	free(snapdir);
+	free(json);
+	free(mpath);
+	return rc;
+}
+
+static int remove_table_snapshot(void *arg, const char *ks, const char *table, const char *dir)
+{
+	const char *tag = arg;
+	char *snaps = cst_path_join(dir, "snapshots"), *snapdir = NULL;
+	int rc = CST_ENOMEM;
+
+	(void)ks;
+	(void)table;
+	if (snaps != NULL && (snapdir = cst_path_join(snaps, tag)) != NULL) {
+		rc = cst_remove_tree(snapdir);
+		rmdir(snaps);	/* only when empty; other snapshots stay */
+	}
+	free(snaps);
+	free(snapdir);
+	return rc;
+}
+
+static int tag_exists(void *arg, const char *ks, const char *table, const char *dir)
+{
+	char *snapdir = cst_sprintf("%s/snapshots/%s", dir, (const char *)arg);
+	int found;
+
+	if (snapdir == NULL)
+		return CST_ENOMEM;
+	found = access(snapdir, F_OK) == 0;
+	free(snapdir);
+	if (found)
+		return cst_error(CST_EEXISTS, "snapshot '%s' already exists in %s.%s; clear it first "
+				 "(nodetool clearsnapshot -t %s)", (const char *)arg, ks, table,
+				 (const char *)arg);
+	return 0;
+}
+
+/* ---- enumeration -------------------------------------------------------- */
+
+struct collect {
+	struct snapshot *snap;
+	size_t cap;
+	size_t schema_len;
+};
+
+static int add_file(struct collect *c, const char *ks, const char *table, const char *rel,
+		    const char *path)
+{
+	struct snapshot *s = c->snap;
+	struct snap_file *f;
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return cst_error_errno("cannot stat %s", path);
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	if (s->n_files == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 256;
+		struct snap_file *grown = cst_realloc(s->files, cap * sizeof(*grown));
+
+		if (grown == NULL)
+			return CST_ENOMEM;
+		s->files = grown;
+		c->cap = cap;
+	}
+	f = &s->files[s->n_files];
+	memset(f, 0, sizeof(*f));
+	f->keyspace = cst_strdup(ks);
+	f->table = cst_strdup(table);
+	f->rel = cst_strdup(rel);
+	f->path = cst_strdup(path);
+	s->n_files++;
+	if (!f->keyspace || !f->table || !f->rel || !f->path)
+		return CST_ENOMEM;
+	f->size = (uint64_t)st.st_size;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	f->ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	return 0;
+}
+
+static int append_schema(struct collect *c, const char *path)
+{
+	char *text = NULL, *grown;
+	size_t len = 0;
+	int rc;
+
+	if ((rc = cst_read_file(&text, &len, path, 16u << 20)) != 0)
+		return rc;
+	grown = cst_realloc(c->snap->schema, c->schema_len + len + 2);
+	if (grown == NULL) {
+		free(text);
+		return CST_ENOMEM;
+	}
+	memcpy(grown + c->schema_len, text, len);
+	c->schema_len += len;
+	if (len > 0 && text[len - 1] != '\n')
+		grown[c->schema_len++] = '\n';
+	grown[c->schema_len] = '\0';
+	c->snap->schema = grown;
+	free(text);
+	return 0;
+}
+
+static int collect_dir(struct collect *c, const char *ks, const char *table, const char *dir,
+		       const char *reldir)
+{
+	struct dirent **names = NULL;
+	int n = 0, i, rc;
+
+	if ((rc = list_dir(&names, &n, dir)) != 0)
+		return rc;
+	for (i = 0; rc == 0 && i < n; i++) {
+		const char *name = names[i]->d_name;
+		char *path = cst_path_join(dir, name), *rel = NULL;
+
+		if (path == NULL) {
+			rc = CST_ENOMEM;
+		} else if (reldir == NULL && layout_index_dir_is_valid(name) && is_dir(path)) {
+			rc = collect_dir(c, ks, table, path, name);
+		} else if (reldir == NULL && strcmp(name, "schema.cql") == 0) {
+			rc = append_schema(c, path);
+		} else if (strcmp(name, "manifest.json") == 0 || strcmp(name, "ephemeral.snapshot") == 0 ||
+			   strcmp(name, "schema.cql") == 0) {
+			/* snapshot bookkeeping, not data */
+		} else if (cst_name_is_safe(name) && name[0] != '.' && name[0] != '@' &&
+			   !layout_file_is_temporary(name)) {
+			rel = reldir ? cst_sprintf("%s/%s", reldir, name) : cst_strdup(name);
+			rc = rel ? add_file(c, ks, table, rel, path) : CST_ENOMEM;
+		}
+		free(rel);
+		free(path);
+	}
+	free_names(names, n);
+	return rc;
+}
+
+static int collect_table(void *arg, const char *ks, const char *table, const char *dir)
+{
+	struct collect *c = arg;
+	char *snapdir = cst_sprintf("%s/snapshots/%s", dir, c->snap->tag);
+	int rc = 0;
+
+	if (snapdir == NULL)
+		return CST_ENOMEM;
+	if (is_dir(snapdir))
+		rc = collect_dir(c, ks, table, snapdir, NULL);
+	free(snapdir);
+	return rc;
+}
+
+int snapshot_take(struct snapshot **out, const struct config *cfg, const char *tag)
+{
+	struct snapshot *snap;
+	struct collect c;
+	int rc;
+
+	*out = NULL;
+	if (cfg->data_dir == NULL || cfg->data_dir[0] == '\0')
+		return cst_error(CST_EINVALID, "%s: [cassandra] data_dir is required", cfg->path);
+	if (!is_dir(cfg->data_dir))
+		return cst_error(CST_ENOTFOUND, "%s: [cassandra] data_dir %s is not a directory",
+				 cfg->path, cfg->data_dir);
+	if ((snap = cst_calloc(1, sizeof(*snap))) == NULL)
+		return CST_ENOMEM;
+	if ((snap->tag = cst_strdup(tag)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	if ((rc = for_each_table(cfg->data_dir, tag_exists, (void *)tag)) != 0)
+		goto out;
+	snap->taken = 1;	/* from here on, failure clears what was made */
+	if (cfg->snapshot_mode == SNAPSHOT_NODETOOL) {
+		const char *args[] = { "snapshot", "-t", tag, NULL };
+
+		rc = nodetool_run(cfg, NULL, args);
+	} else {
+		rc = for_each_table(cfg->data_dir, hardlink_table, (void *)tag);
+	}
+	if (rc != 0)
+		goto out;
+	memset(&c, 0, sizeof(c));
+	c.snap = snap;
+	rc = for_each_table(cfg->data_dir, collect_table, &c);
+out:
+	if (rc != 0) {
+		if (snap->taken) {
+			char saved[1024];
+			int saved_code = cst_error_code();
+
+			snprintf(saved, sizeof(saved), "%s", cst_error_msg());
+			snapshot_clear(snap, cfg);
+			cst_error(saved_code, "%s", saved);
+		}
+		snapshot_free(snap);
+		return rc;
+	}
+	*out = snap;
+	return 0;
+}
+
+int snapshot_clear(struct snapshot *snap, const struct config *cfg)
+{
+	int rc;
+
+	if (snap == NULL || !snap->taken)
+		return 0;
+	if (cfg->snapshot_mode == SNAPSHOT_NODETOOL) {
+		const char *args[] = { "clearsnapshot", "-t", snap->tag, NULL };
+
+		rc = nodetool_run(cfg, NULL, args);
+	} else {
+		rc = for_each_table(cfg->data_dir, remove_table_snapshot, snap->tag);
+	}
+	if (rc == 0)
+		snap->taken = 0;
+	return rc;
+}
+
+void snapshot_free(struct snapshot *snap)
+{
+	size_t i;
+
+	if (snap == NULL)
+		return;
+	for (i = 0; i < snap->n_files; i++) {
+		free(snap->files[i].keyspace);
+		free(snap->files[i].table);
+		free(snap->files[i].rel);
+		free(snap->files[i].path);
+	}
+	free(snap->files);
+	free(snap->schema);
+	free(snap->tag);
+	free(snap);
+}

@@ -1,0 +1,45 @@
+/*
+ * snapshot: take a snapshot of every table under data_dir (nodetool, or
+ * Cassandra's hard links done in-process), enumerate its files, clear it.
+ */
+#ifndef CASSETTE_SNAPSHOT_H
+#define CASSETTE_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+struct snap_file {
+	char *keyspace;
+	char *table;		/* table directory name "<table>-<id>" */
+	char *rel;		/* "<file>" or ".<index>/<file>" */
+	char *path;		/* absolute path inside the snapshot */
+	uint64_t size;
+	dev_t dev;
+	ino_t ino;
+	int64_t mtime_ns, ctime_ns;
+};
+
+struct snapshot {
+	char *tag;
+	struct snap_file *files;	/* sorted by keyspace, table, rel */
+	size_t n_files;
+	char *schema;			/* the tables' schema.cql, concatenated */
+	int taken;			/* the snapshot exists on disk */
+};
+
+/* Snapshot every table as `tag`. Refuses an existing tag (CST_EEXISTS).
+ * On failure anything it created is removed. *out owned by the caller. */
+int snapshot_take(struct snapshot **out, const struct config *cfg, const char *tag);
+/* Remove the snapshot from disk (nodetool clearsnapshot, or rm). */
+int snapshot_clear(struct snapshot *snap, const struct config *cfg);
+void snapshot_free(struct snapshot *snap);
+
+/* Run `nodetool_cmd ARGS...` (NULL-terminated). With `out`, stdout is
+ * captured (at most 1 MiB) and owned by the caller. A non-zero exit is
+ * CST_ERROR naming the command. */
+int nodetool_run(const struct config *cfg, char **out, const char *const *args);
+
+#endif

@@ -1,0 +1,372 @@
+/*
+ * manifest records: tables in first-seen order, each with its objects in
+ * insertion order. Tables are found through a small hash index so a hostile
+ * manifest with many tables cannot make loading quadratic.
+ */
+#include "manifest_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define TABLES_MIN 4
+#define OBJECTS_MIN 8
+#define INDEX_MIN 16
+
+int manifest_new(struct manifest **out)
+{
+	struct manifest *m = NULL;
+	int r = CST_EINVALID;
+
+	if (out == NULL) {
+		r = cst_error(CST_EINVALID, "manifest_new: no out pointer");
+		goto out;
+	}
+	*out = NULL;
+	if ((m = cst_calloc(1, sizeof(*m))) == NULL) {
+		r = CST_ENOMEM;
+		goto out;
+	}
+	*out = m;
+	r = 0;
+out:
+	return r;
+}
+
+void manifest_free(struct manifest *m)
+{
+	size_t i, j;
+
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->n_tables; i++) {
+		struct manifest_table *t = &m->tables[i];
+
+		for (j = 0; j < t->n_objects; j++)
+			free(t->objects[j].path);
+		free(t->objects);
+		free(t->keyspace);
+		free(t->columnfamily);
+	}
+	free(m->tables);
+	free(m->index);
+	free(m);
+}
+
+static int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* The first n chars are hex digits; lowercase them. */
+static int hex_lower(char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!is_hex(s[i]))
+			return 0;
+		if (s[i] >= 'A' && s[i] <= 'F')
+			s[i] = (char)(s[i] - 'A' + 'a');
+	}
+	return 1;
+}
+
+/* `field` is a NUL-terminated string of exactly n hex digits. */
+static int hex_field(char *field, size_t fieldsz, size_t n)
+{
+	return memchr(field, '\0', fieldsz) != NULL && strlen(field) == n && hex_lower(field, n);
+}
+
+int manifest_etag_check(char *field, size_t fieldsz)
+{
+	size_t len, i;
+
+	if (memchr(field, '\0', fieldsz) == NULL)
+		return 0;
+	len = strlen(field);
+	if (len < MANIFEST_MD5_HEX || !hex_lower(field, MANIFEST_MD5_HEX))
+		return 0;
+	if (len == MANIFEST_MD5_HEX)
+		return 1;
+	if (field[MANIFEST_MD5_HEX] != '-' || len < MANIFEST_MD5_HEX + 2 || len > MANIFEST_MD5_HEX + 6)
+		return 0;
+	for (i = MANIFEST_MD5_HEX + 1; i < len; i++) {
+		if (field[i] < '0' || field[i] > '9')
+			return 0;
+	}
+	return 1;
+}
+
+/* RFC 3629 UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
+static int utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp, min;
+	size_t n, i;
+
+	while (*p != '\0') {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		} else if ((*p & 0xe0) == 0xc0) {
+			n = 1, cp = *p & 0x1f, min = 0x80;
+		} else if ((*p & 0xf0) == 0xe0) {
+			n = 2, cp = *p & 0x0f, min = 0x800;
+		} else if ((*p & 0xf8) == 0xf0) {
+			n = 3, cp = *p & 0x07, min = 0x10000;
+		} else {
+			return 0;
+		}
+		/* a NUL terminator fails the continuation test, so no overrun */
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		p += n + 1;
+	}
+	return 1;
+}
+
+const char *manifest_name_check(const char *s)
+{
+	if (s == NULL || *s == '\0')
+		return "must be a non-empty string";
+	if (!utf8_valid(s))
+		return "is not valid UTF-8";
+	return NULL;
+}
+
+const char *manifest_object_check(struct manifest_object *o)
+{
+	if (o->path == NULL || o->path[0] == '\0')
+		return "\"path\" must be a non-empty string";
+	if (!utf8_valid(o->path))
+		return "\"path\" is not valid UTF-8";
+	if (!manifest_etag_check(o->md5, sizeof(o->md5)))
+		return "\"MD5\" must be 32 hex digits or an S3 multipart ETag \"<32 hex>-<parts>\"";
+	if (o->size > MANIFEST_SIZE_MAX)
+		return "\"size\" must be a non-negative integer below 2^63";
+	if (!hex_field(o->source_md5, sizeof(o->source_md5), MANIFEST_MD5_HEX))
+		return "\"source_MD5\" must be 32 hex digits";
+	if (o->source_size > MANIFEST_SIZE_MAX)
+		return "\"source_size\" must be a non-negative integer below 2^63";
+	if (memchr(o->salt, '\0', sizeof(o->salt)) == NULL ||
+	    (o->salt[0] != '\0' && !hex_field(o->salt, sizeof(o->salt), MANIFEST_SALT_HEX)))
+		return "\"salt\" must be 64 hex digits";
+	return NULL;
+}
+
+void manifest_printable(char *dst, size_t dstsz, const char *s)
+{
+	size_t i = 0;
+
+	if (s == NULL)
+		s = "(null)";
+	for (; *s != '\0' && i + 1 < dstsz; s++, i++)
+		dst[i] = (*s >= 0x20 && *s < 0x7f) ? *s : '?';
+	if (*s != '\0')
+		memcpy(dst + dstsz - 4, "...", 3);
+	dst[i] = '\0';
+}
+
+/* FNV-1a; 0xff cannot occur in UTF-8 so it separates the two names. */
+static size_t name_hash(const char *keyspace, const char *columnfamily)
+{
+	uint64_t h = 14695981039346656037ULL;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)keyspace; *p != '\0'; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (p = (const unsigned char *)columnfamily; *p != '\0'; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return (size_t)(h ^ (h >> 32));
+}
+
+/* The slot holding (keyspace, columnfamily), or the empty slot where it goes. */
+static size_t index_slot(const struct manifest *m, const char *keyspace, const char *columnfamily)
+{
+	size_t mask = m->index_cap - 1, i = name_hash(keyspace, columnfamily) & mask;
+
+	while (m->index[i] != 0) {
+		const struct manifest_table *t = &m->tables[m->index[i] - 1];
+
+		if (strcmp(t->keyspace, keyspace) == 0 && strcmp(t->columnfamily, columnfamily) == 0)
+			break;
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
+static int index_grow(struct manifest *m)
+{
+	size_t *old = m->index, old_cap = m->index_cap, cap, i;
+	int r = CST_ENOMEM;
+
+	cap = old_cap ? old_cap * 2 : INDEX_MIN;
+	if (cap < old_cap || cap > SIZE_MAX / sizeof(*m->index)) {
+		r = cst_error(CST_ENOMEM, "manifest: too many tables");
+		goto out;
+	}
+	if ((m->index = cst_calloc(cap, sizeof(*m->index))) == NULL) {
+		m->index = old;
+		goto out;
+	}
+	m->index_cap = cap;
+	for (i = 0; i < m->n_tables; i++)
+		m->index[index_slot(m, m->tables[i].keyspace, m->tables[i].columnfamily)] = i + 1;
+	free(old);
+	r = 0;
+out:
+	return r;
+}
+
+/*
+ * Make room for one more element in a geometric array: *out is the array to
+ * use (arr itself when no growth was needed), NULL on failure with arr intact.
+ */
+static int grow(void **out, void *arr, size_t *cap, size_t n, size_t elem, size_t min)
+{
+	size_t ncap;
+	int r = 0;
+
+	*out = arr;
+	if (n < *cap)
+		goto out;
+	ncap = *cap ? *cap * 2 : min;
+	if (ncap < *cap || ncap > SIZE_MAX / elem) {
+		r = cst_error(CST_ENOMEM, "manifest: too many entries");
+		goto out;
+	}
+	if ((*out = cst_realloc(arr, ncap * elem)) == NULL) {
+		*out = arr;
+		r = CST_ENOMEM;
+		goto out;
+	}
+	*cap = ncap;
+out:
+	return r;
+}
+
+int manifest_table_get(struct manifest *m, const char *keyspace, const char *columnfamily,
+		       size_t *ti)
+{
+	struct manifest_table *t;
+	size_t slot;
+	void *p;
+	int r;
+
+	if ((m->n_tables + 1) * 2 > m->index_cap && (r = index_grow(m)) != 0)
+		goto out;
+	slot = index_slot(m, keyspace, columnfamily);
+	if (m->index[slot] != 0) {
+		*ti = m->index[slot] - 1;
+		r = 0;
+		goto out;
+	}
+	r = grow(&p, m->tables, &m->cap_tables, m->n_tables, sizeof(*m->tables), TABLES_MIN);
+	m->tables = p;
+	if (r != 0)
+		goto out;
+	t = &m->tables[m->n_tables];
+	memset(t, 0, sizeof(*t));
+	t->keyspace = cst_strdup(keyspace);
+	t->columnfamily = cst_strdup(columnfamily);
+	if (t->keyspace == NULL || t->columnfamily == NULL) {
+		free(t->keyspace);
+		free(t->columnfamily);
+		r = CST_ENOMEM;
+		goto out;
+	}
+	m->index[slot] = ++m->n_tables;
+	*ti = m->n_tables - 1;
+	r = 0;
+out:
+	return r;
+}
+
+int manifest_table_append(struct manifest *m, size_t ti, const struct manifest_object *o)
+{
+	struct manifest_table *t = &m->tables[ti];
+	char *path = NULL;
+	void *p;
+	int r;
+
+	if ((path = cst_strdup(o->path)) == NULL) {
+		r = CST_ENOMEM;
+		goto out;
+	}
+	r = grow(&p, t->objects, &t->cap_objects, t->n_objects, sizeof(*t->objects), OBJECTS_MIN);
+	t->objects = p;
+	if (r != 0)
+		goto out;
+	t->objects[t->n_objects] = *o;
+	t->objects[t->n_objects++].path = path;
+	path = NULL;
+	m->n_objects++;
+	m->source_bytes = (m->source_bytes > UINT64_MAX - o->source_size) ?
+				  UINT64_MAX : m->source_bytes + o->source_size;
+out:
+	free(path);
+	return r;
+}
+
+int manifest_add(struct manifest *m, const char *keyspace, const char *columnfamily,
+		 const struct manifest_object *obj)
+{
+	char ks[64], cf[96], path[128];
+	const char *field = "", *why;
+	struct manifest_object o;
+	size_t ti;
+	int r;
+
+	if (m == NULL || obj == NULL) {
+		r = cst_error(CST_EINVALID, "manifest_add: no manifest or no object");
+		goto out;
+	}
+	o = *obj;
+	if ((why = manifest_name_check(keyspace)) != NULL)
+		field = "\"keyspace\" ";
+	else if ((why = manifest_name_check(columnfamily)) != NULL)
+		field = "\"columnfamily\" ";
+	else
+		why = manifest_object_check(&o);
+	if (why != NULL) {
+		manifest_printable(ks, sizeof(ks), keyspace);
+		manifest_printable(cf, sizeof(cf), columnfamily);
+		manifest_printable(path, sizeof(path), o.path);
+		r = cst_error(CST_EINVALID, "manifest_add %s.%s object '%s': %s%s", ks, cf, path,
+			      field, why);
+		goto out;
+	}
+	if ((r = manifest_table_get(m, keyspace, columnfamily, &ti)) != 0)
+		goto out;
+	r = manifest_table_append(m, ti, &o);
+out:
+	return r;
+}
+
+size_t manifest_table_count(const struct manifest *m)
+{
+	return m == NULL ? 0 : m->n_tables;
+}
+
+const struct manifest_table *manifest_table_at(const struct manifest *m, size_t i)
+{
+	return (m == NULL || i >= m->n_tables) ? NULL : &m->tables[i];
+}
+
+size_t manifest_object_count(const struct manifest *m)
+{
+	return m == NULL ? 0 : m->n_objects;
+}
+
+uint64_t manifest_source_bytes(const struct manifest *m)
+{
+	return m == NULL ? 0 : m->source_bytes;
+}

@@ -1,0 +1,61 @@
+/*
+ * manifest internals shared by manifest.c (the records) and manifest_json.c
+ * (the JSON form). Not installed, not for other modules.
+ */
+#ifndef CASSETTE_MANIFEST_INT_H
+#define CASSETTE_MANIFEST_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifest.h"
+
+/*
+ * jansson integers are signed 64-bit, so a size above this cannot be written
+ * or read back; manifest_add refuses it rather than emit a negative number.
+ */
+#define MANIFEST_SIZE_MAX ((uint64_t)INT64_MAX)
+
+struct manifest {
+	struct manifest_table *tables;
+	size_t n_tables;
+	size_t cap_tables;
+	/* open addressing over (keyspace, columnfamily): table index + 1, 0 = empty */
+	size_t *index;
+	size_t index_cap;	/* 0 or a power of two, at least 2 * n_tables */
+	size_t n_objects;
+	uint64_t source_bytes;	/* saturates at UINT64_MAX */
+};
+
+/*
+ * Validate `o` in place and lowercase its hex fields. NULL when it is fine,
+ * else a static reason naming the field, for the caller to prefix with where
+ * the object came from.
+ */
+const char *manifest_object_check(struct manifest_object *o);
+/*
+ * `field` (an array of fieldsz bytes) holds a NUL-terminated "<32 hex>" or S3
+ * multipart ETag "<32 hex>-<1..5 digits>"; lowercases it. 1 if so, else 0.
+ */
+int manifest_etag_check(char *field, size_t fieldsz);
+/*
+ * A keyspace or columnfamily: non-NULL, non-empty, valid UTF-8 (what jansson
+ * can write). NULL when fine, else a static reason without the field name.
+ */
+const char *manifest_name_check(const char *s);
+/*
+ * Find the table (keyspace, columnfamily), appending an empty one if it is
+ * new; *ti is its index. The names must already have passed
+ * manifest_name_check. 0 or CST_ENOMEM.
+ */
+int manifest_table_get(struct manifest *m, const char *keyspace,
+		       const char *columnfamily, size_t *ti);
+/* Append a copy of an already checked object to table `ti`. 0 or CST_ENOMEM. */
+int manifest_table_append(struct manifest *m, size_t ti, const struct manifest_object *o);
+/*
+ * Copy `s` into dst (dstsz >= 8) for an error message: one line, printable
+ * ASCII only (others become '?'), cut with "..." when long. Never NULL.
+ */
+void manifest_printable(char *dst, size_t dstsz, const char *s);
+
+#endif
