@@ -97,10 +97,14 @@ int nodetool_run(const struct config *cfg, char **out, const char *const *args)
 		goto out;
 	}
 	if (pid == 0) {
-		if (out)
+		int null_fd;
+
+		if (out) {
 			dup2(pipefd[1], STDOUT_FILENO);
-		else
-			dup2(STDERR_FILENO, STDOUT_FILENO);	/* keep our stdout for results */
+		} else if ((null_fd = open("/dev/null", O_WRONLY)) >= 0) {
+			dup2(null_fd, STDOUT_FILENO);	/* chatter; errors go to stderr */
+			close(null_fd);
+		}
 		execvp(argv[0], argv);
 		fprintf(stderr, "cassette: cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

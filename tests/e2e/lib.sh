@@ -1,0 +1,57 @@
+# Shared helpers for the end-to-end tests. They drive the real binary.
+# Needs: CASSETTE (the binary), SRC (source dir). Each test gets a scratch dir $W.
+set -euo pipefail
+: "${CASSETTE:?set CASSETTE to build/cassette}"
+: "${SRC:?set SRC to the source tree}"
+W=$(mktemp -d "${TMPDIR:-/tmp}/cassette-e2e.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+FAKE_NODETOOL="$SRC/tests/support/fake-nodetool"
+CHECKS=0
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { CHECKS=$((CHECKS + 1)); echo "ok $CHECKS - $*"; }
+
+# run EXPECTED_RC CMD... : runs, keeps stdout in $W/out and stderr in $W/err
+run() {
+	local want=$1; shift
+	local got=0
+	"$@" >"$W/out" 2>"$W/err" || got=$?
+	if [ "$got" != "$want" ]; then
+		echo "--- stdout"; cat "$W/out"; echo "--- stderr"; cat "$W/err"
+		fail "expected exit $want, got $got: $*"
+	fi
+}
+# cas EXPECTED_RC ARGS... : run cassette with the current config
+cas() { local want=$1; shift; run "$want" "$CASSETTE" --config "$CFG" "$@"; }
+err_has() { grep -qF -- "$1" "$W/err" || { cat "$W/err"; fail "stderr lacks '$1'"; }; }
+out_has() { grep -qF -- "$1" "$W/out" || { cat "$W/out"; fail "stdout lacks '$1'"; }; }
+one_line_err() { [ "$(wc -l < "$W/err")" -eq 1 ] || { cat "$W/err"; fail "stderr is not one line"; }; }
+
+# write_config FILE DATA STORE [extra lines...]
+write_config() {
+	local file=$1 data=$2 store=$3; shift 3
+	{
+		echo "[cassandra]"
+		echo "data_dir = $data"
+		echo "snapshot_mode = ${SNAPSHOT_MODE:-nodetool}"
+		echo "nodetool_cmd = $FAKE_NODETOOL $data"
+		echo
+		echo "[storage]"
+		echo "storage_provider = local"
+		echo "base_path = $store"
+		echo "fqdn = ${FQDN:-node1.example}"
+		echo "encryption_tmp_dir = $W/enctmp"
+		for line in "$@"; do echo "$line"; done
+	} > "$file"
+}
+
+# SSTable-only view of a data dir: relative path + md5, skipping snapshots,
+# backups and Cassandra's in-flight files.
+sstable_digest() {
+	(cd "$1" && find . -type f ! -path '*/snapshots/*' ! -path '*/backups/*' \
+		! -name '*.tmp' ! -name 'tmp-*' ! -name 'tmplink-*' ! -name '*_txn_*.log' \
+		-printf '%P\n' | LC_ALL=C sort | while read -r f; do echo "$(md5sum < "$f" | cut -c1-32) $f"; done)
+}
+
+# manifest_field BACKUP_DIR_MANIFEST PYTHON_EXPR: evaluate over the parsed manifest `m`
+pyjson() { python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print($2)" "$1"; }
