@@ -323,6 +323,14 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 	} else {
 		r.name = o->name;
 	}
+	if (cfg->data_dir == NULL || cfg->data_dir[0] == '\0') {
+		cst_error(CST_EINVALID, "%s: [cassandra] data_dir is required for backup-node", cfg->path);
+		return CMD_USAGE;
+	}
+	if (access(cfg->data_dir, R_OK | X_OK) != 0) {
+		cst_error_errno("%s: [cassandra] data_dir %s", cfg->path, cfg->data_dir);
+		return CMD_USAGE;
+	}
 	if (cfg->encrypt && (rc = cmd_load_key(&r.key, cfg, 1)) != 0)
 		return rc;
 	if ((rc = take_lock(cfg, &lock_fd)) != 0 || (rc = cmd_open_storage(&r.st, cfg)) != 0 ||

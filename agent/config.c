@@ -240,6 +240,29 @@ static int validate(struct config *cfg)
 	return 0;
 }
 
+/* libinih (Debian) reads lines into a 200-byte buffer and would report a
+ * longer line as a confusing syntax error further down: check first. */
+static int check_line_lengths(const char *path)
+{
+	char *text = NULL, *line, *nl;
+	size_t len;
+	int lineno = 1, rc;
+
+	if ((rc = cst_read_file(&text, &len, path, 1u << 20)) != 0)
+		return rc == CST_EINVALID ? cst_error(rc, "config %s is not a small regular file", path) : rc;
+	for (line = text; *line; line = nl + 1, lineno++) {
+		nl = strchr(line, '\n');
+		if ((nl ? (size_t)(nl - line) : strlen(line)) > 198) {
+			rc = cst_error(CST_EINVALID, "%s:%d: line is longer than 198 characters", path, lineno);
+			break;
+		}
+		if (nl == NULL)
+			break;
+	}
+	free(text);
+	return rc;
+}
+
 int config_load(struct config **out, const char *path)
 {
 	struct parse_state st;
@@ -253,6 +276,8 @@ int config_load(struct config **out, const char *path)
 		return cst_error_errno("cannot read config %s", path);
 	if (!S_ISREG(sb.st_mode))
 		return cst_error(CST_EINVALID, "config %s is not a regular file", path);
+	if ((rc = check_line_lengths(path)) != 0)
+		return rc;
 	if ((cfg = cst_calloc(1, sizeof(*cfg))) == NULL)
 		return CST_ENOMEM;
 	cfg->encrypt = 1;

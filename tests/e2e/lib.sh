@@ -48,7 +48,7 @@ write_config() {
 # SSTable-only view of a data dir: relative path + md5, skipping snapshots,
 # backups and Cassandra's in-flight files.
 sstable_digest() {
-	(cd "$1" && find . -type f ! -path '*/snapshots/*' ! -path '*/backups/*' \
+	(cd "$1" && find . -mindepth 3 -type f ! -path '*/snapshots/*' ! -path '*/backups/*' \
 		! -name '*.tmp' ! -name 'tmp-*' ! -name 'tmplink-*' ! -name '*_txn_*.log' \
 		-printf '%P\n' | LC_ALL=C sort | while read -r f; do echo "$(md5sum < "$f" | cut -c1-32) $f"; done)
 }

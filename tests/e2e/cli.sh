@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The command line and the config file: help that tells the truth, and one
+# clear line plus exit 2 for every kind of bad usage or bad configuration.
+. "$(dirname "$0")/lib.sh"
+
+run 0 "$CASSETTE" --help
+for c in keygen backup-node list-backups restore-node inspect; do out_has "$c"; done
+out_has "--config FILE"; out_has "CASSETTE_KEY_FILE"
+for c in backup-node list-backups restore-node keygen inspect; do
+	run 0 "$CASSETTE" "$c" --help; out_has "usage: cassette"
+done
+run 0 "$CASSETTE" backup-node --help; out_has "--backup-name"; out_has "--mode"; out_has "--keep-snapshot"
+run 0 "$CASSETTE" list-backups --help; out_has "--output"; out_has "--show-all"
+run 0 "$CASSETTE" restore-node --help; out_has "--target-dir"; out_has "--keyspace"; out_has "--table"
+run 0 "$CASSETTE" --version; out_has "cassette "
+ok "--help and --version"
+
+run 2 "$CASSETTE"; err_has "usage:"
+run 2 "$CASSETTE" frobnicate; err_has "unknown command 'frobnicate'"
+run 2 "$CASSETTE" list-backups --bogus; err_has "--bogus"
+run 2 "$CASSETTE" list-backups --backup-name x; err_has "does not apply"
+run 2 "$CASSETTE" restore-node --backup-name x; err_has "--target-dir"
+run 2 "$CASSETTE" restore-node --target-dir /tmp/x; err_has "--backup-name"
+run 2 "$CASSETTE" backup-node --mode sometimes; err_has "--mode"
+run 2 "$CASSETTE" list-backups --output xml; err_has "--output"
+run 2 "$CASSETTE" inspect; err_has "FILE"
+run 2 "$CASSETTE" keygen --key abc; err_has "does not apply"
+ok "usage errors exit 2 with a clear message"
+
+CFG=$W/missing.ini
+cas 2 list-backups; err_has "$W/missing.ini"; one_line_err
+CASSETTE_CONFIG=$W/missing-env.ini run 2 "$CASSETTE" list-backups; err_has "missing-env.ini"
+bad() { # bad EXPECTED-MESSAGE LINES... : a config with these lines must be refused
+	local msg=$1; shift
+	printf '%s\n' "$@" > "$W/bad.ini"
+	run 2 "$CASSETTE" --config "$W/bad.ini" list-backups
+	err_has "$msg"; one_line_err
+}
+bad "bad.ini:2: unknown option 'base_pth'" "[storage]" "base_pth = /x"
+bad "unknown section [stroage]" "[stroage]" "base_path = /x"
+bad "base_path is required" "[storage]" "fqdn = n1"
+bad "storage_provider 'ftp' is not supported" "[storage]" "storage_provider = ftp" "base_path = /x"
+bad "snapshot_mode must be" "[cassandra]" "snapshot_mode = magic" "[storage]" "base_path = /x"
+bad "encryption must be" "[storage]" "base_path = /x" "encryption = rot13"
+bad "encryption_segment_size" "[storage]" "base_path = /x" "encryption_segment_size = 1000"
+bad "given twice" "[storage]" "base_path = /x" "   fqdn = indented"
+bad "fqdn 'bad/name' is not a valid" "[storage]" "base_path = /x" "fqdn = bad/name"
+bad "prefix" "[storage]" "base_path = /x" "prefix = a/../b"
+bad "longer than 198" "[storage]" "base_path = /$(printf 'x%.0s' $(seq 1 250))"
+bad "bad.ini:1: syntax error" "this is not ini"
+ok "bad config files are refused with file, line and option named"
+
+mkdir -p "$W/data"
+printf '%s\n' "[cassandra]" "data_dir = $W/data" "snapshot_mode = hardlink" "[storage]" "base_path = $W/store" \
+	"fqdn = n1" "encryption = none" "encryption_tmp_dir = $W/tmp" > "$W/ok.ini"
+CFG=$W/ok.ini
+cas 0 list-backups; out_has "no backups of node n1"
+run 2 "$CASSETTE" --config "$CFG" --fqdn 'x y' list-backups; err_has "--fqdn"
+cas 2 backup-node --backup-name ../etc; err_has "--backup-name '../etc' is not valid"
+cas 2 backup-node --backup-name data; err_has "not 'data' or 'index'"
+printf '%s\n' "[cassandra]" "data_dir = $W/nowhere" "[storage]" "base_path = $W/store" "encryption = none" > "$W/nodata.ini"
+run 2 "$CASSETTE" --config "$W/nodata.ini" backup-node; err_has "data_dir $W/nowhere"
+ok "bad names and a missing data_dir are refused before any work"
+
+mkdir -p "$W/data/ks/t-0123456789abcdef0123456789abcdef" && echo hi > "$W/data/ks/t-0123456789abcdef0123456789abcdef/nb-1-big-Data.db"
+cas 0 backup-node --fqdn other-node --backup-name x1
+[ -d "$W/store/other-node/x1/meta" ] || fail "--fqdn did not override the config"
+cas 0 list-backups; out_has "no backups of node n1"
+cas 0 list-backups --show-all; out_has "x1"; out_has "1/1"
+cas 0 list-backups --fqdn other-node; out_has "x1"
+cas 0 restore-node --backup-name x1 --target-dir "$W/r" --fqdn other-node
+cmp "$W/r/ks/t-0123456789abcdef0123456789abcdef/nb-1-big-Data.db" "$W/data/ks/t-0123456789abcdef0123456789abcdef/nb-1-big-Data.db"
+ok "--fqdn selects the node for backup, listing and restore; options work after the command"
+
+# a second concurrent backup of the same node is refused
+exec 9>"$W/tmp/cassette-n1.lock"
+flock -n 9
+cas 1 backup-node --backup-name x2; err_has "another backup of node n1 is running"
+exec 9>&-
+cas 0 backup-node --backup-name x2
+ok "one backup per node at a time"
+echo "all $CHECKS checks passed"
