@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what cassette needs to build and test on Debian 12, only what is missing.
+set -euo pipefail
+pkgs=(gcc make cmake pkg-config libssl-dev libjansson-dev libinih-dev libcmocka-dev
+      python3 python3-cryptography)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
