@@ -26,6 +26,7 @@ struct run {
 	int full;
 	struct storage *st;
 	struct crypto_key *key;
+	char key_id[2 * CRYPTO_KEYID_LEN + 1];	/* hex; "" without a key */
 	struct history *hist;
 	struct pipeline *pipe;
 	struct manifest *man;
@@ -63,13 +64,24 @@ static int add_object(struct run *r, const struct snap_file *f, const char *key,
 	obj.size = so->size;
 	cst_hex(obj.source_md5, so->source_md5, 16);
 	obj.source_size = so->source_size;
-	if (so->encrypted)
+	if (so->encrypted) {
 		cst_hex(obj.salt, so->salt, 32);
+		memcpy(obj.key_id, r->key_id, sizeof(obj.key_id));
+	}
 	return manifest_add(r->man, f->keyspace, f->table, &obj);
 }
 
 /* An earlier object can stand for this file only if it is stored the way
- * this run would store it: encrypted iff encryption is on. */
+ * this run would store it: encrypted under the current key, or plaintext when
+ * encryption is off. After a key rotation every file is stored again, so each
+ * backup can be restored with one key. */
+static int reusable(const struct run *r, const struct manifest_object *o)
+{
+	if (r->key == NULL)
+		return o->salt[0] == '\0';
+	return o->salt[0] != '\0' && strcmp(o->key_id, r->key_id) == 0;
+}
+
 static const struct manifest_object *find_unchanged(struct run *r, const struct snap_file *f,
 						    int *rc)
 {
@@ -82,7 +94,7 @@ static const struct manifest_object *find_unchanged(struct run *r, const struct 
 	*rc = 0;
 	history_candidates(r->hist, f->keyspace, f->table, f->rel, f->size, &cands, &n);
 	for (i = 0; i < n; i++)
-		if ((cands[i]->salt[0] != '\0') == (r->key != NULL))
+		if (reusable(r, cands[i]))
 			break;
 	if (i == n)
 		return NULL;
@@ -90,7 +102,7 @@ static const struct manifest_object *find_unchanged(struct run *r, const struct 
 		return NULL;
 	cst_hex(hex, md5, 16);
 	for (i = 0; i < n; i++)
-		if ((cands[i]->salt[0] != '\0') == (r->key != NULL) && size == cands[i]->source_size &&
+		if (reusable(r, cands[i]) && size == cands[i]->source_size &&
 		    strcmp(cands[i]->source_md5, hex) == 0)
 			return cands[i];
 	return NULL;
@@ -333,6 +345,8 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 	}
 	if (cfg->encrypt && (rc = cmd_load_key(&r.key, cfg, 1)) != 0)
 		return rc;
+	if (r.key != NULL)
+		cst_hex(r.key_id, crypto_key_id(r.key), CRYPTO_KEYID_LEN);
 	if ((rc = take_lock(cfg, &lock_fd)) != 0 || (rc = cmd_open_storage(&r.st, cfg)) != 0 ||
 	    (rc = check_name_free(&r)) != 0 || (rc = manifest_new(&r.man)) != 0)
 		goto out;

@@ -158,6 +158,11 @@ const char *manifest_object_check(struct manifest_object *o)
 	if (memchr(o->salt, '\0', sizeof(o->salt)) == NULL ||
 	    (o->salt[0] != '\0' && !hex_field(o->salt, sizeof(o->salt), MANIFEST_SALT_HEX)))
 		return "\"salt\" must be 64 hex digits";
+	if (memchr(o->key_id, '\0', sizeof(o->key_id)) == NULL ||
+	    (o->key_id[0] != '\0' && !hex_field(o->key_id, sizeof(o->key_id), MANIFEST_KEYID_HEX)))
+		return "\"key_id\" must be 16 hex digits";
+	if ((o->salt[0] == '\0') != (o->key_id[0] == '\0'))
+		return "\"salt\" and \"key_id\" must be given together";
 	return NULL;
 }
 

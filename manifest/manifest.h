@@ -4,9 +4,10 @@
  *
  * manifest.json is an array of tables:
  *   [{"keyspace": K, "columnfamily": "<table>-<id>",
- *     "objects": [{"path", "MD5", "size", "source_MD5", "source_size", "salt"?}]}]
+ *     "objects": [{"path", "MD5", "size", "source_MD5", "source_size", "salt"?, "key_id"?}]}]
  * "MD5"/"size" describe the stored object, "source_*" the plaintext file,
- * "salt" (64 hex) is present only for encrypted objects.
+ * "salt" (64 hex) and "key_id" (16 hex, the master key's id) are present
+ * together, and only for encrypted objects.
  */
 #ifndef CASSETTE_MANIFEST_H
 #define CASSETTE_MANIFEST_H
@@ -16,6 +17,7 @@
 
 #define MANIFEST_MD5_HEX 32
 #define MANIFEST_SALT_HEX 64
+#define MANIFEST_KEYID_HEX 16
 /* MD5 is a hex MD5, or an S3 multipart ETag "<32 hex>-<parts>" (1..5 digits). */
 #define MANIFEST_ETAG_MAX 48
 
@@ -26,6 +28,7 @@ struct manifest_object {
 	char source_md5[MANIFEST_MD5_HEX + 1];	/* plaintext file, lowercase hex */
 	uint64_t source_size;	/* plaintext file */
 	char salt[MANIFEST_SALT_HEX + 1];	/* "" when stored in plaintext */
+	char key_id[MANIFEST_KEYID_HEX + 1];	/* "" when stored in plaintext */
 };
 
 struct manifest_table {

@@ -74,7 +74,8 @@ static json_t *object_json(const struct manifest_object *o)
 	    json_object_set_new(j, "size", json_integer((json_int_t)o->size)) != 0 ||
 	    json_object_set_new(j, "source_MD5", json_string(o->source_md5)) != 0 ||
 	    json_object_set_new(j, "source_size", json_integer((json_int_t)o->source_size)) != 0 ||
-	    (o->salt[0] != '\0' && json_object_set_new(j, "salt", json_string(o->salt)) != 0)) {
+	    (o->salt[0] != '\0' && json_object_set_new(j, "salt", json_string(o->salt)) != 0) ||
+	    (o->key_id[0] != '\0' && json_object_set_new(j, "key_id", json_string(o->key_id)) != 0)) {
 		json_decref(j);
 		j = NULL;
 	}
@@ -194,7 +195,7 @@ static const char *source_fallback(struct manifest_object *o)
 /* Fill `o` from one JSON object (path borrowed from jo); NULL or a reason. */
 static const char *parse_object(const json_t *jo, struct manifest_object *o)
 {
-	const json_t *smd5, *ssize, *salt;
+	const json_t *smd5, *ssize, *salt, *kid;
 	const char *s, *why;
 
 	memset(o, 0, sizeof(*o));
@@ -228,6 +229,12 @@ static const char *parse_object(const json_t *jo, struct manifest_object *o)
 		    strlen(s) != MANIFEST_SALT_HEX)
 			return "\"salt\" must be 64 hex digits";
 		memcpy(o->salt, s, MANIFEST_SALT_HEX + 1);
+	}
+	if ((kid = json_object_get(jo, "key_id")) != NULL) {
+		if ((s = str_value(kid, MANIFEST_KEYID_HEX)) == NULL ||
+		    strlen(s) != MANIFEST_KEYID_HEX)
+			return "\"key_id\" must be 16 hex digits";
+		memcpy(o->key_id, s, MANIFEST_KEYID_HEX + 1);
 	}
 	return manifest_object_check(o);
 }

@@ -208,6 +208,17 @@ cas 0 backup-node --backup-name b3; out_has "8 new"
 cas 1 backup-node --backup-name b3; err_has "already exists"
 ok "a failed backup writes no manifest and leaves no object, snapshot or temp file"
 
+# ---- key rotation: a new key stores everything again ----------------------------
+KID=$(pyjson "$STORE/node1.example/b3/meta/manifest.json" 'sorted({o["key_id"] for t in m for o in t["objects"]})')
+[ "$KID" = "['$KEYID']" ] || fail "manifest key_id $KID is not the key's id $KEYID"
+"$CASSETTE" keygen > "$W/rotated.key"
+CASSETTE_KEY_FILE=$W/rotated.key cas 0 backup-node --backup-name k2
+out_has "0 unchanged"
+CASSETTE_KEY_FILE=$W/rotated.key cas 0 restore-node --backup-name k2 --target-dir "$W/rk"
+diff <(sstable_digest "$D") <(sstable_digest "$W/rk") || fail "restore after key rotation differs"
+cas 1 restore-node --backup-name k2 --target-dir "$W/rk-old"; err_has "wrong key"
+ok "after a key rotation a backup stores every file again and restores with the new key alone"
+
 # ---- full mode, hardlink mode, encryption = none --------------------------------
 cas 0 backup-node --backup-name f1 --mode full
 [ "$(find "$STORE/node1.example/f1/data" -type f | wc -l)" = "$(pyjson "$STORE/node1.example/f1/meta/manifest.json" 'sum(len(t["objects"]) for t in m)')" ] || fail "full backup does not store every file"

@@ -30,8 +30,10 @@ void tm_object(struct manifest_object *o, const char *path, unsigned seed, int s
 	cst_hex(o->source_md5, bytes + 16, 16);
 	o->size = (uint64_t)seed * 1000u + 17u;
 	o->source_size = (uint64_t)seed * 999u + 5u;
-	if (salted)
+	if (salted) {
 		cst_hex(o->salt, bytes, 32);
+		cst_hex(o->key_id, bytes + 8, 8);
+	}
 }
 
 struct manifest *tm_sample(void)
@@ -92,6 +94,7 @@ void tm_assert_equal(const struct manifest *a, const struct manifest *b)
 			assert_string_equal(oa->source_md5, ob->source_md5);
 			assert_int_equal(oa->source_size, ob->source_size);
 			assert_string_equal(oa->salt, ob->salt);
+			assert_string_equal(oa->key_id, ob->key_id);
 		}
 	}
 }
@@ -165,7 +168,8 @@ static void test_exact_json(void **state)
 	const char *want =
 		"[{\"keyspace\":\"ks1\",\"columnfamily\":\"" CF_1 "\",\"objects\":["
 		"{\"path\":\"a/\\\"b\\\"\\n\\u0001é\",\"MD5\":\"" HEX_A "\",\"size\":10,"
-		"\"source_MD5\":\"" HEX_B "\",\"source_size\":7,\"salt\":\"" SALT_C "\"},"
+		"\"source_MD5\":\"" HEX_B "\",\"source_size\":7,\"salt\":\"" SALT_C "\","
+		"\"key_id\":\"0011223344556677\"},"
 		"{\"path\":\"c\",\"MD5\":\"" HEX_B "-2\",\"size\":9223372036854775807,"
 		"\"source_MD5\":\"" HEX_A "\",\"source_size\":0}]},"
 		"{\"keyspace\":\"ks2\",\"columnfamily\":\"t\",\"objects\":["
@@ -189,6 +193,7 @@ static void test_exact_json(void **state)
 	strcpy(o.source_md5, HEX_B);
 	o.source_size = 7;
 	strcpy(o.salt, SALT_C);
+	strcpy(o.key_id, "0011223344556677");
 	assert_int_equal(manifest_add(m, "ks1", CF_1, &o), 0);
 	memset(&o, 0, sizeof(o));
 	o.path = "d";
@@ -310,7 +315,8 @@ static void test_uppercase_normalised(void **state)
 	const char *doc = "[{\"keyspace\":\"k\",\"columnfamily\":\"t\",\"objects\":["
 			  "{\"path\":\"P\",\"MD5\":\"0123456789ABCDEF0123456789ABCDEF-3\",\"size\":5,"
 			  "\"source_MD5\":\"FEDCBA9876543210FEDCBA9876543210\",\"source_size\":4,"
-			  "\"salt\":\"C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00\"}]}]";
+			  "\"salt\":\"C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00\","
+			  "\"key_id\":\"ABCDEF0123456789\"}]}]";
 	const struct manifest_object *p;
 	struct manifest_object o;
 	struct manifest *m = NULL;
@@ -322,7 +328,9 @@ static void test_uppercase_normalised(void **state)
 	assert_string_equal(p->md5, HEX_A "-3");
 	assert_string_equal(p->source_md5, HEX_B);
 	assert_string_equal(p->salt, SALT_C);
+	assert_string_equal(p->key_id, "abcdef0123456789");
 	tm_object(&o, "Q", 1, 0);
+	strcpy(o.key_id, "ABCDEF0123456789");
 	strcpy(o.md5, "ABCDEF0123456789ABCDEF0123456789");
 	strcpy(o.salt, "C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00");
 	assert_int_equal(manifest_add(m, "k", "t", &o), 0);
@@ -379,6 +387,15 @@ static void test_add_invalid(void **state)
 	o = good;
 	o.salt[10] = 'x';
 	add_rejected(m, "ks", "t", &o, "\"salt\"");
+	o = good;
+	o.key_id[15] = '\0';
+	add_rejected(m, "ks", "t", &o, "\"key_id\"");
+	o = good;
+	o.key_id[0] = '\0';
+	add_rejected(m, "ks", "t", &o, "given together");
+	o = good;
+	o.salt[0] = '\0';
+	add_rejected(m, "ks", "t", &o, "given together");
 	o = good;
 	o.size = (uint64_t)INT64_MAX + 1;
 	add_rejected(m, "ks", "t", &o, "\"size\"");

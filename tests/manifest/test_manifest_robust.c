@@ -76,6 +76,11 @@ static const struct bad_case bad_cases[] = {
 	{ OBJ("\"MD5\":\"" HEX32 "\",\"size\":1" SRC ",\"salt\":\"" HEX32
 	      "0123456789abcdef0123456789abcdeg\""), "object 1: \"salt\"" },
 	{ OBJ("\"MD5\":\"" HEX32 "\",\"size\":1" SRC ",\"salt\":null"), "object 1: \"salt\"" },
+	{ OBJ("\"MD5\":\"" HEX32 "\",\"size\":1" SRC ",\"salt\":\"" HEX64 "\""), "given together" },
+	{ OBJ("\"MD5\":\"" HEX32 "\",\"size\":1" SRC ",\"key_id\":\"0123456789abcdef\""),
+	  "given together" },
+	{ OBJ("\"MD5\":\"" HEX32 "\",\"size\":1" SRC ",\"salt\":\"" HEX64 "\",\"key_id\":\"0123\""),
+	  "object 1: \"key_id\" must be 16 hex" },
 	/* the position counts tables and objects from 1 */
 	{ "[{\"keyspace\":\"k\",\"columnfamily\":\"t\",\"objects\":[]},{\"keyspace\":\"k2\","
 	  "\"columnfamily\":\"t2\",\"objects\":[{\"path\":\"a\",\"MD5\":\"" HEX32 "\",\"size\":1},"
