@@ -79,4 +79,12 @@ cas 1 backup-node --backup-name x2; err_has "another backup of node n1 is runnin
 exec 9>&-
 cas 0 backup-node --backup-name x2
 ok "one backup per node at a time"
+# conf/cassette.ini stays true to the code: it parses, with every commented
+# option switched on too.
+sed -e "s|/var/lib/cassandra/data|$W/data|; s|/var/backups/cassandra|$W/conf-store|" \
+    -e "s|/var/tmp/cassette|$W/conf-tmp|; s|^;\([a-z_]* =\)|\1|" "$SRC/conf/cassette.ini" > "$W/example.ini"
+[ "$(grep -c '^[a-z_]* =' "$W/example.ini")" -ge 12 ] || fail "the example config lost options"
+run 0 "$CASSETTE" --config "$W/example.ini" list-backups
+out_has "no backups of node cass-node-1.example.com"
+ok "conf/cassette.ini parses with every option set"
 echo "all $CHECKS checks passed"
