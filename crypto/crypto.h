@@ -35,21 +35,26 @@
 struct crypto_key;
 
 /*
- * Load a key file: one line of base64 that decodes to exactly 32 bytes
- * (surrounding whitespace allowed). Refused with CST_EINVALID when the file
- * is readable or writable by group or others, is not a regular file, or does
- * not decode to 32 bytes. The message names
- * the path. Every intermediate buffer is wiped. *out is owned by the caller.
+ * Load a key file: one line of padded base64 (44 characters) that decodes to
+ * exactly 32 bytes (surrounding whitespace allowed). Refused with CST_EINVALID
+ * when group or others have any permission on it (mode & 077; the message
+ * says "chmod 600 it"), when it is not a regular file, or when it does not
+ * decode to exactly 32 bytes; CST_ENOTFOUND when it does not exist, CST_EIO
+ * when it cannot be read. The message names the path, never the content.
+ * Every intermediate buffer is wiped. *out is owned by the caller (NULL on
+ * failure).
  */
 int crypto_key_load_file(struct crypto_key **out, const char *path);
-/* Build a key from raw bytes (len must be 32). For tests and keygen. */
+/* Build a key from raw bytes (len must be 32, else CST_EINVALID). For tests
+ * and keygen. *out is owned by the caller (NULL on failure). */
 int crypto_key_from_bytes(struct crypto_key **out, const unsigned char *raw, size_t len);
 /* Wipe and free. NULL is a no-op. */
 void crypto_key_free(struct crypto_key *key);
 /* The key id: first 8 bytes of HKDF-SHA256(ikm = key, salt = empty,
  * info = "cassette v1 key id"). Borrowed pointer to 8 bytes. */
 const unsigned char *crypto_key_id(const struct crypto_key *key);
-/* Fresh random key as a base64 line (44 chars + NUL) into out[45]. */
+/* Fresh random key (RAND_bytes) as a base64 line (44 chars + NUL, no
+ * newline) into out[45]. Returns 0 or CST_ERROR (out wiped). */
 int crypto_keygen_b64(char out[CRYPTO_KEY_B64_LEN + 1]);
 
 /* ---- object identity --------------------------------------------------- */
@@ -58,6 +63,8 @@ int crypto_keygen_b64(char out[CRYPTO_KEY_B64_LEN + 1]);
  * What an object is the encryption of. Every field is a non-empty string.
  * `file` is the path relative to the table directory ("nb-1-big-Data.db" or
  * ".idx/nb-1-big-Data.db"). Decrypting with any other identity fails.
+ * Encoded (docs/FORMAT.md) it is at most 1024 bytes; a longer or empty
+ * field is CST_EINVALID.
  */
 struct crypto_identity {
 	const char *fqdn;
@@ -84,18 +91,23 @@ struct crypto_header {
  * range).
  */
 int crypto_header_parse(struct crypto_header *out, const unsigned char *buf, size_t len);
-/* Stored size of an object for a plaintext of `plain` bytes. */
+/* Stored size of an object for a plaintext of `plain` bytes; 0 when the
+ * segment size is out of range or it would take more than 2^32 segments. */
 uint64_t crypto_object_size(uint64_t plain, uint32_t segment_size);
 /* Inverse: plaintext size of a stored object of `stored` bytes; CST_EINVALID
- * when no plaintext size maps to it. */
+ * (and *out = 0) when no plaintext size maps to it or the segment size is out
+ * of range. */
 int crypto_plain_size(uint64_t *out, uint64_t stored, uint32_t segment_size);
 
 /* ---- streaming AEAD ------------------------------------------------------ */
 
 /*
- * Output sink: called with each piece of output in order. Return 0 to go on or
- * a negative CST_ code to stop; that code is returned by the stream call.
- * The buffer is only valid during the call.
+ * Output sink: called with each piece of output in order. An encryptor
+ * passes the 64-byte header, then one whole segment (ciphertext || tag) per
+ * call; a decryptor one whole verified segment's plaintext per call (0 bytes
+ * for the empty segment of an empty object). Return 0 to go on or a negative
+ * CST_ code to stop; that code is returned by the stream call. The buffer is
+ * only valid during the call.
  */
 typedef int (*crypto_sink_fn)(void *arg, const unsigned char *buf, size_t len);
 
@@ -110,7 +122,9 @@ struct crypto_enc_params {
 
 /*
  * Start encrypting one object. The header is emitted to the sink on the first
- * update() or on final(). *out is owned by the caller.
+ * update() or on final(). *out is owned by the caller (NULL on failure).
+ * Errors: CST_EINVALID (segment size out of range, bad identity), CST_ENOMEM,
+ * CST_ERROR (OpenSSL).
  */
 int crypto_encryptor_new(struct crypto_stream **out, const struct crypto_key *key,
 			 const struct crypto_identity *id,
@@ -118,8 +132,10 @@ int crypto_encryptor_new(struct crypto_stream **out, const struct crypto_key *ke
 /*
  * Start decrypting one object. `expected_salt` (may be NULL) is the salt the
  * manifest recorded: a header with another salt fails with CST_EINTEGRITY.
- * A header whose key id is not `key`'s fails with CST_EAUTH ("wrong key")
- * before any decryption is tried.
+ * A header whose key id is not `key`'s fails with CST_EAUTH ("wrong key",
+ * both key ids in hex) before any decryption is tried. The stream keeps a
+ * copy of the key until the header arrived; `key` may be freed after this.
+ * *out is owned by the caller (NULL on failure).
  */
 int crypto_decryptor_new(struct crypto_stream **out, const struct crypto_key *key,
 			 const struct crypto_identity *id,
@@ -127,25 +143,35 @@ int crypto_decryptor_new(struct crypto_stream **out, const struct crypto_key *ke
 /*
  * Feed bytes (plaintext to an encryptor, the stored object to a decryptor).
  * Output goes to `sink` one whole segment at a time; a decryptor emits a
- * segment only after its tag verified. Errors: CST_EINTEGRITY (tag, order,
- * truncation, trailing bytes), CST_EAUTH (wrong key), CST_EINVALID (not a
- * cassette object), or the sink's code. After an error the stream is dead.
+ * segment only after its tag verified, and only once a byte after it showed
+ * it is not the last one (final() releases the last). Errors: CST_EINTEGRITY
+ * (tag, order, trailing bytes, salt mismatch), CST_EAUTH (wrong key),
+ * CST_EINVALID (not a cassette object; an encryptor past 2^32 segments),
+ * CST_EUNSUPPORTED (unknown version, suite or segment size), or the sink's
+ * code. After an error the stream is dead: further calls are CST_EINVALID.
+ * Plaintext a decryptor emitted before an error must be discarded.
  */
 int crypto_stream_update(struct crypto_stream *s, const unsigned char *in, size_t len,
 			 crypto_sink_fn sink, void *arg);
 /* Flush the last segment (flagged last). A decryptor fails with
- * CST_EINTEGRITY when the object is truncated. */
+ * CST_EINTEGRITY when the object is truncated (anywhere, even inside the
+ * header or exactly at a segment boundary). Only a 0 from a decryptor's
+ * final() means the whole plaintext was authentic. */
 int crypto_stream_final(struct crypto_stream *s, crypto_sink_fn sink, void *arg);
 /* Header of the stream (encryptor: after new(); decryptor: after it has seen
  * 64 bytes, else NULL). Borrowed. */
 const struct crypto_header *crypto_stream_header(const struct crypto_stream *s);
-/* Plaintext bytes passed so far. */
+/* Plaintext bytes so far: accepted by an encryptor, verified and emitted by
+ * a decryptor. */
 uint64_t crypto_stream_plain_bytes(const struct crypto_stream *s);
 /* Wipe keys and free. NULL is a no-op. Freeing without final() abandons. */
 void crypto_stream_free(struct crypto_stream *s);
 
 /* ---- hashing -------------------------------------------------------------- */
 
+/* MD5 (for S3 Content-MD5/ETag, not security). All return 0 or a CST_ code;
+ * new() gives CST_EUNSUPPORTED where OpenSSL has no MD5 (FIPS). *out is owned
+ * by the caller; free(NULL) is a no-op. */
 struct crypto_md5;
 int crypto_md5_new(struct crypto_md5 **out);
 int crypto_md5_update(struct crypto_md5 *h, const void *buf, size_t len);

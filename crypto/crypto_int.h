@@ -1,0 +1,30 @@
+/*
+ * Private to crypto/: the key struct, HKDF and the header encoding shared by
+ * key.c, header.c and stream.c. Not installed, not for other modules.
+ */
+#ifndef CASSETTE_CRYPTO_INT_H
+#define CASSETTE_CRYPTO_INT_H
+
+#include "crypto.h"
+
+struct crypto_key {
+	unsigned char raw[CRYPTO_KEY_LEN];
+	unsigned char id[CRYPTO_KEYID_LEN];
+};
+
+/*
+ * HKDF-SHA256 (RFC 5869) via EVP_KDF. An empty salt (saltlen 0) is the RFC's
+ * "not provided". Writes outlen bytes to out; on failure out is wiped.
+ * Returns 0 or CST_ERROR.
+ */
+int crypto_hkdf(unsigned char *out, size_t outlen, const unsigned char *ikm, size_t ikmlen,
+		const unsigned char *salt, size_t saltlen, const unsigned char *info,
+		size_t infolen);
+
+/* Serialize a header (version, suite and segment size taken as given). */
+void crypto_header_encode(unsigned char out[CRYPTO_HEADER_LEN], const struct crypto_header *h);
+
+/* Largest number of segments an object may have (2^32). */
+#define CRYPTO_MAX_SEGMENTS ((uint64_t)1 << 32)
+
+#endif

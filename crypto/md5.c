@@ -1,0 +1,82 @@
+/*
+ * MD5 for S3 Content-MD5 and ETag checks -- an integrity checksum against
+ * accidental corruption only, never a security primitive here.
+ */
+#include "crypto.h"
+#include "util.h"
+
+#include <stdlib.h>
+
+#include <openssl/evp.h>
+
+struct crypto_md5 {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+	int finished;	/* final() called; reset() before the next update() */
+};
+
+int crypto_md5_new(struct crypto_md5 **out)
+{
+	struct crypto_md5 *h = NULL;
+	int rc = 0;
+
+	*out = NULL;
+	if ((h = cst_calloc(1, sizeof(*h))) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	if ((h->md = EVP_MD_fetch(NULL, "MD5", NULL)) == NULL) {
+		rc = cst_error(CST_EUNSUPPORTED, "MD5 is not available from OpenSSL "
+			       "(FIPS mode?)");
+		goto out;
+	}
+	if ((h->ctx = EVP_MD_CTX_new()) == NULL) {
+		rc = cst_error(CST_ENOMEM, "MD5: out of memory");
+		goto out;
+	}
+	if ((rc = crypto_md5_reset(h)) != 0)
+		goto out;
+	*out = h;
+	h = NULL;
+out:
+	crypto_md5_free(h);
+	return rc;
+}
+
+int crypto_md5_update(struct crypto_md5 *h, const void *buf, size_t len)
+{
+	if (h->finished)
+		return cst_error(CST_EINVALID, "MD5: update() after final() without reset()");
+	if (EVP_DigestUpdate(h->ctx, buf, len) != 1)
+		return cst_error(CST_ERROR, "MD5: update failed");
+	return 0;
+}
+
+int crypto_md5_final(struct crypto_md5 *h, unsigned char out[16])
+{
+	unsigned int len = 0;
+
+	if (h->finished)
+		return cst_error(CST_EINVALID, "MD5: final() twice without reset()");
+	h->finished = 1;
+	if (EVP_DigestFinal_ex(h->ctx, out, &len) != 1 || len != 16)
+		return cst_error(CST_ERROR, "MD5: final failed");
+	return 0;
+}
+
+int crypto_md5_reset(struct crypto_md5 *h)
+{
+	if (EVP_DigestInit_ex(h->ctx, h->md, NULL) != 1)
+		return cst_error(CST_ERROR, "MD5: init failed");
+	h->finished = 0;
+	return 0;
+}
+
+void crypto_md5_free(struct crypto_md5 *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	EVP_MD_free(h->md);
+	free(h);
+}

@@ -1,0 +1,329 @@
+#!/usr/bin/python3
+"""Independent reference implementation of cassette's encrypted object format.
+
+Written from docs/FORMAT.md ("Encrypted objects"), not from the C code, so it
+can catch a C implementation that drifted from the specification. It uses the
+`cryptography` package (Debian: python3-cryptography).
+
+Commands:
+  ref_cassette.py gen-vectors OUTFILE
+      Write the known-answer vectors (deterministic: same output every run).
+  ref_cassette.py check-vectors FILE
+      Re-derive every vector in FILE and decrypt its object; exit 1 on mismatch.
+  ref_cassette.py enc KEYFILE FQDN KEYSPACE TABLE FILE IN OUT [SEGMENT_SIZE]
+  ref_cassette.py dec KEYFILE FQDN KEYSPACE TABLE FILE IN OUT
+      Encrypt / decrypt a file. dec exits 2 (message on stderr) when the object
+      does not authenticate, and writes OUT only on success.
+"""
+
+import base64
+import hashlib
+import os
+import struct
+import sys
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+MAGIC = b"CSTE"
+VERSION = 1
+SUITE = 1
+HEADER_LEN = 64
+TAG_LEN = 16
+MIN_SEGMENT = 16
+MAX_SEGMENT = 1 << 30
+DEFAULT_SEGMENT = 1 << 20
+MAX_SEGMENTS = 1 << 32
+
+
+class FormatError(Exception):
+    """Raised with a class name: invalid, unsupported, auth or integrity."""
+
+    def __init__(self, kind, msg):
+        super().__init__(f"{kind}: {msg}")
+        self.kind = kind
+
+
+def hkdf(ikm, salt, info, length):
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt,
+                info=info).derive(ikm)
+
+
+def key_id(master):
+    return hkdf(master, b"", b"cassette v1 key id", 8)
+
+
+def u32(n):
+    return struct.pack(">I", n)
+
+
+def object_info(identity):
+    info = b"cassette v1 object key" + b"\x00"
+    for field in identity:          # fqdn, keyspace, table, file
+        raw = field.encode("utf-8")
+        if not raw:
+            raise ValueError("identity fields must not be empty")
+        info += u32(len(raw)) + raw
+    if len(info) > 1024:
+        raise ValueError("identity too long")
+    return info
+
+
+def object_key(master, salt, identity):
+    return hkdf(master, salt, object_info(identity), 32)
+
+
+def make_header(segment_size, kid, salt, prefix):
+    hdr = (MAGIC + bytes([VERSION, SUITE]) + b"\x00\x00" + u32(segment_size)
+           + kid + salt + prefix + b"\x00" * 5)
+    assert len(hdr) == HEADER_LEN
+    return hdr
+
+
+def nonce(prefix, index, last):
+    return prefix + u32(index) + (b"\x01" if last else b"\x00")
+
+
+def encrypt(master, identity, plaintext, segment_size=DEFAULT_SEGMENT,
+            salt=None, prefix=None):
+    if not MIN_SEGMENT <= segment_size <= MAX_SEGMENT:
+        raise ValueError("segment size out of range")
+    salt = os.urandom(32) if salt is None else salt
+    prefix = os.urandom(7) if prefix is None else prefix
+    hdr = make_header(segment_size, key_id(master), salt, prefix)
+    aead = AESGCM(object_key(master, salt, identity))
+    n = max(1, -(-len(plaintext) // segment_size))
+    if n > MAX_SEGMENTS:
+        raise ValueError("too many segments")
+    out = [hdr]
+    for i in range(n):
+        piece = plaintext[i * segment_size:(i + 1) * segment_size]
+        out.append(aead.encrypt(nonce(prefix, i, i == n - 1), piece, hdr))
+    return b"".join(out)
+
+
+def parse_header(data):
+    if len(data) < HEADER_LEN:
+        raise FormatError("integrity", "truncated inside the header")
+    hdr = data[:HEADER_LEN]
+    if hdr[0:4] != MAGIC:
+        raise FormatError("invalid", "bad magic")
+    if hdr[4] != VERSION:
+        raise FormatError("unsupported", f"version {hdr[4]}")
+    if hdr[5] != SUITE:
+        raise FormatError("unsupported", f"suite {hdr[5]}")
+    if hdr[6:8] != b"\x00\x00" or hdr[59:64] != b"\x00" * 5:
+        raise FormatError("invalid", "reserved bytes not zero")
+    seg = struct.unpack(">I", hdr[8:12])[0]
+    if not MIN_SEGMENT <= seg <= MAX_SEGMENT:
+        raise FormatError("unsupported", f"segment size {seg}")
+    return hdr, seg, hdr[12:20], hdr[20:52], hdr[52:59]
+
+
+def decrypt(master, identity, data, expected_salt=None):
+    hdr, seg, kid, salt, prefix = parse_header(data)
+    mine = key_id(master)
+    if kid != mine:
+        raise FormatError("auth", f"wrong key: object {kid.hex()}, "
+                          f"key {mine.hex()}")
+    if expected_salt is not None and salt != expected_salt:
+        raise FormatError("integrity", "salt differs from the expected one")
+    aead = AESGCM(object_key(master, salt, identity))
+    body = memoryview(data)[HEADER_LEN:]
+    out = []
+    pos, i = 0, 0
+    while True:
+        # By position: a segment is last iff no byte follows it.
+        last = len(body) - pos <= seg + TAG_LEN
+        end = len(body) if last else pos + seg + TAG_LEN
+        chunk = body[pos:end]
+        if len(chunk) < TAG_LEN:
+            raise FormatError("integrity", "truncated segment")
+        if last and len(chunk) == TAG_LEN and i > 0:
+            raise FormatError("integrity", "empty last segment after full ones")
+        if i >= MAX_SEGMENTS:
+            raise FormatError("integrity", "too many segments")
+        try:
+            out.append(aead.decrypt(nonce(prefix, i, last), bytes(chunk), hdr))
+        except InvalidTag:
+            raise FormatError("integrity", f"segment {i} failed authentication")
+        if last:
+            return b"".join(out)
+        pos, i = end, i + 1
+
+
+def stored_size(plain, seg):
+    return HEADER_LEN + plain + TAG_LEN * max(1, -(-plain // seg))
+
+
+# ---- known-answer vectors ----------------------------------------------
+
+def det(label, n):
+    """Deterministic bytes for vector inputs: SHA-256 counter stream."""
+    out = b""
+    i = 0
+    while len(out) < n:
+        out += hashlib.sha256(f"cassette-vector:{label}:{i}".encode()).digest()
+        i += 1
+    return out[:n]
+
+
+def index_mix(n):
+    """The 'index-mix' plaintext rule: byte i = (i ^ (i >> 8) ^ (i >> 16)) & 0xff."""
+    return bytes(((i ^ (i >> 8) ^ (i >> 16)) & 0xFF) for i in range(n))
+
+
+IDENT = ("node1.dc1.example.com", "shop",
+         "orders-5a1b2c3d4e5f60718293a4b5c6d7e8f9", "nb-1-big-Data.db")
+IDENT_UTF8 = ("n\u00f6de-2.example.org", "k\u00e9yspace",
+              "t\u00e4ble-00112233445566778899aabbccddeeff",
+              ".idx/nb-7-big-Index.db")
+
+# name, key label, identity, segment size, plaintext (bytes or ("index-mix", n))
+VECTORS = [
+    ("empty-seg16", "k1", IDENT, 16, b""),
+    ("one-byte-seg16", "k1", IDENT, 16, b"\x5a"),
+    ("one-segment-seg16", "k1", IDENT, 16, det("p16", 16)),
+    ("three-full-seg16", "k1", IDENT, 16, det("p48", 48)),
+    ("six-full-and-partial-seg16", "k1", IDENT, 16, det("p100", 100)),
+    ("short-seg16", "k1", IDENT, 16, b"hello"),
+    ("empty-seg64", "k2", IDENT, 64, b""),
+    ("partial-seg64", "k2", IDENT, 64, det("p63", 63)),
+    ("one-segment-seg64", "k2", IDENT, 64, det("p64", 64)),
+    ("two-full-seg64", "k2", IDENT, 64, det("p128", 128)),
+    ("three-and-partial-seg64", "k2", IDENT, 64, det("p200", 200)),
+    ("utf8-identity-seg64", "k2", IDENT_UTF8, 64, det("p150", 150)),
+    ("small-default-seg", "k3", IDENT, DEFAULT_SEGMENT, det("p1000", 1000)),
+    ("index-mix-default-seg", "k3", IDENT, DEFAULT_SEGMENT,
+     ("index-mix", 5 * DEFAULT_SEGMENT // 2 + 12345)),
+]
+
+
+def gen_vectors(path):
+    lines = ["# cassette encrypted-object known-answer vectors, suite 1.",
+             "# Generated by tests/crypto/ref_cassette.py gen-vectors from",
+             "# docs/FORMAT.md; do not edit by hand. Records are separated by",
+             "# blank lines; values are hex unless the key is an identity field.",
+             "# plaintext_rule index-mix: byte i = (i ^ (i >> 8) ^ (i >> 16)) & 0xff",
+             "# for i in 0..plaintext_len-1; such records carry the object's",
+             "# length, SHA-256 and header instead of the object.", ""]
+    for name, klabel, ident, seg, plain in VECTORS:
+        master = det("key-" + klabel, 32)
+        salt = det("salt-" + name, 32)
+        prefix = det("prefix-" + name, 7)
+        rule = None
+        if isinstance(plain, tuple):
+            rule, n = plain
+            plain = index_mix(n)
+        obj = encrypt(master, ident, plain, seg, salt, prefix)
+        assert len(obj) == stored_size(len(plain), seg)
+        assert decrypt(master, ident, obj, salt) == plain
+        rec = [f"name = {name}", f"key = {master.hex()}",
+               f"key_id = {key_id(master).hex()}",
+               f"fqdn = {ident[0]}", f"keyspace = {ident[1]}",
+               f"table = {ident[2]}", f"file = {ident[3]}",
+               f"segment_size = {seg}", f"salt = {salt.hex()}",
+               f"nonce_prefix = {prefix.hex()}",
+               f"object_key = {object_key(master, salt, ident).hex()}"]
+        if rule:
+            rec += [f"plaintext_rule = {rule}",
+                    f"plaintext_len = {len(plain)}",
+                    f"object_len = {len(obj)}",
+                    f"object_header = {obj[:HEADER_LEN].hex()}",
+                    f"object_sha256 = {hashlib.sha256(obj).hexdigest()}"]
+        else:
+            rec += [f"plaintext = {plain.hex()}", f"object = {obj.hex()}"]
+        lines += rec + [""]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+
+
+def read_vectors(path):
+    recs, cur = [], {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if line.startswith("#"):
+                continue
+            if not line:
+                if cur:
+                    recs.append(cur)
+                cur = {}
+                continue
+            k, v = line.split(" = ", 1)
+            cur[k] = v
+    if cur:
+        recs.append(cur)
+    return recs
+
+
+def check_vectors(path):
+    bad = 0
+    recs = read_vectors(path)
+    for r in recs:
+        master = bytes.fromhex(r["key"])
+        ident = (r["fqdn"], r["keyspace"], r["table"], r["file"])
+        seg = int(r["segment_size"])
+        salt = bytes.fromhex(r["salt"])
+        prefix = bytes.fromhex(r["nonce_prefix"])
+        if "plaintext_rule" in r:
+            plain = index_mix(int(r["plaintext_len"]))
+        else:
+            plain = bytes.fromhex(r["plaintext"])
+        obj = encrypt(master, ident, plain, seg, salt, prefix)
+        ok = key_id(master).hex() == r["key_id"]
+        ok &= object_key(master, salt, ident).hex() == r["object_key"]
+        if "object" in r:
+            ok &= obj.hex() == r["object"]
+            ok &= decrypt(master, ident, bytes.fromhex(r["object"]), salt) == plain
+        else:
+            ok &= len(obj) == int(r["object_len"])
+            ok &= obj[:HEADER_LEN].hex() == r["object_header"]
+            ok &= hashlib.sha256(obj).hexdigest() == r["object_sha256"]
+        print(("ok   " if ok else "FAIL ") + r["name"])
+        bad += not ok
+    if not recs:
+        print("no vectors found")
+        return 1
+    return 1 if bad else 0
+
+
+def load_key_file(path):
+    with open(path, encoding="ascii") as f:
+        raw = base64.b64decode(f.read().strip(), validate=True)
+    if len(raw) != 32:
+        raise ValueError(f"{path}: key is {len(raw)} bytes, not 32")
+    return raw
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == "gen-vectors":
+        gen_vectors(argv[2])
+        return 0
+    if len(argv) == 3 and argv[1] == "check-vectors":
+        return check_vectors(argv[2])
+    if len(argv) in (9, 10) and argv[1] in ("enc", "dec"):
+        master = load_key_file(argv[2])
+        ident = tuple(argv[3:7])
+        with open(argv[7], "rb") as f:
+            data = f.read()
+        if argv[1] == "enc":
+            seg = int(argv[9]) if len(argv) == 10 else DEFAULT_SEGMENT
+            out = encrypt(master, ident, data, seg)
+        else:
+            try:
+                out = decrypt(master, ident, data)
+            except FormatError as e:
+                print(f"ref_cassette: {argv[7]}: {e}", file=sys.stderr)
+                return 2
+        with open(argv[8], "wb") as f:
+            f.write(out)
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 64
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
