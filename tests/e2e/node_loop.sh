@@ -188,6 +188,21 @@ cas 1 restore-node --backup-name b1 --target-dir "$W/t3"; no_files "$W/t3"
 cp "$W/sa" "$A"
 ok "objects moved to another file's place or swapped between versions are refused"
 
+# a hostile manifest cannot steer writes outside the target directory
+cp "$M1" "$W/m1-saved"
+for edit in 'm[0]["objects"][0]["path"] = m[0]["objects"][0]["path"].rsplit("/", 1)[0] + "/../../../../../../tmp/evil"' \
+	    'm[0]["keyspace"] = "../../evil"' \
+	    'm[0]["columnfamily"] = "../evil-0123456789abcdef0123456789abcdef"' \
+	    'm[0]["objects"][0]["path"] = "node2/data/ks1/" + m[0]["columnfamily"] + "/nb-1-big-Data.db"'; do
+	python3 -c "import json,sys; m=json.load(open(sys.argv[1])); $edit; json.dump(m, open(sys.argv[1],'w'))" "$M1"
+	cas 1 restore-node --backup-name b1 --target-dir "$W/evil/t"
+	err_has "nothing was written"
+	[ ! -e "$W/evil" ] || { find "$W/evil"; fail "a hostile manifest made restore write something"; }
+	[ ! -e /tmp/evil ] || fail "restore wrote outside the target"
+	cp "$W/m1-saved" "$M1"
+done
+ok "paths from a tampered manifest are refused before anything is written"
+
 CASSETTE_KEY_FILE=$W/other.key cas 1 restore-node --backup-name b1 --target-dir "$W/t4"
 err_has "wrong key"; one_line_err; no_files "$W/t4"
 CFG=$NOKEY cas 2 restore-node --backup-name b1 --target-dir "$W/t5"

@@ -1,0 +1,299 @@
+/* Unit tests of the agent's stages: layout (the name rules that guard the
+ * disk), snapshot (hard links, enumeration, clearing) and config. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "layout.h"
+#include "scratch.h"
+#include "snapshot.h"
+#include "util.h"
+
+#define CF "t1-0123456789abcdef0123456789abcdef"
+
+static void test_rel_rules(void **state)
+{
+	(void)state;
+	assert_true(layout_rel_is_valid("nb-1-big-Data.db"));
+	assert_true(layout_rel_is_valid(".idx_v/nb-1-big-Data.db"));
+	assert_true(layout_rel_is_valid("nb-3gll_1kke_3qdyo2i4kzfpt3cqcy-big-Data.db"));
+	assert_false(layout_rel_is_valid(""));
+	assert_false(layout_rel_is_valid(".."));
+	assert_false(layout_rel_is_valid("../x"));
+	assert_false(layout_rel_is_valid("a/b"));
+	assert_false(layout_rel_is_valid(".idx/../x"));
+	assert_false(layout_rel_is_valid(".idx/.."));
+	assert_false(layout_rel_is_valid(".idx/a/b"));
+	assert_false(layout_rel_is_valid("/etc/passwd"));
+	assert_false(layout_rel_is_valid(".hidden"));
+	assert_false(layout_rel_is_valid("@b1"));
+	assert_false(layout_rel_is_valid("tmp-nb-1-big-Data.db"));
+	assert_false(layout_rel_is_valid("nb_txn_compaction_1.log"));
+	assert_false(layout_rel_is_valid("x\ny"));
+	assert_true(layout_table_dir_is_valid(CF));
+	assert_false(layout_table_dir_is_valid("t1-0123456789ABCDEF0123456789abcdef"));
+	assert_false(layout_table_dir_is_valid("t1-0123"));
+	assert_false(layout_table_dir_is_valid("../t1-0123456789abcdef0123456789abcdef"));
+	assert_false(layout_table_dir_is_valid("-0123456789abcdef0123456789abcdef"));
+	assert_true(layout_keyspace_is_valid("system_schema"));
+	assert_false(layout_keyspace_is_valid(".."));
+	assert_false(layout_keyspace_is_valid("a/b"));
+	assert_false(layout_keyspace_is_valid(""));
+}
+
+static void rel_of(const char *key, const char *want)
+{
+	char *rel = NULL;
+	int rc = layout_rel_from_key(&rel, key, "pre/fix", "n1", "b1", "ks", CF);
+
+	if (want == NULL) {
+		assert_int_equal(rc, CST_EINVALID);
+		assert_null(rel);
+	} else {
+		assert_int_equal(rc, 0);
+		assert_string_equal(rel, want);
+	}
+	free(rel);
+}
+
+static void test_rel_from_key(void **state)
+{
+	(void)state;
+	rel_of("pre/fix/n1/data/ks/" CF "/nb-1-big-Data.db", "nb-1-big-Data.db");
+	rel_of("pre/fix/n1/data/ks/" CF "/@b0/nb-1-big-Data.db", "nb-1-big-Data.db");
+	rel_of("pre/fix/n1/data/ks/" CF "/.i/nb-1-big-Data.db", ".i/nb-1-big-Data.db");
+	rel_of("pre/fix/n1/b1/data/ks/" CF "/nb-1-big-Data.db", "nb-1-big-Data.db");
+	/* another backup's full folder, another node, another table, escapes */
+	rel_of("pre/fix/n1/b2/data/ks/" CF "/nb-1-big-Data.db", NULL);
+	rel_of("pre/fix/n2/data/ks/" CF "/nb-1-big-Data.db", NULL);
+	rel_of("pre/fix/n1/data/ks/t2-0123456789abcdef0123456789abcdef/x", NULL);
+	rel_of("pre/fix/n1/data/ks/" CF "/../../../../etc/passwd", NULL);
+	rel_of("pre/fix/n1/data/ks/" CF "/@b0/../x", NULL);
+	rel_of("pre/fix/n1/data/ks/" CF "/@b0", NULL);
+	rel_of("pre/fix/n1/data/ks/" CF "/", NULL);
+	rel_of("n1/data/ks/" CF "/nb-1-big-Data.db", NULL);
+}
+
+static void test_markers(void **state)
+{
+	struct index_marker m;
+	char *name;
+
+	(void)state;
+	name = layout_finished_name("host_with_underscores.example", 1700000000, 42, 123456789);
+	assert_int_equal(layout_parse_marker(&m, name), 0);
+	assert_true(m.finished);
+	assert_string_equal(m.fqdn, "host_with_underscores.example");
+	assert_int_equal(m.ts, 1700000000);
+	assert_int_equal(m.files, 42);
+	assert_int_equal(m.bytes, 123456789);
+	free(name);
+	name = layout_started_name("10.0.0.1", 5);
+	assert_int_equal(layout_parse_marker(&m, name), 0);
+	assert_false(m.finished);
+	assert_string_equal(m.fqdn, "10.0.0.1");
+	assert_int_equal(m.ts, 5);
+	free(name);
+	assert_int_equal(layout_parse_marker(&m, "started_n1.timestamp"), CST_EINVALID);
+	assert_int_equal(layout_parse_marker(&m, "finished_n1_5.timestamp"), CST_EINVALID);
+	assert_int_equal(layout_parse_marker(&m, "started__5.timestamp"), CST_EINVALID);
+	assert_int_equal(layout_parse_marker(&m, "started_n1_5.json"), CST_EINVALID);
+	assert_int_equal(layout_parse_marker(&m, "manifest_n1.json"), CST_EINVALID);
+	assert_int_equal(layout_parse_marker(&m, "started_n1_99999999999999999999.timestamp"), CST_EINVALID);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_true(config_backup_name_is_valid("20261122031500"));
+	assert_true(config_backup_name_is_valid("nightly-1.a_b"));
+	assert_false(config_backup_name_is_valid("data"));
+	assert_false(config_backup_name_is_valid("index"));
+	assert_false(config_backup_name_is_valid("-x"));
+	assert_false(config_backup_name_is_valid("a/b"));
+	assert_false(config_backup_name_is_valid(".."));
+	assert_false(config_backup_name_is_valid("a b"));
+	assert_true(config_fqdn_is_valid("cass-1.dc1.example.com"));
+	assert_true(config_fqdn_is_valid("127.0.0.1:7000"));
+	assert_false(config_fqdn_is_valid("a/b"));
+	assert_false(config_fqdn_is_valid(".hidden"));
+	assert_false(config_fqdn_is_valid(""));
+}
+
+/* ---- snapshot ------------------------------------------------------------- */
+
+struct snapfix {
+	char *dir, *data, *ini;
+	struct config *cfg;
+};
+
+static int snap_setup(void **state)
+{
+	struct snapfix *f = calloc(1, sizeof(*f));
+	char *text;
+
+	f->dir = scratch_new("snap");
+	f->data = cst_path_join(f->dir, "data");
+	scratch_write(f->data, "ks/" CF "/nb-1-big-Data.db", "DATA1", 5);
+	scratch_write(f->data, "ks/" CF "/nb-1-big-TOC.txt", "toc", 3);
+	scratch_write(f->data, "ks/" CF "/nb-2-big-Data.db", "", 0);
+	scratch_write(f->data, "ks/" CF "/tmp-nb-3-big-Data.db", "x", 1);
+	scratch_write(f->data, "ks/" CF "/tmplink-nb-3-big-Index.db", "x", 1);
+	scratch_write(f->data, "ks/" CF "/nb-4-big-Index.db.tmp", "x", 1);
+	scratch_write(f->data, "ks/" CF "/nb_txn_compaction_0a1b.log", "x", 1);
+	scratch_write(f->data, "ks/" CF "/.idx1/nb-1-big-Data.db", "IDX", 3);
+	scratch_write(f->data, "ks/" CF "/snapshots/other/nb-0-big-Data.db", "old", 3);
+	scratch_write(f->data, "ks/" CF "/backups/nb-0-big-Data.db", "inc", 3);
+	scratch_write(f->data, "ks/not-a-table/file", "x", 1);
+	scratch_write(f->data, "ks2/t2-ffffffffffffffffffffffffffffffff/me-1-big-Data.db", "ME", 2);
+	scratch_write(f->data, "stray.txt", "x", 1);
+	f->ini = cst_path_join(f->dir, "c.ini");
+	text = cst_sprintf("[cassandra]\ndata_dir = %s\nsnapshot_mode = hardlink\n"
+			   "[storage]\nbase_path = %s/store\nfqdn = n1\n", f->data, f->dir);
+	scratch_write(f->dir, "c.ini", text, strlen(text));
+	free(text);
+	assert_int_equal(config_load(&f->cfg, f->ini), 0);
+	*state = f;
+	return 0;
+}
+
+static int snap_teardown(void **state)
+{
+	struct snapfix *f = *state;
+
+	config_free(f->cfg);
+	free(f->data);
+	free(f->ini);
+	scratch_remove(f->dir);
+	free(f);
+	return 0;
+}
+
+static int exists(const char *data, const char *rel)
+{
+	char *p = cst_path_join(data, rel);
+	int r = access(p, F_OK) == 0;
+
+	free(p);
+	return r;
+}
+
+static void test_hardlink_snapshot(void **state)
+{
+	struct snapfix *f = *state;
+	struct snapshot *s = NULL;
+	struct stat a, b;
+	char *p1, *p2, *man = NULL;
+	size_t i, len;
+
+	assert_int_equal(snapshot_take(&s, f->cfg, "t1"), 0);
+	assert_non_null(s);
+	/* exactly the live components, sorted: .idx1 sorts first */
+	assert_int_equal(s->n_files, 5);
+	assert_string_equal(s->files[0].rel, ".idx1/nb-1-big-Data.db");
+	assert_string_equal(s->files[1].rel, "nb-1-big-Data.db");
+	assert_string_equal(s->files[2].rel, "nb-1-big-TOC.txt");
+	assert_string_equal(s->files[3].rel, "nb-2-big-Data.db");
+	assert_int_equal(s->files[3].size, 0);
+	assert_string_equal(s->files[4].keyspace, "ks2");
+	assert_string_equal(s->files[4].table, "t2-ffffffffffffffffffffffffffffffff");
+	for (i = 0; i < 4; i++) {
+		assert_string_equal(s->files[i].keyspace, "ks");
+		assert_string_equal(s->files[i].table, CF);
+	}
+	/* hard links, not copies */
+	p1 = cst_path_join(f->data, "ks/" CF "/nb-1-big-Data.db");
+	p2 = cst_path_join(f->data, "ks/" CF "/snapshots/t1/nb-1-big-Data.db");
+	assert_int_equal(stat(p1, &a), 0);
+	assert_int_equal(stat(p2, &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	assert_string_equal(s->files[1].path, p2);
+	free(p1);
+	free(p2);
+	assert_false(exists(f->data, "ks/" CF "/snapshots/t1/tmp-nb-3-big-Data.db"));
+	assert_false(exists(f->data, "ks/" CF "/snapshots/t1/nb_txn_compaction_0a1b.log"));
+	/* Cassandra's snapshot manifest lists the Data.db files */
+	p1 = cst_path_join(f->data, "ks/" CF "/snapshots/t1/manifest.json");
+	assert_int_equal(cst_read_file(&man, &len, p1, 4096), 0);
+	assert_string_equal(man, "{\"files\":[\".idx1/nb-1-big-Data.db\",\"nb-1-big-Data.db\",\"nb-2-big-Data.db\"]}\n");
+	free(man);
+	free(p1);
+	assert_null(s->schema);
+
+	/* the same tag again is refused, and the first snapshot is untouched */
+	{
+		struct snapshot *again = (struct snapshot *)1;
+
+		assert_int_equal(snapshot_take(&again, f->cfg, "t1"), CST_EEXISTS);
+		assert_null(again);
+		assert_non_null(strstr(cst_error_msg(), "already exists"));
+		assert_true(exists(f->data, "ks/" CF "/snapshots/t1/nb-1-big-Data.db"));
+	}
+	assert_int_equal(snapshot_clear(s, f->cfg), 0);
+	assert_false(exists(f->data, "ks/" CF "/snapshots/t1"));
+	assert_true(exists(f->data, "ks/" CF "/snapshots/other/nb-0-big-Data.db"));
+	assert_false(exists(f->data, "ks2/t2-ffffffffffffffffffffffffffffffff/snapshots"));
+	assert_true(exists(f->data, "ks/" CF "/nb-1-big-Data.db"));
+	snapshot_free(s);
+}
+
+static void test_schema_collected(void **state)
+{
+	struct snapfix *f = *state;
+	struct snapshot *s = NULL;
+
+	/* a nodetool-made snapshot carries schema.cql per table: simulate one by
+	 * running the fake nodetool, as the real command would be run */
+	free(f->cfg->nodetool_cmd);
+	f->cfg->nodetool_cmd = cst_sprintf("%s/tests/support/fake-nodetool %s", CASSETTE_SRC, f->data);
+	f->cfg->snapshot_mode = SNAPSHOT_NODETOOL;
+	assert_int_equal(snapshot_take(&s, f->cfg, "n1"), 0);
+	assert_int_equal(s->n_files, 5);
+	assert_non_null(s->schema);
+	assert_non_null(strstr(s->schema, "CREATE TABLE IF NOT EXISTS ks.t1"));
+	assert_non_null(strstr(s->schema, "CREATE TABLE IF NOT EXISTS ks2.t2"));
+	assert_int_equal(snapshot_clear(s, f->cfg), 0);
+	assert_false(exists(f->data, "ks/" CF "/snapshots/n1"));
+	snapshot_free(s);
+}
+
+static void test_nodetool_failure_cleans_up(void **state)
+{
+	struct snapfix *f = *state;
+	struct snapshot *s = NULL;
+
+	free(f->cfg->nodetool_cmd);
+	f->cfg->nodetool_cmd = cst_strdup("/bin/false");
+	f->cfg->snapshot_mode = SNAPSHOT_NODETOOL;
+	assert_int_equal(snapshot_take(&s, f->cfg, "x"), CST_ERROR);
+	assert_null(s);
+	assert_non_null(strstr(cst_error_msg(), "/bin/false snapshot"));
+	free(f->cfg->nodetool_cmd);
+	f->cfg->nodetool_cmd = cst_strdup("/nonexistent/nodetool");
+	assert_int_equal(snapshot_take(&s, f->cfg, "x"), CST_ERROR);
+	assert_null(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rel_rules),
+		cmocka_unit_test(test_rel_from_key),
+		cmocka_unit_test(test_markers),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_hardlink_snapshot, snap_setup, snap_teardown),
+		cmocka_unit_test_setup_teardown(test_schema_collected, snap_setup, snap_teardown),
+		cmocka_unit_test_setup_teardown(test_nodetool_failure_cleans_up, snap_setup, snap_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
