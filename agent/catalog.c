@@ -142,7 +142,8 @@ int catalog_load(struct catalog **out, struct storage *st, const char *prefix)
 		catalog_free(sc.cat);
 		return rc;
 	}
-	qsort(sc.cat->backups, sc.cat->n_backups, sizeof(*sc.cat->backups), cmp_backups);
+	if (sc.cat->n_backups > 1)
+		qsort(sc.cat->backups, sc.cat->n_backups, sizeof(*sc.cat->backups), cmp_backups);
 	*out = sc.cat;
 	return 0;
 }

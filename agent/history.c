@@ -91,14 +91,16 @@ static int build_indexes(struct history *h)
 {
 	size_t i;
 
-	qsort(h->entries, h->n_entries, sizeof(*h->entries), cmp_entries);
+	if (h->n_entries > 1)
+		qsort(h->entries, h->n_entries, sizeof(*h->entries), cmp_entries);
 	if ((h->keys = cst_calloc(h->n_entries, sizeof(*h->keys))) == NULL ||
 	    (h->scratch = cst_calloc(h->n_entries, sizeof(*h->scratch))) == NULL)
 		return CST_ENOMEM;
 	for (i = 0; i < h->n_entries; i++)
 		h->keys[i] = h->entries[i].obj->path;
 	h->n_keys = h->n_entries;
-	qsort(h->keys, h->n_keys, sizeof(*h->keys), cmp_strs);
+	if (h->n_keys > 1)
+		qsort(h->keys, h->n_keys, sizeof(*h->keys), cmp_strs);
 	return 0;
 }
 
@@ -185,7 +187,7 @@ void history_candidates(const struct history *h, const char *ks, const char *cf,
 
 int history_key_taken(const struct history *h, const char *key)
 {
-	return bsearch(&key, h->keys, h->n_keys, sizeof(*h->keys), cmp_strs) != NULL;
+	return h->n_keys > 0 && bsearch(&key, h->keys, h->n_keys, sizeof(*h->keys), cmp_strs) != NULL;
 }
 
 void history_free(struct history *h)
