@@ -78,8 +78,10 @@ int cmd_inspect(const char *path)
 		       plain == 0 ? 1 : (plain + h.segment_size - 1) / h.segment_size);
 		printf("plaintext size: %" PRIu64 "\n", plain);
 	} else {
-		printf("plaintext size: invalid (the stored size matches no plaintext size: truncated?)\n");
-		cst_error_clear();
+		printf("plaintext size: none\n");
+		return cst_error(CST_EINTEGRITY, "%s: a stored size of %lld bytes matches no plaintext size "
+				 "with %" PRIu32 "-byte segments (truncated or extended)", path,
+				 (long long)st.st_size, h.segment_size);
 	}
 	return 0;
 }

@@ -87,10 +87,10 @@ static int plan(struct restore *rs, const struct manifest *m)
 		}
 	}
 	if (rs->n_jobs == 0)
-		return cst_error(CST_ENOTFOUND, "backup %s has no files%s%s%s%s", o->name,
+		return cst_error(CST_ENOTFOUND, "backup %s has no files%s%s%s%s%s", o->name,
 				 o->keyspace || o->table ? " matching" : "",
 				 o->keyspace ? " --keyspace " : "", o->keyspace ? o->keyspace : "",
-				 o->table ? " --table ..." : "");
+				 o->table ? " --table " : "", o->table ? o->table : "");
 	return 0;
 }
 

@@ -101,6 +101,8 @@ KEYID=$(grep '^key id:' "$W/out" | awk '{print $3}')
 grep -q "$KEYID" "$W/backup.key" && fail "the key id reveals the key"
 run 1 "$CASSETTE" inspect "$STORE/node1.example/b1/meta/manifest.json"
 err_has "not a cassette encrypted object"
+head -c $(( 64 + 1048576 + 16 + 5 )) "$OBJ" > "$W/truncated"   # 5 bytes: less than a tag
+run 1 "$CASSETTE" inspect "$W/truncated"; err_has "matches no plaintext size"; out_has "key id:"
 ok "inspect prints the header without a key and rejects non-objects"
 
 # ---- change between backups --------------------------------------------------
@@ -158,6 +160,8 @@ cas 0 restore-node --backup-name b2 --target-dir "$W/r3" --keyspace ks1 --table 
 cas 1 restore-node --backup-name b2 --target-dir "$W/r3" --keyspace ks1 --table t2
 err_has "already exists"
 cas 1 restore-node --backup-name nope --target-dir "$W/r4"; err_has "not found"
+cas 1 restore-node --backup-name b2 --target-dir "$W/r4" --table nosuch; err_has "--table nosuch"
+[ ! -e "$W/r4" ] || fail "a restore that matched nothing created the target"
 ok "restore filters by keyspace/table, refuses to overwrite, reports a missing backup"
 
 no_files() { [ -z "$(find "$1" -type f 2>/dev/null)" ] || { find "$1" -type f; fail "partial restore left files in $1"; }; }
