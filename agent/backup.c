@@ -38,15 +38,11 @@ struct run {
 
 static int remember_upload(struct run *r, const char *key)
 {
-	if (r->n_uploaded == r->cap_uploaded) {
-		size_t cap = r->cap_uploaded ? r->cap_uploaded * 2 : 64;
-		char **grown = cst_realloc(r->uploaded, cap * sizeof(*grown));
+	char **grown = cst_grow(r->uploaded, &r->cap_uploaded, r->n_uploaded, sizeof(*grown), 64);
 
-		if (grown == NULL)
-			return CST_ENOMEM;
-		r->uploaded = grown;
-		r->cap_uploaded = cap;
-	}
+	if (grown == NULL)
+		return CST_ENOMEM;
+	r->uploaded = grown;
 	if ((r->uploaded[r->n_uploaded] = cst_strdup(key)) == NULL)
 		return CST_ENOMEM;
 	r->n_uploaded++;

@@ -27,15 +27,9 @@ static struct catalog_backup *backup_for(struct scan *sc, const char *name, size
 		if (strlen(b->name) == len && memcmp(b->name, name, len) == 0)
 			return b;
 	}
-	if (cat->n_backups == sc->cap) {
-		size_t cap = sc->cap ? sc->cap * 2 : 64;
-		struct catalog_backup *grown = cst_realloc(cat->backups, cap * sizeof(*grown));
-
-		if (grown == NULL)
-			return NULL;
-		cat->backups = grown;
-		sc->cap = cap;
-	}
+	if ((b = cst_grow(cat->backups, &sc->cap, cat->n_backups, sizeof(*b), 64)) == NULL)
+		return NULL;
+	cat->backups = b;
 	b = &cat->backups[cat->n_backups];
 	memset(b, 0, sizeof(*b));
 	if ((b->name = cst_sprintf("%.*s", (int)len, name)) == NULL)

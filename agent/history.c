@@ -48,17 +48,11 @@ static int add_manifest_entries(struct history *h, const struct manifest *m, siz
 				cst_error_clear();
 				continue;
 			}
-			if (h->n_entries == h->cap) {
-				size_t cap = h->cap ? h->cap * 2 : 1024;
-				struct entry *grown = cst_realloc(h->entries, cap * sizeof(*grown));
-
-				if (grown == NULL) {
-					free(rel);
-					return CST_ENOMEM;
-				}
-				h->entries = grown;
-				h->cap = cap;
+			if ((e = cst_grow(h->entries, &h->cap, h->n_entries, sizeof(*e), 1024)) == NULL) {
+				free(rel);
+				return CST_ENOMEM;
 			}
+			h->entries = e;
 			e = &h->entries[h->n_entries];
 			e->file = cst_sprintf("%s/%s/%s", tab->keyspace, tab->columnfamily, rel);
 			free(rel);

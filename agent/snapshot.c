@@ -235,15 +235,9 @@ static int add_file(struct collect *c, const char *ks, const char *table, const 
 		return cst_error_errno("cannot stat %s", path);
 	if (!S_ISREG(st.st_mode))
 		return 0;
-	if (s->n_files == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 256;
-		struct snap_file *grown = cst_realloc(s->files, cap * sizeof(*grown));
-
-		if (grown == NULL)
-			return CST_ENOMEM;
-		s->files = grown;
-		c->cap = cap;
-	}
+	if ((f = cst_grow(s->files, &c->cap, s->n_files, sizeof(*f), 256)) == NULL)
+		return CST_ENOMEM;
+	s->files = f;
 	f = &s->files[s->n_files];
 	memset(f, 0, sizeof(*f));
 	f->keyspace = cst_strdup(ks);

@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,23 @@ void *cst_realloc(void *p, size_t n)
 	if (q == NULL)
 		cst_error(CST_ENOMEM, "out of memory (%zu bytes)", n);
 	return q;
+}
+
+void *cst_grow(void *arr, size_t *cap, size_t n, size_t elsize, size_t first)
+{
+	void *grown;
+	size_t want;
+
+	if (n < *cap)
+		return arr;
+	want = *cap ? *cap * 2 : first;
+	if (want < *cap || want > SIZE_MAX / elsize) {
+		cst_error(CST_ENOMEM, "array too large");
+		return NULL;
+	}
+	if ((grown = cst_realloc(arr, want * elsize)) != NULL)
+		*cap = want;
+	return grown;
 }
 
 char *cst_strdup(const char *s)

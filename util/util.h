@@ -52,6 +52,13 @@ void *cst_malloc(size_t n);
 void *cst_calloc(size_t n, size_t size);
 void *cst_realloc(void *p, size_t n);
 char *cst_strdup(const char *s);
+/*
+ * Make room for one more element in a growable array `arr` holding n of
+ * *cap elements: when full, grow geometrically (starting at `first`).
+ * Returns the array to use from now on, or NULL (CST_ENOMEM set; `arr` is
+ * still valid and owned by the caller).
+ */
+void *cst_grow(void *arr, size_t *cap, size_t n, size_t elsize, size_t first);
 /* asprintf into a fresh string; NULL (and CST_ENOMEM set) on failure. */
 char *cst_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
