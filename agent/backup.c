@@ -343,7 +343,7 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 		return rc;
 	if (r.key != NULL)
 		cst_hex(r.key_id, crypto_key_id(r.key), CRYPTO_KEYID_LEN);
-	if ((rc = take_lock(cfg, &lock_fd)) != 0 || (rc = cmd_open_storage(&r.st, cfg)) != 0 ||
+	if ((rc = take_lock(cfg, &lock_fd)) != 0 || (rc = cmd_open_storage(&r.st, cfg, 1)) != 0 ||
 	    (rc = check_name_free(&r)) != 0 || (rc = manifest_new(&r.man)) != 0)
 		goto out;
 	if (!r.full && (rc = history_load(&r.hist, r.st, cfg->prefix, cfg->fqdn)) != 0)

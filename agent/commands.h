@@ -41,7 +41,7 @@ int cmd_inspect(const char *path);
  * with rc 0 when none is configured and `required` is 0). */
 struct storage;
 struct crypto_key;
-int cmd_open_storage(struct storage **out, const struct config *cfg);
+int cmd_open_storage(struct storage **out, const struct config *cfg, int create);
 int cmd_load_key(struct crypto_key **out, const struct config *cfg, int required);
 /* "1.5 MiB" into buf. */
 const char *cmd_human_bytes(char *buf, size_t len, unsigned long long n);

@@ -10,9 +10,9 @@
 
 volatile sig_atomic_t cassette_interrupted;
 
-int cmd_open_storage(struct storage **out, const struct config *cfg)
+int cmd_open_storage(struct storage **out, const struct config *cfg, int create)
 {
-	struct storage_config sc = { cfg->storage_provider, cfg->base_path, cfg->bucket_name };
+	struct storage_config sc = { cfg->storage_provider, cfg->base_path, cfg->bucket_name, create };
 
 	return storage_open(out, &sc);
 }

@@ -138,7 +138,7 @@ int cmd_list_backups(const struct config *cfg, const struct list_opts *o)
 	const char *only = o->show_all ? NULL : cfg->fqdn;
 	int rc;
 
-	if ((rc = cmd_open_storage(&st, cfg)) != 0 || (rc = catalog_load(&cat, st, cfg->prefix)) != 0)
+	if ((rc = cmd_open_storage(&st, cfg, 0)) != 0 || (rc = catalog_load(&cat, st, cfg->prefix)) != 0)
 		goto out;
 	if (o->json)
 		rc = print_json(cat, only);

@@ -289,7 +289,7 @@ int cmd_restore_node(const struct config *cfg, const struct restore_opts *o)
 		cst_error(CST_EINVALID, "--backup-name '%s' is not a valid backup name", o->name);
 		return CMD_USAGE;
 	}
-	if ((rc = cmd_open_storage(&rs.st, cfg)) != 0 || (rc = load_manifest(&rs, &m)) != 0 ||
+	if ((rc = cmd_open_storage(&rs.st, cfg, 0)) != 0 || (rc = load_manifest(&rs, &m)) != 0 ||
 	    (rc = plan(&rs, m)) != 0 || (rc = crypto_md5_new(&rs.md5)) != 0)
 		goto out;
 	if (any_encrypted(&rs) && (rc = cmd_load_key(&rs.key, cfg, 1)) != 0)

@@ -72,8 +72,22 @@ static int local_open(struct storage **out, const struct storage_config *cfg)
 		rc = CST_ENOMEM;
 		goto out;
 	}
-	if ((rc = cst_mkdirs(root)) != 0)
-		goto out;
+	if (cfg->create) {
+		if ((rc = cst_mkdirs(root)) != 0)
+			goto out;
+	} else {
+		struct stat st;
+
+		if (stat(root, &st) != 0) {
+			rc = cst_error_errno("local storage: %s (base_path%s) does not exist", root,
+					     cfg->bucket_name && *cfg->bucket_name ? " + bucket_name" : "");
+			goto out;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			rc = cst_error(CST_EINVALID, "local storage: %s is not a directory", root);
+			goto out;
+		}
+	}
 	if ((ls = cst_calloc(1, sizeof(*ls))) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;

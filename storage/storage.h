@@ -32,6 +32,9 @@ struct storage_config {
 	const char *provider;	 /* "local" */
 	const char *base_path;	 /* local: root directory (created if missing) */
 	const char *bucket_name; /* local: optional subdirectory of base_path */
+	int create;		 /* local: create the root when missing (writers);
+				  * else a missing root is CST_ENOTFOUND, so a
+				  * mistyped path is not read as "no backups" */
 };
 
 /* Byte sink for get(): return 0 to go on, a negative CST_ code to stop. */

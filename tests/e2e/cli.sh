@@ -54,6 +54,9 @@ mkdir -p "$W/data"
 printf '%s\n' "[cassandra]" "data_dir = $W/data" "snapshot_mode = hardlink" "[storage]" "base_path = $W/store" \
 	"fqdn = n1" "encryption = none" "encryption_tmp_dir = $W/tmp" > "$W/ok.ini"
 CFG=$W/ok.ini
+cas 1 list-backups; err_has "$W/store (base_path) does not exist"
+[ ! -e "$W/store" ] || fail "list-backups created the storage directory"
+mkdir "$W/store"
 cas 0 list-backups; out_has "no backups of node n1"
 run 2 "$CASSETTE" --config "$CFG" --fqdn 'x y' list-backups; err_has "--fqdn"
 cas 2 backup-node --backup-name ../etc; err_has "--backup-name '../etc' is not valid"
@@ -84,6 +87,7 @@ ok "one backup per node at a time"
 sed -e "s|/var/lib/cassandra/data|$W/data|; s|/var/backups/cassandra|$W/conf-store|" \
     -e "s|/var/tmp/cassette|$W/conf-tmp|; s|^;\([a-z_]* =\)|\1|" "$SRC/conf/cassette.ini" > "$W/example.ini"
 [ "$(grep -c '^[a-z_]* =' "$W/example.ini")" -ge 12 ] || fail "the example config lost options"
+mkdir -p "$W/conf-store/cassandra-backups"
 run 0 "$CASSETTE" --config "$W/example.ini" list-backups
 out_has "no backups of node cass-node-1.example.com"
 ok "conf/cassette.ini parses with every option set"

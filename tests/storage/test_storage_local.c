@@ -51,6 +51,7 @@ static int local_setup(struct storage_config *cfg, void **state)
 	cfg->provider = "local";
 	cfg->base_path = dir;
 	cfg->bucket_name = "bucket";
+	cfg->create = 1;
 	*state = dir;
 	return 0;
 }
@@ -84,6 +85,7 @@ static int lfx_setup(void **state)
 	fx->dir = scratch_new("storage-local");
 	fx->cfg.provider = "local";
 	fx->cfg.base_path = fx->dir;
+	fx->cfg.create = 1;
 	*state = fx;
 	return 0;
 }
@@ -284,6 +286,20 @@ static void test_base_path_created_and_bucket(void **state)
 	put_str(fx->s, "k2", "v");
 	assert_true(exists(fx->dir, "not/yet/there/k2"));
 	fx->cfg.base_path = fx->dir;
+	free(base);
+}
+
+static void test_readers_do_not_create(void **state)
+{
+	struct lfx *fx = *state;
+	char *base = path_in(fx->dir, "typo");
+	struct storage_config cfg = { .provider = "local", .base_path = base, .create = 0 };
+	struct storage *s = (struct storage *)1;
+
+	assert_rc(storage_open(&s, &cfg), CST_ENOTFOUND);
+	assert_null(s);
+	assert_non_null(strstr(cst_error_msg(), "does not exist"));
+	assert_tree(fx->dir, "");
 	free(base);
 }
 
@@ -743,6 +759,7 @@ static void test_deep_key(void **state)
 static const struct CMUnitTest local_tests[] = {
 	LT(test_layout_and_mode),
 	LT(test_base_path_created_and_bucket),
+	LT(test_readers_do_not_create),
 	LT(test_bad_config),
 	LT(test_failed_put_leaves_empty_dir),
 	LT(test_temp_files_hidden),
