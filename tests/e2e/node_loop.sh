@@ -227,6 +227,20 @@ cas 0 backup-node --backup-name b3; out_has "8 new"
 cas 1 backup-node --backup-name b3; err_has "already exists"
 ok "a failed backup writes no manifest and leaves no object, snapshot or temp file"
 
+# ---- the crash window: manifest written, finished marker not -------------------
+sstable "$D/ks1/$T2" 5 30000
+cp -a "$D" "$W/data-at-c1"
+# put_buf calls: started, 4 meta, manifest.json, 4 index copies, then finished = 11th
+CASSETTE_STORAGE_FAULTS=put_buf:11 cas 1 backup-node --backup-name c1
+[ -f "$STORE/node1.example/c1/meta/manifest.json" ] || fail "c1 should have its manifest"
+cas 0 list-backups; grep -q '^c1 .*incomplete' "$W/out" || { cat "$W/out"; fail "c1 not listed as incomplete"; }
+head -c 300 /dev/urandom > "$D/ks1/$T2/nb-5-big-Summary.db"   # rewritten; c1's object must survive
+cas 0 backup-node --backup-name c2
+[ -f "$STORE/node1.example/data/ks1/$T2/@c2/nb-5-big-Summary.db" ] || fail "c2 did not avoid c1's unindexed key"
+cas 0 restore-node --backup-name c1 --target-dir "$W/rc1"
+diff <(sstable_digest "$W/data-at-c1") <(sstable_digest "$W/rc1") || fail "c1 was damaged by c2"
+ok "a backup cut off before its finished marker is listed incomplete, restorable, and never overwritten"
+
 # ---- key rotation: a new key stores everything again ----------------------------
 KID=$(pyjson "$STORE/node1.example/b3/meta/manifest.json" 'sorted({o["key_id"] for t in m for o in t["objects"]})')
 [ "$KID" = "['$KEYID']" ] || fail "manifest key_id $KID is not the key's id $KEYID"
