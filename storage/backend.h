@@ -35,9 +35,13 @@ struct storage_ops {
 	int (*put_file)(struct storage *s, const char *key, const char *path, int flags);
 	int (*put_buf)(struct storage *s, const char *key, const void *buf, size_t len,
 		       int flags);
-	/* CST_ENOTFOUND when missing; the sink's negative code unchanged. */
-	int (*get)(struct storage *s, const char *key, storage_sink_fn sink, void *arg);
-	int (*head)(struct storage *s, const char *key, uint64_t *size);
+	/* Deliver bytes from `offset` on (0 = the whole object; storage.c
+	 * resumes a failed transfer at the next undelivered byte). CST_ENOTFOUND
+	 * when missing; the sink's negative code unchanged; CST_ERETRY for a
+	 * transient failure. */
+	int (*get)(struct storage *s, const char *key, uint64_t offset, storage_sink_fn sink,
+		   void *arg);
+	int (*stat)(struct storage *s, const char *key, struct storage_stat *out);
 	/* Calls cb in ascending bytewise order of key; a missing prefix is an
 	 * empty listing. */
 	int (*list)(struct storage *s, const char *prefix, storage_list_fn cb, void *arg);
@@ -45,15 +49,19 @@ struct storage_ops {
 	int (*del)(struct storage *s, const char *key);
 
 	/*
-	 * Optional methods go below. A backend that lacks one leaves it NULL
-	 * and storage.c checks before calling (CST_EUNSUPPORTED, or a generic
-	 * fallback built on the methods above). Reserved for the S3 backend:
-	 *
-	 *	multipart_begin(s, key, &upload)
-	 *	multipart_part(upload, part_no, buf, len)
-	 *	multipart_commit(upload)
-	 *	multipart_abort(upload)
+	 * Multipart upload. `*upload` is the backend's own state (an S3 upload
+	 * id, a local staging directory). storage.c has checked part numbers
+	 * and the 5 MiB minimum, and serialises nothing: part() may run in
+	 * several threads at once for distinct parts of one upload. abort()
+	 * must leave nothing behind and is called at most once, instead of
+	 * commit() or after a failed commit(). free_upload() releases the state.
 	 */
+	int (*mpu_begin)(struct storage *s, const char *key, int flags, void **upload);
+	int (*mpu_part)(struct storage *s, void *upload, unsigned part_no, const char *path,
+			const unsigned char md5[16]);
+	int (*mpu_commit)(struct storage *s, void *upload, unsigned n_parts);
+	int (*mpu_abort)(struct storage *s, void *upload);
+	void (*mpu_free)(struct storage *s, void *upload);
 };
 
 struct storage {
@@ -61,8 +69,20 @@ struct storage {
 	/* Owned by storage.c (trace file and fault counters); NULL when the
 	 * testing aids are off. Backends never touch it. */
 	struct storage_hooks *hooks;
+	/* Owned by storage.c: the shared rate limiter (see storage_throttle). */
+	struct storage_limiter *limiter;
+	unsigned retries, retry_base_ms;
 };
 
+/*
+ * The bandwidth limit: a token bucket shared by every transfer of a handle
+ * (storage.c creates it from cfg->max_bandwidth). A backend calls it from its
+ * data paths before moving `n` bytes; it sleeps as needed. NULL-safe: with no
+ * limit configured it returns at once.
+ */
+void storage_throttle(struct storage *s, size_t n);
+
 extern const struct storage_ops storage_local_ops;
+extern const struct storage_ops storage_s3_ops;
 
 #endif

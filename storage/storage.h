@@ -27,14 +27,31 @@
 
 struct storage;
 
-/* Everything a backend may need; strings are borrowed during open(). */
+/* Everything a backend may need; strings are borrowed during open() (the
+ * backend copies what it keeps, and wipes the secret when it closes). */
 struct storage_config {
-	const char *provider;	 /* "local" */
-	const char *base_path;	 /* local: root directory (created if missing) */
-	const char *bucket_name; /* local: optional subdirectory of base_path */
+	const char *provider;	 /* "local" or "s3" */
+	const char *base_path;	 /* local: root directory */
+	const char *bucket_name; /* local: optional subdirectory of base_path; s3: the bucket */
 	int create;		 /* local: create the root when missing (writers);
 				  * else a missing root is CST_ENOTFOUND, so a
 				  * mistyped path is not read as "no backups" */
+	/* s3 */
+	const char *host;	 /* "s3.amazonaws.com" style host name or IP */
+	int port;		 /* 0 = 443 when secure, 80 otherwise */
+	int secure;		 /* https */
+	int ssl_verify;		 /* verify the server certificate and host name (default on) */
+	const char *ca_file;	 /* optional CA bundle for ssl_verify */
+	const char *region;	 /* SigV4 region, e.g. "us-east-1" */
+	const char *access_key_id;
+	const char *secret_access_key;
+	int virtual_host_style;	 /* bucket.host/key instead of host/bucket/key */
+	/* every provider */
+	uint64_t max_bandwidth;	 /* bytes per second for the whole handle, up and
+				  * down together; 0 = unlimited */
+	unsigned retries;	 /* attempts after the first for retryable
+				  * failures; 0 = the default (5) */
+	unsigned retry_base_ms;	 /* first backoff delay; 0 = the default (200) */
 };
 
 /* Byte sink for get(): return 0 to go on, a negative CST_ code to stop. */
@@ -84,6 +101,38 @@ int storage_head(struct storage *s, const char *key, uint64_t *size);
 int storage_list(struct storage *s, const char *prefix, storage_list_fn cb, void *arg);
 /* Remove an object. Removing a missing key is not an error. */
 int storage_delete(struct storage *s, const char *key);
+
+/* What storage_stat() reports. */
+struct storage_stat {
+	uint64_t size;
+	/* The object's MD5 as lowercase hex, or an S3 multipart ETag
+	 * "<32 hex>-<parts>", as the store reports it; "" when the store keeps
+	 * none (the local backend). */
+	char etag[64];
+};
+
+/* Size and ETag of an object. CST_ENOTFOUND when missing. */
+int storage_stat(struct storage *s, const char *key, struct storage_stat *out);
+
+/*
+ * Multipart upload, for objects too large for one request. Parts are local
+ * files; part numbers run 1..10000 and every part but the last must be at
+ * least 5 MiB (S3's rule; checked here for every backend). Different parts of
+ * one upload may be sent from different threads at once. `md5` is the part's
+ * MD5, sent as Content-MD5 so the store verifies what it received.
+ * Freeing an upload that was not committed aborts it: nothing is left in the
+ * store. The local backend implements the same calls, so callers need no
+ * special case.
+ */
+struct storage_upload;
+int storage_upload_begin(struct storage_upload **out, struct storage *s, const char *key,
+			 int flags);
+int storage_upload_part(struct storage_upload *u, unsigned part_no, const char *path,
+			const unsigned char md5[16]);
+/* Complete with parts 1..n, all of which must have been sent. After commit
+ * the object is visible whole; free the upload afterwards. */
+int storage_upload_commit(struct storage_upload *u, unsigned n_parts);
+void storage_upload_free(struct storage_upload *u);
 
 /* 1 when `key` follows the key rules above, else 0. */
 int storage_key_is_valid(const char *key);
