@@ -2,6 +2,7 @@
 # Installs what cassette needs to build and test on Debian 12, only what is missing.
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libssl-dev libjansson-dev libinih-dev libcmocka-dev
+      libcurl4-openssl-dev libexpat1-dev
       python3 python3-cryptography)
 missing=()
 for p in "${pkgs[@]}"; do
