@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,13 @@
 #include "pipeline.h"
 #include "snapshot.h"
 #include "storage.h"
+#include "uploads.h"
 #include "util.h"
+
+struct file_result {
+	struct manifest_object obj;	/* obj.path owned */
+	int stored;			/* this run created the object */
+};
 
 struct run {
 	const struct config *cfg;
@@ -28,132 +35,219 @@ struct run {
 	struct crypto_key *key;
 	char key_id[2 * CRYPTO_KEYID_LEN + 1];	/* hex; "" without a key */
 	struct history *hist;
-	struct pipeline *pipe;
+	struct uploads *uploads;
 	struct manifest *man;
-	char **uploaded;	/* new objects, deleted if the backup fails */
-	size_t n_uploaded, cap_uploaded;
+	const struct snapshot *snap;
+	struct file_result *results;	/* one per snapshot file */
+	/* shared by the encoder threads */
+	pthread_mutex_t lock;
+	size_t next;
+	int failed;
+	int rc;
+	char msg[1024];
 	int64_t started;
 	uint64_t files, bytes, new_files, new_bytes, stored_bytes;
 };
-
-static int remember_upload(struct run *r, const char *key)
-{
-	char **grown = cst_grow(r->uploaded, &r->cap_uploaded, r->n_uploaded, sizeof(*grown), 64);
-
-	if (grown == NULL)
-		return CST_ENOMEM;
-	r->uploaded = grown;
-	if ((r->uploaded[r->n_uploaded] = cst_strdup(key)) == NULL)
-		return CST_ENOMEM;
-	r->n_uploaded++;
-	return 0;
-}
-
-static int add_object(struct run *r, const struct snap_file *f, const char *key,
-		      const struct stored_object *so)
-{
-	struct manifest_object obj;
-
-	memset(&obj, 0, sizeof(obj));
-	obj.path = (char *)key;
-	cst_hex(obj.md5, so->md5, 16);
-	obj.size = so->size;
-	cst_hex(obj.source_md5, so->source_md5, 16);
-	obj.source_size = so->source_size;
-	if (so->encrypted) {
-		cst_hex(obj.salt, so->salt, 32);
-		memcpy(obj.key_id, r->key_id, sizeof(obj.key_id));
-	}
-	return manifest_add(r->man, f->keyspace, f->table, &obj);
-}
 
 /* An earlier object can stand for this file only if it is stored the way
  * this run would store it: encrypted under the current key, or plaintext when
  * encryption is off. After a key rotation every file is stored again, so each
  * backup can be restored with one key. */
-static int reusable(const struct run *r, const struct manifest_object *o)
+static int reusable(void *arg, const struct manifest_object *o)
 {
+	const struct run *r = arg;
+
 	if (r->key == NULL)
 		return o->salt[0] == '\0';
 	return o->salt[0] != '\0' && strcmp(o->key_id, r->key_id) == 0;
 }
 
-static const struct manifest_object *find_unchanged(struct run *r, const struct snap_file *f,
-						    int *rc)
+/* Hash the file only when an earlier object of the same size could match. */
+static const struct manifest_object *find_unchanged(struct run *r, struct pipeline *p,
+						    const struct snap_file *f, int *rc)
 {
-	const struct manifest_object *const *cands;
 	unsigned char md5[16];
 	char hex[33];
 	uint64_t size;
-	size_t n, i;
 
 	*rc = 0;
-	history_candidates(r->hist, f->keyspace, f->table, f->rel, f->size, &cands, &n);
-	for (i = 0; i < n; i++)
-		if (reusable(r, cands[i]))
-			break;
-	if (i == n)
+	if (history_find(r->hist, f->keyspace, f->table, f->rel, f->size, NULL, reusable, r) == NULL)
 		return NULL;
-	if ((*rc = pipeline_hash_file(r->pipe, f->path, md5, &size)) != 0)
+	if ((*rc = pipeline_hash_file(p, f->path, md5, &size)) != 0)
 		return NULL;
 	cst_hex(hex, md5, 16);
-	for (i = 0; i < n; i++)
-		if (reusable(r, cands[i]) && size == cands[i]->source_size &&
-		    strcmp(cands[i]->source_md5, hex) == 0)
-			return cands[i];
-	return NULL;
+	return history_find(r->hist, f->keyspace, f->table, f->rel, size, hex, reusable, r);
 }
 
-static int store_new(struct run *r, const struct snap_file *f)
+static int store_new(struct run *r, struct pipeline *p, const struct snap_file *f,
+		     struct file_result *res)
 {
 	const char *fqdn = r->cfg->fqdn, *prefix = r->cfg->prefix;
+	char *key = NULL, *variant = NULL;
 	struct stored_object so;
-	char *key = NULL;
 	int flags = 0, rc;
 
 	if (r->full) {
 		key = layout_full_key(prefix, fqdn, r->name, f->keyspace, f->table, f->rel);
-	} else if (history_key_taken(r->hist, (key = layout_pool_key(prefix, fqdn, f->keyspace,
-								       f->table, f->rel, NULL)))) {
-		free(key);	/* the name was reused with new content: keep the old object */
-		key = layout_pool_key(prefix, fqdn, f->keyspace, f->table, f->rel, r->name);
 	} else {
-		flags = STORAGE_PUT_NO_OVERWRITE;
+		key = layout_pool_key(prefix, fqdn, f->keyspace, f->table, f->rel, NULL);
+		variant = layout_pool_key(prefix, fqdn, f->keyspace, f->table, f->rel, r->name);
+		if (key != NULL && history_key_taken(r->hist, key)) {
+			/* the name came back with new content: keep the old object */
+			free(key);
+			key = variant;
+			variant = NULL;
+		} else {
+			/* never overwrite an object no known manifest references
+			 * (a crashed run's): it goes to the variant key instead */
+			flags = STORAGE_PUT_NO_OVERWRITE;
+		}
 	}
-	if (key == NULL)
-		return CST_ENOMEM;
-	rc = pipeline_store(r->pipe, f, fqdn, key, flags, &so);
-	if (rc == CST_EEXISTS && flags != 0) {
-		/* An object no known manifest references (a crashed run's, or one
-		 * whose index entry is missing): never overwrite it. */
-		free(key);
-		if ((key = layout_pool_key(prefix, fqdn, f->keyspace, f->table, f->rel, r->name)) == NULL)
-			return CST_ENOMEM;
-		rc = pipeline_store(r->pipe, f, fqdn, key, 0, &so);
+	if (key == NULL || (!r->full && flags != 0 && variant == NULL)) {
+		rc = CST_ENOMEM;
+		goto out;
 	}
-	if (rc == 0 && (rc = remember_upload(r, key)) == 0)
-		rc = add_object(r, f, key, &so);
-	if (rc == 0) {
-		r->new_files++;
-		r->new_bytes += so.source_size;
-		r->stored_bytes += so.size;
+	if ((rc = pipeline_store(p, f, fqdn, key, variant, flags, &so)) != 0)
+		goto out;
+	res->obj.path = so.used_variant ? variant : key;
+	if (so.used_variant)
+		variant = NULL;
+	else
+		key = NULL;
+	res->stored = 1;
+	snprintf(res->obj.md5, sizeof(res->obj.md5), "%s", so.etag);
+	res->obj.size = so.size;
+	cst_hex(res->obj.source_md5, so.source_md5, 16);
+	res->obj.source_size = so.source_size;
+	if (so.encrypted) {
+		cst_hex(res->obj.salt, so.salt, 32);
+		memcpy(res->obj.key_id, r->key_id, sizeof(res->obj.key_id));
 	}
+out:
 	free(key);
+	free(variant);
 	return rc;
 }
 
-static int back_up_file(struct run *r, const struct snap_file *f)
+static int back_up_file(struct run *r, struct pipeline *p, size_t i)
 {
+	const struct snap_file *f = &r->snap->files[i];
+	struct file_result *res = &r->results[i];
 	const struct manifest_object *old = NULL;
 	int rc = 0;
 
-	r->files++;
-	r->bytes += f->size;
-	if (!r->full && (old = find_unchanged(r, f, &rc)) == NULL && rc != 0)
+	if (!r->full && (old = find_unchanged(r, p, f, &rc)) == NULL && rc != 0)
 		return rc;
-	if (old != NULL)
-		return manifest_add(r->man, f->keyspace, f->table, old);
-	return store_new(r, f);
+	if (old == NULL)
+		return store_new(r, p, f, res);
+	res->obj = *old;
+	if ((res->obj.path = cst_strdup(old->path)) == NULL)
+		return CST_ENOMEM;
+	return 0;
+}
+
+static void fail_run(struct run *r, int rc)
+{
+	pthread_mutex_lock(&r->lock);
+	if (!r->failed) {
+		r->failed = 1;
+		r->rc = rc;
+		snprintf(r->msg, sizeof(r->msg), "%s", cst_error_msg());
+	}
+	pthread_mutex_unlock(&r->lock);
+	uploads_cancel(r->uploads);	/* wakes encoders waiting for a slot */
+}
+
+/* An encoder thread: takes the next file until none is left or one failed. */
+static void *encoder(void *arg)
+{
+	struct run *r = arg;
+	struct pipeline *p = NULL;
+	int rc;
+
+	if ((rc = pipeline_new(&p, r->cfg, r->st, r->uploads, r->key)) != 0) {
+		fail_run(r, rc);
+		return NULL;
+	}
+	for (;;) {
+		size_t i;
+
+		pthread_mutex_lock(&r->lock);
+		i = r->next++;
+		rc = r->failed;
+		pthread_mutex_unlock(&r->lock);
+		if (rc || i >= r->snap->n_files)
+			break;
+		if (cassette_interrupted) {
+			fail_run(r, cst_error(CST_ERROR, "interrupted"));
+			break;
+		}
+		if ((rc = back_up_file(r, p, i)) != 0) {
+			char saved[900];
+
+			snprintf(saved, sizeof(saved), "%s", cst_error_msg());
+			fail_run(r, cst_error(rc, "%s.%s/%s: %s", r->snap->files[i].keyspace,
+					      r->snap->files[i].table, r->snap->files[i].rel, saved));
+			break;
+		}
+	}
+	pipeline_free(p);
+	return NULL;
+}
+
+static unsigned encoder_count(size_t files)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = cpus > 0 ? (unsigned)cpus : 1;
+
+	if (n > 16)
+		n = 16;
+	if (files < n)
+		n = files ? (unsigned)files : 1;
+	return n;
+}
+
+/* Back up every file, in parallel; then the manifest, in snapshot order. */
+static int run_files(struct run *r, const struct snapshot *snap)
+{
+	pthread_t threads[16];
+	unsigned n = encoder_count(snap->n_files), started = 0, t;
+	size_t i;
+	int rc;
+
+	r->snap = snap;
+	if ((r->results = cst_calloc(snap->n_files, sizeof(*r->results))) == NULL)
+		return CST_ENOMEM;
+	if ((rc = uploads_new(&r->uploads, r->st, r->cfg->concurrent_transfers)) != 0)
+		return rc;
+	for (t = 0; t < n; t++) {
+		if (pthread_create(&threads[t], NULL, encoder, r) != 0) {
+			fail_run(r, cst_error(CST_ERROR, "cannot start encoder threads"));
+			break;
+		}
+		started++;
+	}
+	for (t = 0; t < started; t++)
+		pthread_join(threads[t], NULL);
+	uploads_free(r->uploads);
+	r->uploads = NULL;
+	if (r->failed)
+		return cst_error(r->rc, "%s", r->msg);
+	for (i = 0; i < snap->n_files; i++) {
+		const struct file_result *res = &r->results[i];
+
+		r->files++;
+		r->bytes += snap->files[i].size;
+		if (res->stored) {
+			r->new_files++;
+			r->new_bytes += res->obj.source_size;
+			r->stored_bytes += res->obj.size;
+		}
+		if ((rc = manifest_add(r->man, snap->files[i].keyspace, snap->files[i].table,
+				       &res->obj)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 static int put_meta(struct run *r, const char *name, const char *text, int flags)
@@ -249,26 +343,14 @@ static int take_lock(const struct config *cfg, int *fd)
 	return rc;
 }
 
-static int run_files(struct run *r, const struct snapshot *snap)
-{
-	size_t i;
-	int rc = 0;
-
-	for (i = 0; rc == 0 && i < snap->n_files; i++) {
-		if (cassette_interrupted)
-			return cst_error(CST_ERROR, "interrupted");
-		rc = back_up_file(r, &snap->files[i]);
-	}
-	return rc;
-}
-
 /* After a failure: remove what this run added and nobody references. */
 static void undo(struct run *r, const char *started_key)
 {
 	size_t i;
 
-	for (i = 0; i < r->n_uploaded; i++)
-		storage_delete(r->st, r->uploaded[i]);
+	for (i = 0; r->results != NULL && i < r->snap->n_files; i++)
+		if (r->results[i].stored)
+			storage_delete(r->st, r->results[i].obj.path);
 	if (started_key)
 		storage_delete(r->st, started_key);
 }
@@ -311,8 +393,10 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 	struct snapshot *snap = NULL;
 	char name[32], *tag = NULL, *started_key = NULL, *started_name = NULL, ts[32];
 	int lock_fd = -1, manifest_written = 0, rc;
+	size_t snap_files = 0;
 
 	memset(&r, 0, sizeof(r));
+	pthread_mutex_init(&r.lock, NULL);
 	r.cfg = cfg;
 	r.full = o->full;
 	r.started = (int64_t)time(NULL);
@@ -348,8 +432,6 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 		goto out;
 	if (!r.full && (rc = history_load(&r.hist, r.st, cfg->prefix, cfg->fqdn)) != 0)
 		goto out;
-	if ((rc = pipeline_new(&r.pipe, cfg, r.st, r.key)) != 0)
-		goto out;
 	snprintf(ts, sizeof(ts), "%" PRId64, r.started);
 	if ((started_name = layout_started_name(cfg->fqdn, r.started)) == NULL ||
 	    (started_key = layout_index_key(cfg->prefix, r.name, started_name)) == NULL ||
@@ -374,15 +456,20 @@ out:
 	}
 	if (snap != NULL && !o->keep_snapshot && snapshot_clear(snap, cfg) != 0 && rc == 0)
 		rc = cst_error_code();
+	snap_files = snap ? snap->n_files : 0;
 	snapshot_free(snap);
-	pipeline_free(r.pipe);
 	history_free(r.hist);
 	manifest_free(r.man);
 	storage_close(r.st);
 	crypto_key_free(r.key);
-	while (r.n_uploaded > 0)
-		free(r.uploaded[--r.n_uploaded]);
-	free(r.uploaded);
+	if (r.results != NULL) {
+		size_t i;
+
+		for (i = 0; i < snap_files; i++)
+			free(r.results[i].obj.path);
+		free(r.results);
+	}
+	pthread_mutex_destroy(&r.lock);
 	free(tag);
 	free(started_key);
 	free(started_name);

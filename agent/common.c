@@ -12,8 +12,23 @@ volatile sig_atomic_t cassette_interrupted;
 
 int cmd_open_storage(struct storage **out, const struct config *cfg, int create)
 {
-	struct storage_config sc = { cfg->storage_provider, cfg->base_path, cfg->bucket_name, create };
+	struct storage_config sc;
 
+	memset(&sc, 0, sizeof(sc));
+	sc.provider = cfg->storage_provider;
+	sc.base_path = cfg->base_path;
+	sc.bucket_name = cfg->bucket_name;
+	sc.create = create;
+	sc.host = cfg->host;
+	sc.port = (int)cfg->port;
+	sc.secure = cfg->secure;
+	sc.ssl_verify = cfg->ssl_verify;
+	sc.ca_file = cfg->ca_file;
+	sc.region = cfg->region;
+	sc.access_key_id = cfg->access_key_id;
+	sc.secret_access_key = cfg->secret_access_key;
+	sc.virtual_host_style = cfg->virtual_host_style;
+	sc.max_bandwidth = cfg->max_bandwidth;
 	return storage_open(out, &sc);
 }
 

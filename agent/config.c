@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "credentials.h"
 #include "util.h"
 
 struct parse_state {
@@ -22,15 +23,17 @@ struct parse_state {
 	char err[512];
 };
 
-enum opt_kind { OPT_STRING, OPT_SNAPSHOT_MODE, OPT_ENCRYPTION, OPT_SEGMENT };
+enum opt_kind { OPT_STRING, OPT_SNAPSHOT_MODE, OPT_ENCRYPTION, OPT_SEGMENT, OPT_BOOL, OPT_COUNT,
+		OPT_BYTES, OPT_RATE, OPT_ADDRESSING };
 
 struct option_def {
 	const char *section, *name;
 	enum opt_kind kind;
-	size_t offset;		/* of the char * in struct config, for OPT_STRING */
+	size_t offset;		/* of the field in struct config */
 };
 
 #define STR(field) OPT_STRING, offsetof(struct config, field)
+#define OPT(kind, field) kind, offsetof(struct config, field)
 static const struct option_def options[] = {
 	{ "cassandra", "data_dir", STR(data_dir) },
 	{ "cassandra", "snapshot_mode", OPT_SNAPSHOT_MODE, 0 },
@@ -44,6 +47,17 @@ static const struct option_def options[] = {
 	{ "storage", "encryption_tmp_dir", STR(encryption_tmp_dir) },
 	{ "storage", "encryption", OPT_ENCRYPTION, 0 },
 	{ "storage", "encryption_segment_size", OPT_SEGMENT, 0 },
+	{ "storage", "host", STR(host) },
+	{ "storage", "port", OPT(OPT_COUNT, port) },
+	{ "storage", "secure", OPT(OPT_BOOL, secure) },
+	{ "storage", "ssl_verify", OPT(OPT_BOOL, ssl_verify) },
+	{ "storage", "ca_file", STR(ca_file) },
+	{ "storage", "region", STR(region) },
+	{ "storage", "key_file", STR(key_file) },
+	{ "storage", "addressing_style", OPT_ADDRESSING, 0 },
+	{ "storage", "concurrent_transfers", OPT(OPT_COUNT, concurrent_transfers) },
+	{ "storage", "multi_part_upload_threshold", OPT(OPT_BYTES, multipart_threshold) },
+	{ "storage", "transfer_max_bandwidth", OPT(OPT_RATE, max_bandwidth) },
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -82,6 +96,58 @@ static int parse_segment(const char *v, uint32_t *out)
 	if (n < 4096 || (n & (n - 1)) != 0)
 		return -1;
 	*out = (uint32_t)n;
+	return 0;
+}
+
+/* "100MB", "8MiB", "1048576": bytes, 1024-based (KB = KiB). */
+static int parse_bytes(const char *v, uint64_t *out, const char *suffix)
+{
+	static const struct { const char *unit; int shift; } units[] = {
+		{ "", 0 }, { "B", 0 }, { "K", 10 }, { "KB", 10 }, { "KiB", 10 }, { "M", 20 },
+		{ "MB", 20 }, { "MiB", 20 }, { "G", 30 }, { "GB", 30 }, { "GiB", 30 },
+		{ "T", 40 }, { "TB", 40 }, { "TiB", 40 },
+	};
+	char unit[16], *end;
+	unsigned long long n;
+	size_t i, len;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0 || end == v || *v == '-')
+		return -1;
+	while (*end == ' ')
+		end++;
+	len = strlen(end);
+	if (suffix != NULL) {	/* "50MB/s" */
+		size_t sl = strlen(suffix);
+
+		if (len < sl || strcmp(end + len - sl, suffix) != 0)
+			return n == 0 && len == 0 ? (*out = 0, 0) : -1;
+		len -= sl;
+	}
+	if (len >= sizeof(unit))
+		return -1;
+	memcpy(unit, end, len);
+	unit[len] = '\0';
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcasecmp(unit, units[i].unit) == 0) {
+			if (n > (UINT64_MAX >> units[i].shift))
+				return -1;
+			*out = (uint64_t)n << units[i].shift;
+			return 0;
+		}
+	return -1;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	if (!strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcmp(v, "1") || !strcasecmp(v, "on"))
+		*out = 1;
+	else if (!strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcmp(v, "0") ||
+		 !strcasecmp(v, "off"))
+		*out = 0;
+	else
+		return -1;
 	return 0;
 }
 
@@ -133,6 +199,38 @@ static int on_option(void *user, const char *section, const char *name, const ch
 	case OPT_SEGMENT:
 		if (parse_segment(value, &cfg->segment_size) != 0)
 			return set_error(st, "encryption_segment_size must be a power of two from 4KiB to 1024MiB, not '%s'", value);
+		return 1;
+	case OPT_BOOL:
+		if (parse_bool(value, (int *)((char *)cfg + options[i].offset)) != 0)
+			return set_error(st, "%s must be true or false, not '%s'", name, value);
+		return 1;
+	case OPT_COUNT: {
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || *value == '-' || n == 0 || n > 65535)
+			return set_error(st, "%s must be a whole number from 1 to 65535, not '%s'", name, value);
+		*(unsigned *)((char *)cfg + options[i].offset) = (unsigned)n;
+		return 1;
+	}
+	case OPT_BYTES:
+		if (parse_bytes(value, (uint64_t *)((char *)cfg + options[i].offset), NULL) != 0)
+			return set_error(st, "%s must be a size such as 100MB, not '%s'", name, value);
+		return 1;
+	case OPT_RATE:
+		if (parse_bytes(value, (uint64_t *)((char *)cfg + options[i].offset), "/s") != 0)
+			return set_error(st, "%s must be a rate such as 50MB/s (or 0 for no limit), not '%s'",
+					 name, value);
+		return 1;
+	case OPT_ADDRESSING:
+		if (strcmp(value, "path") == 0)
+			cfg->virtual_host_style = 0;
+		else if (strcmp(value, "virtual") == 0)
+			cfg->virtual_host_style = 1;
+		else
+			return set_error(st, "addressing_style must be 'path' or 'virtual', not '%s'", value);
 		return 1;
 	}
 	return 1;
@@ -198,6 +296,31 @@ static int normalize_prefix(struct config *cfg)
 	return 0;
 }
 
+static int validate_s3(struct config *cfg)
+{
+	int rc;
+
+	free(cfg->storage_provider);
+	if ((cfg->storage_provider = cst_strdup("s3")) == NULL)
+		return CST_ENOMEM;
+	if (cfg->bucket_name[0] == '\0')
+		return cst_error(CST_EINVALID, "%s: [storage] bucket_name is required for storage_provider = s3",
+				 cfg->path);
+	if ((rc = set_default(&cfg->region, "us-east-1")) != 0)
+		return rc;
+	if (cfg->host == NULL) {
+		if ((cfg->host = cst_sprintf("s3.%s.amazonaws.com", cfg->region)) == NULL)
+			return CST_ENOMEM;
+	}
+	if (cfg->host[0] == '\0' || strpbrk(cfg->host, "/ ") != NULL)
+		return cst_error(CST_EINVALID, "%s: [storage] host '%s' must be a host name or address "
+				 "(no scheme, no path)", cfg->path, cfg->host);
+	if (!cfg->ssl_verify && cfg->secure)
+		fprintf(stderr, "cassette: warning: %s: ssl_verify = false: the S3 server's certificate "
+			"is not checked\n", cfg->path);
+	return credentials_load(cfg);
+}
+
 static int validate(struct config *cfg)
 {
 	char host[256];
@@ -230,9 +353,14 @@ static int validate(struct config *cfg)
 		if (cfg->base_path == NULL || cfg->base_path[0] == '\0')
 			return cst_error(CST_EINVALID, "%s: [storage] base_path is required for storage_provider = local",
 					 cfg->path);
+	} else if (strcmp(cfg->storage_provider, "s3") == 0 ||
+		   strcmp(cfg->storage_provider, "s3_compatible") == 0 ||
+		   strcmp(cfg->storage_provider, "s3_rgw") == 0) {
+		if ((rc = validate_s3(cfg)) != 0)
+			return rc;
 	} else {
-		return cst_error(CST_EINVALID, "%s: [storage] storage_provider '%s' is not supported (known: local)",
-				 cfg->path, cfg->storage_provider);
+		return cst_error(CST_EINVALID, "%s: [storage] storage_provider '%s' is not supported "
+				 "(known: local, s3)", cfg->path, cfg->storage_provider);
 	}
 	if (cfg->bucket_name[0] != '\0' && !cst_name_is_safe(cfg->bucket_name))
 		return cst_error(CST_EINVALID, "%s: [storage] bucket_name '%s' is not a valid name",
@@ -282,6 +410,10 @@ int config_load(struct config **out, const char *path)
 		return CST_ENOMEM;
 	cfg->encrypt = 1;
 	cfg->segment_size = 1u << 20;
+	cfg->secure = 1;
+	cfg->ssl_verify = 1;
+	cfg->concurrent_transfers = 4;
+	cfg->multipart_threshold = 100ull << 20;
 	st.cfg = cfg;
 	if ((cfg->path = cst_strdup(path)) == NULL) {
 		rc = CST_ENOMEM;
@@ -339,6 +471,10 @@ void config_free(struct config *cfg)
 	for (i = 0; i < N_OPTIONS; i++)
 		if (options[i].kind == OPT_STRING)
 			free(*(char **)((char *)cfg + options[i].offset));
+	if (cfg->secret_access_key != NULL)
+		cst_wipe(cfg->secret_access_key, strlen(cfg->secret_access_key));
+	free(cfg->secret_access_key);
+	free(cfg->access_key_id);
 	free(cfg->path);
 	free(cfg);
 }

@@ -22,6 +22,21 @@ struct config {
 	char *encryption_tmp_dir;	/* default: $TMPDIR or /tmp */
 	int encrypt;			/* encryption = aes-256-gcm (1) | none (0) */
 	uint32_t segment_size;		/* encryption_segment_size, default 1 MiB */
+	/* [storage], S3 */
+	char *host;			/* default s3.<region>.amazonaws.com */
+	unsigned port;			/* 0 = 443 or 80 */
+	int secure;			/* default on */
+	int ssl_verify;			/* default on */
+	char *ca_file;
+	char *region;			/* default us-east-1 */
+	char *key_file;			/* AWS credentials file */
+	int virtual_host_style;		/* addressing_style = virtual */
+	char *access_key_id;		/* resolved from the environment or key_file */
+	char *secret_access_key;	/* wiped by config_free() */
+	/* [storage], transfers */
+	unsigned concurrent_transfers;	/* default 4 */
+	uint64_t multipart_threshold;	/* multi_part_upload_threshold, default 100 MiB */
+	uint64_t max_bandwidth;		/* transfer_max_bandwidth bytes/s, 0 = none */
 };
 
 /*

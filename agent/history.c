@@ -27,7 +27,6 @@ struct history {
 	size_t n_entries, cap;
 	const char **keys;		/* sorted object keys */
 	size_t n_keys;
-	const struct manifest_object **scratch;	/* result of history_candidates */
 };
 
 static int add_manifest_entries(struct history *h, const struct manifest *m, size_t order,
@@ -87,8 +86,7 @@ static int build_indexes(struct history *h)
 
 	if (h->n_entries > 1)
 		qsort(h->entries, h->n_entries, sizeof(*h->entries), cmp_entries);
-	if ((h->keys = cst_calloc(h->n_entries, sizeof(*h->keys))) == NULL ||
-	    (h->scratch = cst_calloc(h->n_entries, sizeof(*h->scratch))) == NULL)
+	if ((h->keys = cst_calloc(h->n_entries, sizeof(*h->keys))) == NULL)
 		return CST_ENOMEM;
 	for (i = 0; i < h->n_entries; i++)
 		h->keys[i] = h->entries[i].obj->path;
@@ -156,15 +154,15 @@ size_t history_backup_count(const struct history *h)
 	return h->n_manifests;
 }
 
-void history_candidates(const struct history *h, const char *ks, const char *cf, const char *rel,
-			uint64_t source_size, const struct manifest_object *const **objs, size_t *n)
+const struct manifest_object *history_find(const struct history *h, const char *ks, const char *cf,
+					   const char *rel, uint64_t source_size, const char *md5_hex,
+					   history_filter_fn filter, void *arg)
 {
-	size_t lo = 0, hi = h->n_entries, count = 0;
+	size_t lo = 0, hi = h->n_entries;
 	char file[1024];
 
-	*objs = h->scratch;
-	*n = 0;
-	snprintf(file, sizeof(file), "%s/%s/%s", ks, cf, rel);
+	if ((size_t)snprintf(file, sizeof(file), "%s/%s/%s", ks, cf, rel) >= sizeof(file))
+		return NULL;
 	while (lo < hi) {	/* first entry >= file */
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -173,10 +171,14 @@ void history_candidates(const struct history *h, const char *ks, const char *cf,
 		else
 			hi = mid;
 	}
-	for (; lo < h->n_entries && strcmp(h->entries[lo].file, file) == 0; lo++)
-		if (h->entries[lo].obj->source_size == source_size)
-			h->scratch[count++] = h->entries[lo].obj;
-	*n = count;
+	for (; lo < h->n_entries && strcmp(h->entries[lo].file, file) == 0; lo++) {
+		const struct manifest_object *o = h->entries[lo].obj;
+
+		if (o->source_size == source_size && (md5_hex == NULL || strcmp(o->source_md5, md5_hex) == 0) &&
+		    filter(arg, o))
+			return o;
+	}
+	return NULL;
 }
 
 int history_key_taken(const struct history *h, const char *key)
@@ -197,6 +199,5 @@ void history_free(struct history *h)
 	free(h->manifests);
 	free(h->entries);
 	free(h->keys);
-	free(h->scratch);
 	free(h);
 }

@@ -22,12 +22,18 @@ int history_load(struct history **out, struct storage *st, const char *prefix, c
 void history_free(struct history *h);
 size_t history_backup_count(const struct history *h);
 
+/* Accepts or refuses an earlier object as a stand-in for the file. */
+typedef int (*history_filter_fn)(void *arg, const struct manifest_object *obj);
+
 /*
- * Objects recorded for this file with this source size, most recent first.
- * *objs points into the history (borrowed); *n may be 0.
+ * The most recent object recorded for this file (ks, cf, rel) with this
+ * source size and, when `md5_hex` is not NULL, this source MD5, that
+ * `filter` accepts. NULL when none. Borrowed. Safe to call from several
+ * threads at once (the history is read-only after history_load()).
  */
-void history_candidates(const struct history *h, const char *ks, const char *cf, const char *rel,
-			uint64_t source_size, const struct manifest_object *const **objs, size_t *n);
+const struct manifest_object *history_find(const struct history *h, const char *ks, const char *cf,
+					   const char *rel, uint64_t source_size, const char *md5_hex,
+					   history_filter_fn filter, void *arg);
 /* 1 when some manifest references `key`. */
 int history_key_taken(const struct history *h, const char *key);
 

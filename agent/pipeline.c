@@ -1,4 +1,4 @@
-/* pipeline: read once; hash, encrypt and hash again as the bytes pass. */
+/* pipeline: read once; hash and encrypt as the bytes pass; cut into parts. */
 #define _GNU_SOURCE
 #include "pipeline.h"
 
@@ -7,28 +7,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "crypto.h"
 #include "snapshot.h"
 #include "storage.h"
+#include "uploads.h"
 #include "util.h"
 
 #define READ_CHUNK (1u << 20)
+#define MIN_PART (8ull << 20)
+#define MAX_PARTS 9000ull
 
 struct pipeline {
 	const struct config *cfg;
 	struct storage *st;
+	struct uploads *up;
 	const struct crypto_key *key;
 	char *tmpdir;
-	struct crypto_md5 *md5_src, *md5_obj;
+	struct crypto_md5 *md5_src, *md5_part, *md5_etag;
 	unsigned char *buf;
 };
 
+/* The object being written: its current part file and the parts so far. */
+struct writer {
+	struct pipeline *p;
+	struct upload_batch batch;
+	struct storage_upload *mpu;	/* NULL: one whole object */
+	const char *key, *variant;
+	int flags;
+	uint64_t part_size;		/* bytes per part (multipart) */
+	int fd;
+	char *path;			/* current temp file */
+	uint64_t in_part, total;
+	unsigned parts;			/* submitted */
+	unsigned char last_md5[16];
+};
+
 int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage *st,
-		 const struct crypto_key *key)
+		 struct uploads *up, const struct crypto_key *key)
 {
 	struct pipeline *p;
 	int rc = 0;
@@ -38,6 +56,7 @@ int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage
 		return CST_ENOMEM;
 	p->cfg = cfg;
 	p->st = st;
+	p->up = up;
 	p->key = key;
 	if ((rc = cst_mkdirs(cfg->encryption_tmp_dir)) != 0)
 		goto out;
@@ -53,7 +72,8 @@ int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage
 		p->tmpdir = NULL;
 		goto out;
 	}
-	if ((rc = crypto_md5_new(&p->md5_src)) != 0 || (rc = crypto_md5_new(&p->md5_obj)) != 0)
+	if ((rc = crypto_md5_new(&p->md5_src)) != 0 || (rc = crypto_md5_new(&p->md5_part)) != 0 ||
+	    (rc = crypto_md5_new(&p->md5_etag)) != 0)
 		goto out;
 	*out = p;
 	p = NULL;
@@ -71,7 +91,8 @@ void pipeline_free(struct pipeline *p)
 		free(p->tmpdir);
 	}
 	crypto_md5_free(p->md5_src);
-	crypto_md5_free(p->md5_obj);
+	crypto_md5_free(p->md5_part);
+	crypto_md5_free(p->md5_etag);
 	free(p->buf);
 	free(p);
 }
@@ -112,112 +133,210 @@ out:
 	return rc;
 }
 
-struct sink_ctx {
-	int fd;
-	const char *path;
-	struct crypto_md5 *md5;
-	uint64_t bytes;
-};
+/* ---- the writer: temp part files handed to the upload pool --------------- */
+
+static int open_part(struct writer *w)
+{
+	int rc;
+
+	if ((rc = uploads_reserve(w->p->up)) != 0)
+		return rc;
+	if ((w->path = cst_sprintf("%s/part-XXXXXX", w->p->tmpdir)) == NULL) {
+		uploads_release(w->p->up);
+		return CST_ENOMEM;
+	}
+	if ((w->fd = mkstemp(w->path)) < 0) {
+		rc = cst_error_errno("cannot create a temp file in %s", w->p->tmpdir);
+		free(w->path);
+		w->path = NULL;
+		uploads_release(w->p->up);
+		return rc;
+	}
+	w->in_part = 0;
+	return crypto_md5_reset(w->p->md5_part);
+}
+
+/* Close the current part and queue it; the pool owns the file afterwards. */
+static int submit_part(struct writer *w)
+{
+	unsigned char md5[16];
+	char *path = w->path;
+	int rc;
+
+	w->path = NULL;
+	rc = crypto_md5_final(w->p->md5_part, md5);
+	if (close(w->fd) != 0 && rc == 0)
+		rc = cst_error_errno("cannot write temp file %s", path);
+	w->fd = -1;
+	if (rc != 0) {
+		unlink(path);
+		free(path);
+		uploads_release(w->p->up);
+		return rc;
+	}
+	memcpy(w->last_md5, md5, 16);
+	w->parts++;
+	if (w->mpu == NULL)
+		return uploads_put(w->p->up, &w->batch, w->key, w->variant, w->flags, path);
+	if ((rc = crypto_md5_update(w->p->md5_etag, md5, 16)) != 0) {
+		unlink(path);
+		free(path);
+		uploads_release(w->p->up);
+		return rc;
+	}
+	return uploads_part(w->p->up, &w->batch, w->mpu, w->parts, path, md5);
+}
 
 static int write_sink(void *arg, const unsigned char *buf, size_t len)
 {
-	struct sink_ctx *s = arg;
+	struct writer *w = arg;
 	int rc;
 
-	if ((rc = crypto_md5_update(s->md5, buf, len)) != 0)
-		return rc;
-	if (cst_write_all(s->fd, buf, len) != 0)
-		return cst_error_errno("cannot write temp file %s", s->path);
-	s->bytes += len;
+	while (len > 0) {
+		size_t n = len;
+
+		if (w->fd < 0 && (rc = open_part(w)) != 0)
+			return rc;
+		if (w->mpu != NULL && n > w->part_size - w->in_part)
+			n = (size_t)(w->part_size - w->in_part);
+		if ((rc = crypto_md5_update(w->p->md5_part, buf, n)) != 0)
+			return rc;
+		if (cst_write_all(w->fd, buf, n) != 0)
+			return cst_error_errno("cannot write temp file %s", w->path);
+		w->in_part += n;
+		w->total += n;
+		buf += n;
+		len -= n;
+		if (w->mpu != NULL && w->in_part == w->part_size && (rc = submit_part(w)) != 0)
+			return rc;
+	}
 	return 0;
 }
 
-/* Encrypt src_fd into the temp file of `sink`, hashing both sides. */
-static int encrypt_to(struct pipeline *p, int src_fd, const struct snap_file *f,
-		      const char *fqdn, struct sink_ctx *sink, struct stored_object *out)
+/* Read the file once, feeding the source MD5 and (encrypted or not) the writer. */
+static int encode(struct pipeline *p, int src, const struct snap_file *f, const char *fqdn,
+		  struct writer *w, struct stored_object *out)
 {
 	struct crypto_identity id = { fqdn, f->keyspace, f->table, f->rel };
 	struct crypto_enc_params params = { p->cfg->segment_size, NULL, NULL };
 	struct crypto_stream *enc = NULL;
-	uint64_t total = 0;
 	ssize_t n;
-	int rc;
+	int rc = 0;
 
-	if ((rc = crypto_encryptor_new(&enc, p->key, &id, &params)) != 0)
+	if (p->key != NULL && (rc = crypto_encryptor_new(&enc, p->key, &id, &params)) != 0)
 		return rc;
-	while ((n = read_some(src_fd, p->buf, READ_CHUNK)) > 0) {
+	while ((n = read_some(src, p->buf, READ_CHUNK)) > 0) {
 		if ((rc = crypto_md5_update(p->md5_src, p->buf, (size_t)n)) != 0 ||
-		    (rc = crypto_stream_update(enc, p->buf, (size_t)n, write_sink, sink)) != 0)
+		    (rc = enc ? crypto_stream_update(enc, p->buf, (size_t)n, write_sink, w)
+			      : write_sink(w, p->buf, (size_t)n)) != 0)
 			goto out;
-		total += (uint64_t)n;
+		out->source_size += (uint64_t)n;
 	}
 	if (n < 0) {
 		rc = cst_error_errno("cannot read %s", f->path);
 		goto out;
 	}
-	if ((rc = crypto_stream_final(enc, write_sink, sink)) != 0)
+	if (enc != NULL) {
+		if ((rc = crypto_stream_final(enc, write_sink, w)) != 0)
+			goto out;
+		memcpy(out->salt, crypto_stream_header(enc)->salt, sizeof(out->salt));
+		out->encrypted = 1;
+	}
+	if (w->fd < 0 && w->parts == 0 && (rc = open_part(w)) != 0)	/* empty plaintext */
 		goto out;
-	memcpy(out->salt, crypto_stream_header(enc)->salt, sizeof(out->salt));
-	out->encrypted = 1;
-	out->source_size = total;
+	if (w->fd >= 0)
+		rc = submit_part(w);
 out:
 	crypto_stream_free(enc);
 	return rc;
 }
 
-int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fqdn,
-		   const char *key, int flags, struct stored_object *out)
+static uint64_t part_size_for(uint64_t stored)
 {
-	struct sink_ctx sink = { -1, NULL, p->md5_obj, 0 };
-	char *tmp = NULL;
-	int src = -1, rc;
+	uint64_t part = (stored + MAX_PARTS - 1) / MAX_PARTS;
+
+	part = (part + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+	return part < MIN_PART ? MIN_PART : part;
+}
+
+static int begin_multipart(struct writer *w, const char *key, const char *variant, int flags,
+			   int *used_variant)
+{
+	int rc = storage_upload_begin(&w->mpu, w->p->st, key, flags);
+
+	if (rc == CST_EEXISTS && variant != NULL) {
+		cst_error_clear();
+		*used_variant = 1;
+		rc = storage_upload_begin(&w->mpu, w->p->st, variant, 0);
+	}
+	return rc;
+}
+
+int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fqdn,
+		   const char *key, const char *variant, int flags, struct stored_object *out)
+{
+	struct writer w;
+	uint64_t stored = p->key ? crypto_object_size(f->size, p->cfg->segment_size) : f->size;
+	unsigned char etag[16];
+	int src = -1, rc, wrc;
 
 	memset(out, 0, sizeof(*out));
-	if (p->key == NULL) {	/* encryption = none: the object is the file */
-		if ((rc = pipeline_hash_file(p, f->path, out->source_md5, &out->source_size)) != 0)
-			return rc;
-		memcpy(out->md5, out->source_md5, 16);
-		out->size = out->source_size;
-		if (out->source_size != f->size)
-			return cst_error(CST_EINVALID, "%s changed during the backup", f->path);
-		return storage_put_file(p->st, key, f->path, flags);
-	}
-	if ((src = open(f->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return cst_error_errno("cannot open %s", f->path);
-	if ((tmp = cst_sprintf("%s/object-XXXXXX", p->tmpdir)) == NULL) {
-		rc = CST_ENOMEM;
+	memset(&w, 0, sizeof(w));
+	w.p = p;
+	w.fd = -1;
+	w.key = key;
+	w.variant = variant;
+	w.flags = flags;
+	uploads_batch_init(&w.batch);
+	if ((src = open(f->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = cst_error_errno("cannot open %s", f->path);
 		goto out;
 	}
-	if ((sink.fd = mkstemp(tmp)) < 0) {
-		rc = cst_error_errno("cannot create a temp file in %s", p->tmpdir);
+	if ((rc = crypto_md5_reset(p->md5_src)) != 0 || (rc = crypto_md5_reset(p->md5_etag)) != 0)
 		goto out;
+	if (stored > p->cfg->multipart_threshold) {
+		w.part_size = part_size_for(stored);
+		if ((rc = begin_multipart(&w, key, variant, flags, &out->used_variant)) != 0)
+			goto out;
 	}
-	sink.path = tmp;
-	if ((rc = crypto_md5_reset(p->md5_src)) != 0 || (rc = crypto_md5_reset(p->md5_obj)) != 0 ||
-	    (rc = encrypt_to(p, src, f, fqdn, &sink, out)) != 0)
-		goto out;
-	if (out->source_size != f->size) {
+	rc = encode(p, src, f, fqdn, &w, out);
+	if (w.fd >= 0) {	/* failed mid-part: the part never reached the pool */
+		close(w.fd);
+		unlink(w.path);
+		free(w.path);
+		uploads_release(p->up);
+	}
+	wrc = uploads_wait(&w.batch);	/* always: nothing may be in flight below */
+	if (rc == 0)
+		rc = wrc;
+	if (rc == 0 && out->source_size != f->size)
 		rc = cst_error(CST_EINVALID, "%s changed during the backup (%llu bytes, snapshot had %llu)",
 			       f->path, (unsigned long long)out->source_size, (unsigned long long)f->size);
+	if (rc == 0 && w.mpu != NULL)
+		rc = storage_upload_commit(w.mpu, w.parts);
+	if (rc != 0) {
+		if (w.mpu == NULL && wrc == 0 && w.parts > 0)	/* sent, then found wrong */
+			storage_delete(p->st, w.batch.used_variant ? variant : key);
 		goto out;
 	}
-	if ((rc = crypto_md5_final(p->md5_src, out->source_md5)) != 0 ||
-	    (rc = crypto_md5_final(p->md5_obj, out->md5)) != 0)
+	if ((rc = crypto_md5_final(p->md5_src, out->source_md5)) != 0)
 		goto out;
-	out->size = sink.bytes;
-	if (close(sink.fd) != 0) {
-		sink.fd = -1;
-		rc = cst_error_errno("cannot write temp file %s", tmp);
-		goto out;
+	if (w.mpu != NULL) {
+		char hex[33];
+
+		if ((rc = crypto_md5_final(p->md5_etag, etag)) != 0)
+			goto out;
+		cst_hex(hex, etag, 16);
+		snprintf(out->etag, sizeof(out->etag), "%s-%u", hex, w.parts);
+	} else {
+		cst_hex(out->etag, w.last_md5, 16);
+		out->used_variant = w.batch.used_variant;
 	}
-	sink.fd = -1;
-	rc = storage_put_file(p->st, key, tmp, flags);
+	out->size = w.total;
 out:
-	if (sink.fd >= 0)
-		close(sink.fd);
-	if (sink.path != NULL)
-		unlink(tmp);
-	free(tmp);
-	close(src);
+	storage_upload_free(w.mpu);	/* aborts unless committed */
+	uploads_batch_destroy(&w.batch);
+	if (src >= 0)
+		close(src);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
- * pipeline: one file from the snapshot to storage in a single read:
- * source MD5, encryption and the stored object's MD5 as the bytes pass,
- * into a private temp file, then one storage put.
+ * pipeline: one file from the snapshot to storage in a single read. Source
+ * MD5 and encryption happen as the bytes pass; the ciphertext is cut into
+ * temp files (one per multipart part, or one for a small object), each
+ * hashed as it is written and handed to the upload pool.
  */
 #ifndef CASSETTE_PIPELINE_H
 #define CASSETTE_PIPELINE_H
@@ -12,22 +13,26 @@ struct config;
 struct crypto_key;
 struct snap_file;
 struct storage;
+struct uploads;
 
 struct pipeline;
 
 struct stored_object {
 	unsigned char source_md5[16];
 	uint64_t source_size;
-	unsigned char md5[16];		/* of the stored bytes */
+	char etag[49];			/* MD5 hex of the stored bytes, or
+					 * "<md5 of part md5s>-<parts>" */
 	uint64_t size;
 	unsigned char salt[32];
 	int encrypted;
+	int used_variant;		/* stored under the variant key */
 };
 
-/* `key` NULL means store plaintext. Creates a private directory under
- * cfg->encryption_tmp_dir, removed by pipeline_free(). */
+/* One per encoding thread. `key` NULL means store plaintext. Creates a
+ * private directory under cfg->encryption_tmp_dir, removed by
+ * pipeline_free(). */
 int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage *st,
-		 const struct crypto_key *key);
+		 struct uploads *up, const struct crypto_key *key);
 void pipeline_free(struct pipeline *p);
 
 /* MD5 and size of a local file (the file is read once). */
@@ -35,10 +40,12 @@ int pipeline_hash_file(struct pipeline *p, const char *path, unsigned char md5[1
 
 /*
  * Encrypt `f` (identity: fqdn + its keyspace, table, rel) and store it under
- * `key` with storage flags. The temp file is gone afterwards, on success and
- * on failure. A file whose size differs from the snapshot's record fails.
+ * `key`; with STORAGE_PUT_NO_OVERWRITE and `key` taken, under `variant`.
+ * Objects above the multipart threshold go up as parts, in parallel. Returns
+ * after the object is complete in storage. Temp files are gone afterwards,
+ * on success and on failure, and a failed multipart upload is aborted.
  */
 int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fqdn,
-		   const char *key, int flags, struct stored_object *out);
+		   const char *key, const char *variant, int flags, struct stored_object *out);
 
 #endif

@@ -10,12 +10,18 @@
  * temp marker ".cassette-tmp-" inside a key. Those are CST_EINVALID here.
  * Only regular files are objects; symlinks, directories and the rest are
  * "not found" and never listed.
+ *
+ * Listing lives in local_list.c and the multipart emulation in local_mpu.c.
+ * The handle holds nothing but the root, so every call may run in several
+ * threads at once; temp names are unique (mkstemp), and a put or upload
+ * whose directory a concurrent delete pruned creates it again. The data
+ * paths (put, get, upload_part) pay the handle's bandwidth limit, so the
+ * limit behaves as it would against a remote store. stat has no ETag.
  */
 #define _GNU_SOURCE
-#include "backend.h"
+#include "local_int.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,24 +31,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define LOCAL_CHUNK (1024 * 1024)
-#define TMP_MARK ".cassette-tmp-"
 #define TMP_SUFFIX TMP_MARK "XXXXXX"
-/* Long basenames are cut in the temp name so it still fits NAME_MAX. */
-#define TMP_BASE_MAX (NAME_MAX - (int)(sizeof(TMP_SUFFIX) - 1))
 /* put retries creating the temp file when a concurrent delete prunes the
  * directory between our mkdir and our mkstemp. */
 #define PUT_ATTEMPTS 4
-
-struct local_storage {
-	struct storage parent;
-	char *root; /* absolute, resolved at open */
-};
-
-static struct local_storage *local_of(struct storage *s)
-{
-	return (struct local_storage *)s;
-}
 
 /* ---- open / close ---- */
 
@@ -120,7 +112,7 @@ static void local_close(struct storage *s)
 /* ---- paths ---- */
 
 /* The keys a directory tree cannot store faithfully (see the top). */
-static int local_check_key(const char *op, const char *key)
+int local_check_key(const char *op, const char *key)
 {
 	const char *seg = key, *slash;
 	size_t n;
@@ -141,8 +133,7 @@ static int local_check_key(const char *op, const char *key)
 	}
 }
 
-/* root/key, after the local key checks. */
-static int object_path(char **out, struct local_storage *ls, const char *op, const char *key)
+int local_object_path(char **out, struct local_storage *ls, const char *op, const char *key)
 {
 	int rc;
 
@@ -161,17 +152,13 @@ static int not_found(const char *key)
 
 /* ---- put ---- */
 
-/* Writes the object's bytes into the temp file `fd` and sets the error slot
- * on failure. */
-typedef int (*fill_fn)(int fd, const char *key, const char *tmp, void *arg);
-
 static int parent_is_object(const char *op, const char *key)
 {
 	return cst_error(CST_EINVALID, "storage %s %s: a parent of the key is an object", op,
 			 key);
 }
 
-static int make_parents(const char *op, const char *key, const char *dir)
+int local_make_parents(const char *op, const char *key, const char *dir)
 {
 	int rc = cst_mkdirs(dir);
 
@@ -198,26 +185,33 @@ static int exists_conflict(const char *op, const char *key, const char *path)
 	return cst_error(CST_EEXISTS, "storage %s %s: object exists", op, key);
 }
 
-static int local_put(struct local_storage *ls, const char *op, const char *key, int flags,
-		     fill_fn fill, void *arg)
+int local_temp_name(char **tmp, char **dir, const char *path, const char *suffix)
+{
+	const char *base = strrchr(path, '/') + 1;
+	size_t dirlen = (size_t)(base - path) - 1, baselen = strlen(base);
+	/* Long basenames are cut so the name still fits NAME_MAX. */
+	size_t keep = NAME_MAX - strlen(suffix);
+
+	*tmp = *dir = NULL;
+	if ((*dir = cst_sprintf("%.*s", (int)(dirlen > 0 ? dirlen : 1), path)) == NULL ||
+	    (*tmp = cst_sprintf("%.*s%.*s%s", (int)(base - path), path,
+				(int)(baselen < keep ? baselen : keep), base, suffix)) == NULL) {
+		free(*dir);
+		*dir = NULL;
+		return CST_ENOMEM;
+	}
+	return 0;
+}
+
+int local_put(struct storage *s, const char *op, const char *key, int flags,
+	      local_fill_fn fill, void *arg)
 {
 	char *path = NULL, *tmp = NULL, *dir = NULL;
-	const char *base;
-	size_t dirlen, baselen;
 	int fd = -1, rc, attempt, have_tmp = 0;
 
-	if ((rc = object_path(&path, ls, op, key)) != 0)
+	if ((rc = local_object_path(&path, local_of(s), op, key)) != 0 ||
+	    (rc = local_temp_name(&tmp, &dir, path, TMP_SUFFIX)) != 0)
 		goto out;
-	base = strrchr(path, '/') + 1;
-	dirlen = (size_t)(base - path) - 1;
-	baselen = strlen(base);
-	if ((dir = cst_sprintf("%.*s", (int)(dirlen > 0 ? dirlen : 1), path)) == NULL ||
-	    (tmp = cst_sprintf("%.*s%.*s" TMP_SUFFIX, (int)(base - path), path,
-			       (int)(baselen < TMP_BASE_MAX ? baselen : TMP_BASE_MAX),
-			       base)) == NULL) {
-		rc = CST_ENOMEM;
-		goto out;
-	}
 	/* Fast path: the directory exists. Create parents only on ENOENT. */
 	for (attempt = 1;; attempt++) {
 		memcpy(tmp + strlen(tmp) - 6, "XXXXXX", 6);
@@ -231,7 +225,7 @@ static int local_put(struct local_storage *ls, const char *op, const char *key, 
 			rc = cst_error_errno("storage %s %s: cannot create %s", op, key, tmp);
 			goto out;
 		}
-		if ((rc = make_parents(op, key, dir)) != 0)
+		if ((rc = local_make_parents(op, key, dir)) != 0)
 			goto out;
 	}
 	have_tmp = 1;
@@ -239,7 +233,7 @@ static int local_put(struct local_storage *ls, const char *op, const char *key, 
 		rc = cst_error_errno("storage %s %s: cannot chmod %s", op, key, tmp);
 		goto out;
 	}
-	if ((rc = fill(fd, key, tmp, arg)) != 0)
+	if ((rc = fill(s, fd, key, tmp, arg)) != 0)
 		goto out;
 	if (fsync(fd) != 0) {
 		rc = cst_error_errno("storage %s %s: cannot fsync %s", op, key, tmp);
@@ -284,16 +278,22 @@ out:
 }
 
 struct buf_src {
-	const void *buf;
+	const unsigned char *buf;
 	size_t len;
 };
 
-static int fill_buf(int fd, const char *key, const char *tmp, void *arg)
+/* In chunks, so the bandwidth limit paces a large buffer too. */
+static int fill_buf(struct storage *s, int fd, const char *key, const char *tmp, void *arg)
 {
 	struct buf_src *src = arg;
+	size_t off, n;
 
-	if (cst_write_all(fd, src->buf, src->len) != 0)
-		return cst_error_errno("storage put_buf %s: cannot write %s", key, tmp);
+	for (off = 0; off < src->len; off += n) {
+		n = src->len - off < LOCAL_CHUNK ? src->len - off : LOCAL_CHUNK;
+		storage_throttle(s, n);
+		if (cst_write_all(fd, src->buf + off, n) != 0)
+			return cst_error_errno("storage put_buf %s: cannot write %s", key, tmp);
+	}
 	return 0;
 }
 
@@ -302,7 +302,7 @@ static int local_put_buf(struct storage *s, const char *key, const void *buf, si
 {
 	struct buf_src src = { buf, len };
 
-	return local_put(local_of(s), "put_buf", key, flags, fill_buf, &src);
+	return local_put(s, "put_buf", key, flags, fill_buf, &src);
 }
 
 struct file_src {
@@ -310,7 +310,7 @@ struct file_src {
 	const char *path;
 };
 
-static int fill_file(int fd, const char *key, const char *tmp, void *arg)
+static int fill_file(struct storage *s, int fd, const char *key, const char *tmp, void *arg)
 {
 	struct file_src *src = arg;
 	unsigned char *buf;
@@ -328,6 +328,7 @@ static int fill_file(int fd, const char *key, const char *tmp, void *arg)
 		}
 		if (n == 0)
 			break;
+		storage_throttle(s, (size_t)n);
 		if (cst_write_all(fd, buf, (size_t)n) != 0) {
 			rc = cst_error_errno("storage put_file %s: cannot write %s", key, tmp);
 			break;
@@ -361,16 +362,17 @@ static int local_put_file(struct storage *s, const char *key, const char *path, 
 			       key, path);
 		goto out;
 	}
-	rc = local_put(local_of(s), "put_file", key, flags, fill_file, &src);
+	rc = local_put(s, "put_file", key, flags, fill_file, &src);
 out:
 	if (src.fd >= 0)
 		close(src.fd);
 	return rc;
 }
 
-/* ---- get / head / delete ---- */
+/* ---- get / stat / delete ---- */
 
-static int local_get(struct storage *s, const char *key, storage_sink_fn sink, void *arg)
+static int local_get(struct storage *s, const char *key, uint64_t offset, storage_sink_fn sink,
+		     void *arg)
 {
 	unsigned char *buf = NULL;
 	char *path = NULL;
@@ -378,7 +380,7 @@ static int local_get(struct storage *s, const char *key, storage_sink_fn sink, v
 	ssize_t n;
 	int fd = -1, rc;
 
-	if ((rc = object_path(&path, local_of(s), "get", key)) != 0)
+	if ((rc = local_object_path(&path, local_of(s), "get", key)) != 0)
 		goto out;
 	/* O_NOFOLLOW: a symlink is not an object. O_NONBLOCK: nor is a FIFO,
 	 * and opening one must not hang. */
@@ -397,6 +399,13 @@ static int local_get(struct storage *s, const char *key, storage_sink_fn sink, v
 		rc = not_found(key);
 		goto out;
 	}
+	/* A resumed get starts where the last one stopped; past the end is
+	 * an empty rest. */
+	if (offset > 0 && lseek(fd, (off_t)offset, SEEK_SET) < 0) {
+		rc = cst_error_errno("storage get %s: cannot seek to %llu in %s", key,
+				     (unsigned long long)offset, path);
+		goto out;
+	}
 	if ((buf = cst_malloc(LOCAL_CHUNK)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
@@ -410,6 +419,7 @@ static int local_get(struct storage *s, const char *key, storage_sink_fn sink, v
 		}
 		if (n == 0)
 			break;
+		storage_throttle(s, (size_t)n);
 		/* The sink's code and message go back to the caller as is. */
 		if ((rc = sink(arg, buf, (size_t)n)) < 0)
 			goto out;
@@ -423,36 +433,37 @@ out:
 	return rc;
 }
 
-static int local_head(struct storage *s, const char *key, uint64_t *size)
+/* The size; no ETag, as nothing here keeps an MD5 (etag stays ""). */
+static int local_stat(struct storage *s, const char *key, struct storage_stat *out)
 {
 	char *path = NULL;
 	struct stat st;
 	int rc;
 
-	if ((rc = object_path(&path, local_of(s), "head", key)) != 0)
+	if ((rc = local_object_path(&path, local_of(s), "stat", key)) != 0)
 		goto out;
 	if (lstat(path, &st) != 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			rc = not_found(key);
 		else
-			rc = cst_error_errno("storage head %s: cannot stat %s", key, path);
+			rc = cst_error_errno("storage stat %s: cannot stat %s", key, path);
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		rc = not_found(key);
 		goto out;
 	}
-	*size = (uint64_t)st.st_size;
+	out->size = (uint64_t)st.st_size;
+	out->etag[0] = '\0';
 out:
 	free(path);
 	return rc;
 }
 
-/* Remove the directories of `key` that are now empty, deepest first, up to
- * but not including the root. `path` is root/key. Stops at the first rmdir
+/* Deepest first, up to but not including the root. Stops at the first rmdir
  * that fails: a non-empty directory ends the walk, and a concurrent put that
  * loses its directory recreates it. */
-static void prune_parents(char *path, size_t key_off)
+void local_prune_parents(char *path, size_t key_off)
 {
 	char *slash;
 
@@ -468,216 +479,19 @@ static int local_del(struct storage *s, const char *key)
 	char *path = NULL;
 	int rc;
 
-	if ((rc = object_path(&path, local_of(s), "delete", key)) != 0)
+	if ((rc = local_object_path(&path, local_of(s), "delete", key)) != 0)
 		goto out;
 	/* Missing is success; so is a directory, which is no object. */
 	if (unlink(path) != 0 && errno != ENOENT && errno != ENOTDIR && errno != EISDIR) {
 		rc = cst_error_errno("storage delete %s: cannot remove %s", key, path);
 		goto out;
 	}
-	prune_parents(path, strlen(path) - strlen(key));
+	local_prune_parents(path, strlen(path) - strlen(key));
 out:
 	free(path);
 	return rc;
 }
 
-/* ---- list ---- */
-
-struct list_entry {
-	char *key;
-	uint64_t size;
-};
-
-struct list_state {
-	struct local_storage *ls;
-	const char *prefix;
-	size_t prefix_len;
-	struct list_entry *v; /* the matching objects */
-	size_t n, cap;
-	char **dirs; /* directory keys still to read ("" is the root) */
-	size_t ndirs, dirs_cap;
-};
-
-static int grow(void **v, size_t *cap, size_t need, size_t elem)
-{
-	size_t want;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	want = *cap > 0 ? *cap * 2 : 64;
-	if (want < need)
-		want = need;
-	if ((p = cst_realloc(*v, want * elem)) == NULL)
-		return CST_ENOMEM;
-	*v = p;
-	*cap = want;
-	return 0;
-}
-
-static int push_dir(struct list_state *st, char *dirkey)
-{
-	int rc;
-
-	if ((rc = grow((void **)&st->dirs, &st->dirs_cap, st->ndirs + 1, sizeof(char *))) != 0) {
-		free(dirkey);
-		return rc;
-	}
-	st->dirs[st->ndirs++] = dirkey;
-	return 0;
-}
-
-static int add_entry(struct list_state *st, char *key, uint64_t size)
-{
-	int rc;
-
-	if ((rc = grow((void **)&st->v, &st->cap, st->n + 1, sizeof(*st->v))) != 0) {
-		free(key);
-		return rc;
-	}
-	st->v[st->n].key = key;
-	st->v[st->n].size = size;
-	st->n++;
-	return 0;
-}
-
-/* One directory entry of `dirkey`. Takes ownership of nothing. */
-static int scan_entry(struct list_state *st, int dfd, const char *dirkey, struct dirent *e)
-{
-	struct stat sb;
-	char *key;
-	int dir;
-
-	if (e->d_type == DT_DIR) {
-		dir = 1;
-	} else if (e->d_type == DT_REG || e->d_type == DT_UNKNOWN) {
-		if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0)
-			/* Deleted while we looked: not listed. */
-			return errno == ENOENT ? 0 :
-			       cst_error_errno("storage list %s: cannot stat %s/%s", st->prefix,
-					       dirkey, e->d_name);
-		if (!S_ISDIR(sb.st_mode) && !S_ISREG(sb.st_mode))
-			return 0;
-		dir = S_ISDIR(sb.st_mode);
-	} else {
-		return 0;
-	}
-	key = *dirkey != '\0' ? cst_sprintf("%s/%s", dirkey, e->d_name) : cst_strdup(e->d_name);
-	if (key == NULL)
-		return CST_ENOMEM;
-	if (dir)
-		return push_dir(st, key);
-	/* Only what storage_put could have stored. */
-	if (strncmp(key, st->prefix, st->prefix_len) != 0 || !storage_key_is_valid(key)) {
-		free(key);
-		return 0;
-	}
-	return add_entry(st, key, (uint64_t)sb.st_size);
-}
-
-/* Read one directory. Entries are filtered by `filter` (the part of the
- * prefix after the directory), which is "" below the first level. */
-static int scan_dir(struct list_state *st, const char *dirkey, const char *filter)
-{
-	size_t flen = strlen(filter);
-	struct dirent *e;
-	char *path = NULL;
-	DIR *d = NULL;
-	int fd = -1, rc = 0;
-
-	path = *dirkey != '\0' ? cst_path_join(st->ls->root, dirkey) : cst_strdup(st->ls->root);
-	if (path == NULL) {
-		rc = CST_ENOMEM;
-		goto out;
-	}
-	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		/* Nothing there (or not a directory): no keys below it. */
-		if (errno != ENOENT && errno != ENOTDIR && errno != ELOOP)
-			rc = cst_error_errno("storage list %s: cannot open %s", st->prefix, path);
-		goto out;
-	}
-	if ((d = fdopendir(fd)) == NULL) {
-		rc = cst_error_errno("storage list %s: cannot read %s", st->prefix, path);
-		goto out;
-	}
-	fd = -1;
-	for (;;) {
-		errno = 0;
-		if ((e = readdir(d)) == NULL) {
-			if (errno != 0)
-				rc = cst_error_errno("storage list %s: cannot read %s", st->prefix,
-						     path);
-			break;
-		}
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
-		    strncmp(e->d_name, filter, flen) != 0 || strstr(e->d_name, TMP_MARK) != NULL)
-			continue;
-		if ((rc = scan_entry(st, dirfd(d), dirkey, e)) != 0)
-			break;
-	}
-out:
-	if (d != NULL)
-		closedir(d);
-	if (fd >= 0)
-		close(fd);
-	free(path);
-	return rc;
-}
-
-static int entry_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct list_entry *)a)->key, ((const struct list_entry *)b)->key);
-}
-
-static int local_list(struct storage *s, const char *prefix, storage_list_fn cb, void *arg)
-{
-	struct list_state st = { .ls = local_of(s), .prefix = prefix };
-	const char *slash = strrchr(prefix, '/');
-	char *start = NULL, *dirkey;
-	size_t i;
-	int rc = 0;
-
-	st.prefix_len = strlen(prefix);
-	/*
-	 * Every key with this prefix lies below the directory named by the
-	 * prefix up to its last '/' ("a/b" -> "a", holding "a/b/c" and "a/bc").
-	 * When that part is no valid key ("/x", "a//b"), no key can match.
-	 */
-	if (slash != NULL) {
-		if ((start = cst_sprintf("%.*s", (int)(slash - prefix), prefix)) == NULL) {
-			rc = CST_ENOMEM;
-			goto out;
-		}
-		if (!storage_key_is_valid(start))
-			goto out;
-	}
-	if ((rc = scan_dir(&st, start != NULL ? start : "", slash != NULL ? slash + 1 : prefix)) != 0)
-		goto out;
-	/* Depth-first with an explicit stack: no recursion, one open
-	 * directory at a time. */
-	while (st.ndirs > 0) {
-		dirkey = st.dirs[--st.ndirs];
-		rc = scan_dir(&st, dirkey, "");
-		free(dirkey);
-		if (rc != 0)
-			goto out;
-	}
-	if (st.n > 1)
-		qsort(st.v, st.n, sizeof(*st.v), entry_cmp);
-	for (i = 0; i < st.n; i++)
-		if ((rc = cb(arg, st.v[i].key, st.v[i].size)) < 0)
-			goto out;
-	rc = 0;
-out:
-	for (i = 0; i < st.n; i++)
-		free(st.v[i].key);
-	free(st.v);
-	for (i = 0; i < st.ndirs; i++)
-		free(st.dirs[i]);
-	free(st.dirs);
-	free(start);
-	return rc;
-}
 
 const struct storage_ops storage_local_ops = {
 	.name = "local",
@@ -686,7 +500,12 @@ const struct storage_ops storage_local_ops = {
 	.put_file = local_put_file,
 	.put_buf = local_put_buf,
 	.get = local_get,
-	.head = local_head,
+	.stat = local_stat,
 	.list = local_list,
 	.del = local_del,
+	.mpu_begin = local_mpu_begin,
+	.mpu_part = local_mpu_part,
+	.mpu_commit = local_mpu_commit,
+	.mpu_abort = local_mpu_abort,
+	.mpu_free = local_mpu_free,
 };

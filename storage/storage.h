@@ -9,15 +9,53 @@
  * argument (invalid key, NULL pointer, unknown flag) is CST_EINVALID. A
  * backend may refuse keys it cannot store (local: see storage/local.c).
  *
- * Argument checks and two testing aids live in storage.c, once; backends fill
- * one `struct storage_ops` (storage/backend.h). The aids, read at open:
- *   CASSETTE_STORAGE_TRACE=file   append "<op> <key-or-prefix>\n" per call
- *                                 (put_file, put_buf, get, head, list, delete;
- *                                 get_buf is a get)
- *   CASSETTE_STORAGE_FAULTS=op:N[+],...   fail the Nth call of op (1-based),
- *                                 once, or with '+' that and every later one,
- *                                 with CST_EIO "injected fault: <op> <key>"
+ * Argument checks, retries and two testing aids live in the core
+ * (storage.c), once; backends fill one `struct storage_ops`
+ * (storage/backend.h). Every call except open and close may run concurrently
+ * on one handle.
+ *
+ * Retries: a transient failure (CST_ERETRY from the backend) is retried up
+ * to cfg->retries times, sleeping a random time in [0, retry_base_ms * 2^k]
+ * (at most 20 s) before the (k+1)-th retry. Other codes, and every code a
+ * sink or listing callback returns, are never retried. When the retries run
+ * out the call fails with CST_EIO: "storage <op> <key>: gave up after N
+ * attempts: <the last attempt's message>". A get or list that fails after
+ * delivering something resumes after the last byte or key delivered (each
+ * byte and key reaches the callback once, in order), and such progress
+ * starts the backoff over.
+ *
+ * The testing aids, read from the environment at open (the end-to-end tests
+ * rely on this grammar):
+ *
+ *   CASSETTE_STORAGE_TRACE=file
+ *     Append one line per backend attempt, so a retried call shows once per
+ *     attempt:  "<op> <key-or-prefix>\n". Before each retry's sleep also
+ *     "backoff <ms> <op> <key-or-prefix>\n". Lines are written whole, with
+ *     O_APPEND, so threads and processes may share the file.
+ *
+ *   CASSETTE_STORAGE_FAULTS=rule[,rule...]
+ *     rule  = op ":" calls [":" kind]
+ *     calls = N        the Nth attempt of op (1-based, counted per handle)
+ *           | N "+"    the Nth and every later one
+ *           | N "-" M  the Nth through the Mth (N <= M)
+ *     kind  = eio (the default) | retry | auth | notfound | invalid | integrity
+ *             fail the attempt before it reaches the backend with CST_EIO,
+ *             CST_ERETRY, CST_EAUTH, ... and "injected fault: <op> <key>";
+ *           | "cut=" B   (get and list only) let the backend run, but after
+ *             B bytes (get) or B keys (list) of this attempt fail it with
+ *             CST_ERETRY, as a connection dropped mid-transfer would; when
+ *             the attempt delivers no more than B, it succeeds.
+ *     N, M have 1 to 9 digits, B 1 to 18. The first matching rule applies.
+ *     Example: "put_buf:1-3:retry,get:1:cut=1000,delete:2+".
+ *
+ *   Ops: put_file, put_buf, get (get_buf too), head, stat, list, delete,
+ *   upload_begin, upload_part, upload_commit, upload_abort (the abort that
+ *   storage_upload_free() runs for an upload not committed). The key of an
+ *   upload_* line is the upload's key.
+ *
  * Calls rejected by the argument checks are neither traced nor counted.
+ * A malformed CASSETTE_STORAGE_FAULTS fails storage_open() with
+ * CST_EINVALID naming the entry.
  */
 #ifndef CASSETTE_STORAGE_H
 #define CASSETTE_STORAGE_H
@@ -111,15 +149,23 @@ struct storage_stat {
 	char etag[64];
 };
 
-/* Size and ETag of an object. CST_ENOTFOUND when missing. */
+/* Size and ETag of an object. CST_ENOTFOUND when missing. storage_head() is
+ * the same call reporting the size only (traced as "head", not "stat"). */
 int storage_stat(struct storage *s, const char *key, struct storage_stat *out);
 
 /*
  * Multipart upload, for objects too large for one request. Parts are local
  * files; part numbers run 1..10000 and every part but the last must be at
- * least 5 MiB (S3's rule; checked here for every backend). Different parts of
- * one upload may be sent from different threads at once. `md5` is the part's
- * MD5, sent as Content-MD5 so the store verifies what it received.
+ * least 5 MiB (S3's rule; checked here for every backend), none above 5 GiB.
+ * Different parts of one upload may be sent from different threads at once.
+ * `md5` is the part's MD5 (required), sent as Content-MD5 so the store
+ * verifies what it received: a mismatch is CST_EINTEGRITY and the part is
+ * not kept. Sending a part again replaces it.
+ * The 5 MiB rule is checked at commit, since only then is the last part
+ * known: commit refuses (CST_EINVALID, naming the part) a small part before
+ * the last, a part of 1..n never sent, a part above n that was sent, or a
+ * part still being sent. Such a refusal leaves the upload open, to fix and
+ * commit again; a commit the store fails closes it (then only free).
  * Freeing an upload that was not committed aborts it: nothing is left in the
  * store. The local backend implements the same calls, so callers need no
  * special case.

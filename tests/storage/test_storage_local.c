@@ -3,13 +3,12 @@
  * then what only this backend promises (on-disk layout, temp files, pruning,
  * the trace and fault testing aids), then a 100k-key listing.
  *
- * Usage: test_storage_local [contract|local|large]   (default: all three)
+ * The core's own tests (retries, resume, fault grammar, the rate limiter) run
+ * here too, in local_core.c: they need a backend, and this one is at hand.
+ *
+ * Usage: test_storage_local [contract|local|core|large]   (default: all four)
  */
 #define _GNU_SOURCE
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,27 +18,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <cmocka.h>
 
-#include "contract.h"
+#include "local_test.h"
 #include "scratch.h"
-#include "storage.h"
-#include "util.h"
-
-#define assert_ok(expr)                                                              \
-	do {                                                                         \
-		int rc_ = (expr);                                                    \
-		if (rc_ != 0)                                                        \
-			fail_msg("%s = %d (%s)", #expr, rc_, cst_error_msg());       \
-	} while (0)
-
-#define assert_rc(expr, want)                                                        \
-	do {                                                                         \
-		int rc_ = (expr);                                                    \
-		if (rc_ != (want))                                                   \
-			fail_msg("%s = %d, want %d (%s)", #expr, rc_, (want),        \
-				 cst_error_msg());                                   \
-	} while (0)
 
 /* ---- the contract fixture ---- */
 
@@ -61,21 +42,40 @@ static void local_teardown(void *state)
 	scratch_remove(state);
 }
 
+/* The bucket directory holds nothing: no object, no temp file, no staging
+ * directory, no empty directory left by a delete or an abort. */
+static int local_check_empty(void *state)
+{
+	char *root = cst_path_join(state, "bucket");
+	struct dirent *e;
+	DIR *d;
+	int left = 0;
+
+	if (root == NULL || (d = opendir(root)) == NULL) {
+		free(root);
+		return 1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		fprintf(stderr, "left in %s: %s\n", root, e->d_name);
+		left++;
+	}
+	closedir(d);
+	free(root);
+	return left;
+}
+
 static const struct contract_backend local_backend = {
 	.name = "local",
 	.setup = local_setup,
 	.teardown = local_teardown,
+	.check_empty = local_check_empty,
 };
 
 /* ---- local-only fixture: a scratch base directory, no bucket ---- */
 
-struct lfx {
-	char *dir;
-	struct storage_config cfg;
-	struct storage *s;
-};
-
-static int lfx_setup(void **state)
+int lfx_setup(void **state)
 {
 	struct lfx *fx = calloc(1, sizeof(*fx));
 
@@ -90,7 +90,7 @@ static int lfx_setup(void **state)
 	return 0;
 }
 
-static int lfx_teardown(void **state)
+int lfx_teardown(void **state)
 {
 	struct lfx *fx = *state;
 
@@ -102,14 +102,14 @@ static int lfx_teardown(void **state)
 	return 0;
 }
 
-static void lfx_open(struct lfx *fx)
+void lfx_open(struct lfx *fx)
 {
 	storage_close(fx->s);
 	fx->s = NULL;
 	assert_ok(storage_open(&fx->s, &fx->cfg));
 }
 
-static char *path_in(const char *dir, const char *rel)
+char *path_in(const char *dir, const char *rel)
 {
 	char *p = cst_path_join(dir, rel);
 
@@ -117,7 +117,7 @@ static char *path_in(const char *dir, const char *rel)
 	return p;
 }
 
-static int exists(const char *dir, const char *rel)
+int exists(const char *dir, const char *rel)
 {
 	char *p = path_in(dir, rel);
 	struct stat st;
@@ -125,20 +125,6 @@ static int exists(const char *dir, const char *rel)
 
 	free(p);
 	return r;
-}
-
-static void put_str(struct storage *s, const char *key, const char *content)
-{
-	assert_ok(storage_put_buf(s, key, content, strlen(content), 0));
-}
-
-static void assert_content(struct storage *s, const char *key, const char *want)
-{
-	char *got = NULL;
-
-	assert_ok(storage_get_buf(s, key, &got, NULL, 1 << 20));
-	assert_string_equal(got, want);
-	free(got);
 }
 
 /* Every file and directory under `dir`, relative to it. */
@@ -180,7 +166,7 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void assert_tree(const char *dir, const char *want)
+void assert_tree(const char *dir, const char *want)
 {
 	char **names = NULL, *text = NULL;
 	size_t n = 0, i, len = 0;
@@ -236,7 +222,7 @@ static char *listing(struct storage *s, const char *prefix)
 	return c.last;
 }
 
-static char *read_text(const char *path)
+char *read_text(const char *path)
 {
 	char *buf = NULL;
 
@@ -754,8 +740,6 @@ static void test_deep_key(void **state)
 	assert_tree(fx->dir, "");
 }
 
-#define LT(f) cmocka_unit_test_setup_teardown(f, lfx_setup, lfx_teardown)
-
 static const struct CMUnitTest local_tests[] = {
 	LT(test_layout_and_mode),
 	LT(test_base_path_created_and_bucket),
@@ -786,14 +770,20 @@ int main(int argc, char **argv)
 	int all = strcmp(which, "all") == 0, failed = 0;
 
 	if (!all && strcmp(which, "contract") != 0 && strcmp(which, "local") != 0 &&
-	    strcmp(which, "large") != 0) {
-		fprintf(stderr, "usage: %s [contract|local|large]\n", argv[0]);
+	    strcmp(which, "core") != 0 && strcmp(which, "large") != 0) {
+		fprintf(stderr, "usage: %s [contract|local|core|large]\n", argv[0]);
 		return 2;
 	}
 	if (all || strcmp(which, "contract") == 0)
 		failed += contract_run(&local_backend);
-	if (all || strcmp(which, "local") == 0)
+	if (all || strcmp(which, "local") == 0) {
 		failed += cmocka_run_group_tests_name("storage local", local_tests, NULL, NULL);
+		failed += _cmocka_run_group_tests("storage local multipart", local_mpu_tests,
+						  local_mpu_count, NULL, NULL);
+	}
+	if (all || strcmp(which, "core") == 0)
+		failed += _cmocka_run_group_tests("storage core", core_tests, core_count, NULL,
+						  NULL);
 	if (all || strcmp(which, "large") == 0)
 		failed += cmocka_run_group_tests_name("storage local large", large_tests, NULL,
 						      NULL);
