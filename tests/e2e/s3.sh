@@ -106,4 +106,47 @@ awsenv s3 ls --recursive "s3://$BUCKET/e2e/node1/x1/" > "$W/x1" || true
 [ ! -s "$W/x1" ] || fail "a refused backup wrote objects"
 ok "a wrong secret fails at once with the server's message"
 
+# a server that answers 503 for a while is ridden out by retries
+PROXY_LOG=$W/proxy.log
+start_proxy() { # start_proxy ARGS...: sets PROXY_PORT and PROXY_PID
+	coproc PROXY { exec python3 "$SRC/tests/support/fault_proxy.py" --target "127.0.0.1:$CASSETTE_TEST_S3_PORT" --log "$PROXY_LOG" "$@"; }
+	read -r PROXY_PORT <&"${PROXY[0]}"
+	PROXY_PID=$PROXY_PID
+	[ -n "$PROXY_PORT" ] || fail "fault proxy did not start"
+}
+stop_proxy() { kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true; }
+mk "$D/ks1/$T2" 4 7000000
+start_proxy --fail-first 4
+s3_config "$W/flaky.ini" "$PROXY_PORT" "key_secret_file = $W/k"
+CFG=$W/flaky.ini cas 0 backup-node --backup-name b3
+stop_proxy
+[ "$(grep -c ' fail' "$PROXY_LOG")" -ge 4 ] || { cat "$PROXY_LOG"; fail "the proxy did not fail 4 requests"; }
+cas 0 restore-node --backup-name b3 --target-dir "$W/r3"
+diff <(sstable_digest "$D") <(sstable_digest "$W/r3") || fail "restore of b3 differs"
+ok "503 SlowDown for a while is ridden out by retries"
+
+# a server that stays down fails the backup cleanly: no manifest, no object
+: > "$PROXY_LOG"
+start_proxy --fail-all --status 500 --code InternalError
+s3_config "$W/down.ini" "$PROXY_PORT" "key_secret_file = $W/k"
+CFG=$W/down.ini cas 1 backup-node --backup-name b4; err_has "gave up after"; err_has "HTTP 500"; one_line_err
+stop_proxy
+awsenv s3 ls --recursive "s3://$BUCKET/e2e/" > "$W/ls4"
+grep -q "/b4/" "$W/ls4" && fail "a backup against a dead server wrote something"
+ok "a server that stays down fails the backup with no manifest written"
+
+# failing in the middle of a multipart upload: the upload is aborted and
+# every object this run stored is removed
+mk "$D/ks1/$T1" 5 $((18 * 1024 * 1024))
+BEFORE=$(awsenv s3 ls --recursive "s3://$BUCKET/e2e/" | awk '{print $4}' | sort)
+CASSETTE_STORAGE_FAULTS=upload_part:2:eio cas 1 backup-node --backup-name b5
+err_has "injected fault"
+AFTER=$(awsenv s3 ls --recursive "s3://$BUCKET/e2e/" | awk '{print $4}' | sort)
+[ "$BEFORE" = "$AFTER" ] || { diff <(echo "$BEFORE") <(echo "$AFTER"); fail "a failed backup left objects in the bucket"; }
+awsenv s3api list-multipart-uploads --bucket "$BUCKET" --output text > "$W/mpu"
+grep -q UPLOADS "$W/mpu" && { cat "$W/mpu"; fail "the failed multipart upload was not aborted"; }
+[ -z "$(ls -A "$W/enctmp" | grep -v '\.lock$')" ] || fail "temp files left behind"
+cas 0 backup-node --backup-name b5
+ok "a failure mid-multipart aborts the upload and removes what the run stored"
+
 echo "all $CHECKS checks passed"
