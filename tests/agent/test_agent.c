@@ -16,7 +16,11 @@
 #include "layout.h"
 #include "scratch.h"
 #include "snapshot.h"
+#include "storage.h"
+#include "uploads.h"
 #include "util.h"
+#include <pthread.h>
+#include <time.h>
 
 #define CF "t1-0123456789abcdef0123456789abcdef"
 
@@ -283,6 +287,80 @@ static void test_nodetool_failure_cleans_up(void **state)
 	assert_null(s);
 }
 
+/* ---- uploads: the temp-file slots ----------------------------------------- */
+
+struct reserver {
+	struct uploads *u;
+	int rc;
+	volatile int got;
+};
+
+static void *reserve_thread(void *arg)
+{
+	struct reserver *r = arg;
+
+	r->rc = uploads_reserve(r->u);
+	r->got = 1;
+	return NULL;
+}
+
+static void test_upload_slots(void **state)
+{
+	char *dir = scratch_new("uploads");
+	struct storage_config cfg = { .provider = "local", .base_path = dir, .create = 1 };
+	struct timespec pause = { 0, 200 * 1000 * 1000 };
+	struct upload_batch b;
+	struct storage *st = NULL;
+	struct reserver r;
+	pthread_t t;
+	char *path;
+	uint64_t size;
+
+	(void)state;
+	assert_int_equal(storage_open(&st, &cfg), 0);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(uploads_new(&r.u, st, 2), 0);
+	/* two slots: the third reservation waits until a file is sent */
+	assert_int_equal(uploads_reserve(r.u), 0);
+	assert_int_equal(uploads_reserve(r.u), 0);
+	assert_int_equal(pthread_create(&t, NULL, reserve_thread, &r), 0);
+	nanosleep(&pause, NULL);
+	assert_int_equal(r.got, 0);	/* a slow thread cannot make this fail */
+	scratch_write(dir, "tmp/one", "hello", 5);
+	path = cst_path_join(dir, "tmp/one");
+	uploads_batch_init(&b);
+	assert_int_equal(uploads_put(r.u, &b, "obj/one", NULL, 0, path), 0);
+	assert_int_equal(uploads_wait(&b), 0);
+	pthread_join(t, NULL);
+	assert_int_equal(r.got, 1);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(storage_head(st, "obj/one", &size), 0);
+	assert_int_equal(size, 5);
+	assert_false(exists(dir, "tmp/one"));	/* the pool deleted the temp file */
+	/* NO_OVERWRITE onto a taken key lands on the variant, same bytes */
+	scratch_write(dir, "tmp/two", "world", 5);
+	assert_int_equal(uploads_put(r.u, &b, "obj/one", "obj/@v/one", STORAGE_PUT_NO_OVERWRITE,
+				     cst_path_join(dir, "tmp/two")), 0);
+	assert_int_equal(uploads_wait(&b), 0);
+	assert_int_equal(b.used_variant, 1);
+	assert_int_equal(storage_head(st, "obj/@v/one", &size), 0);
+	/* a failed put is reported to the waiter with its message */
+	scratch_write(dir, "tmp/three", "x", 1);
+	assert_int_equal(uploads_put(r.u, &b, "obj/one", NULL, STORAGE_PUT_NO_OVERWRITE,
+				     cst_path_join(dir, "tmp/three")), 0);
+	assert_int_equal(uploads_wait(&b), CST_EEXISTS);
+	assert_false(exists(dir, "tmp/three"));
+	/* after cancel, waiting for a slot fails at once */
+	uploads_release(r.u);
+	uploads_release(r.u);
+	uploads_cancel(r.u);
+	assert_int_equal(uploads_reserve(r.u), CST_ERROR);
+	uploads_batch_destroy(&b);
+	uploads_free(r.u);
+	storage_close(st);
+	scratch_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +371,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hardlink_snapshot, snap_setup, snap_teardown),
 		cmocka_unit_test_setup_teardown(test_schema_collected, snap_setup, snap_teardown),
 		cmocka_unit_test_setup_teardown(test_nodetool_failure_cleans_up, snap_setup, snap_teardown),
+		cmocka_unit_test(test_upload_slots),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
