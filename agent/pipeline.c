@@ -259,17 +259,27 @@ static uint64_t part_size_for(uint64_t stored)
 	return part < MIN_PART ? MIN_PART : part;
 }
 
+/* Stores refuse an existing key only when a multipart upload completes,
+ * after every part was sent: look first, so a taken key costs one HEAD. The
+ * create-only commit stays as the guard (the per-node lock makes the race
+ * between the look and the commit ours alone). */
 static int begin_multipart(struct writer *w, const char *key, const char *variant, int flags,
 			   int *used_variant)
 {
-	int rc = storage_upload_begin(&w->mpu, w->p->st, key, flags);
+	struct storage_stat st;
+	int rc;
 
-	if (rc == CST_EEXISTS && variant != NULL) {
+	if ((flags & STORAGE_PUT_NO_OVERWRITE) && variant != NULL) {
+		rc = storage_stat(w->p->st, key, &st);
+		if (rc == 0) {
+			*used_variant = 1;
+			return storage_upload_begin(&w->mpu, w->p->st, variant, 0);
+		}
+		if (rc != CST_ENOTFOUND)
+			return rc;
 		cst_error_clear();
-		*used_variant = 1;
-		rc = storage_upload_begin(&w->mpu, w->p->st, variant, 0);
 	}
-	return rc;
+	return storage_upload_begin(&w->mpu, w->p->st, key, flags);
 }
 
 int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fqdn,

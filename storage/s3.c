@@ -44,6 +44,8 @@ static int chars_ok(const char *s, const char *extra)
 
 static int check_config(const struct storage_config *cfg)
 {
+	const char *colon;
+
 	if (cfg->bucket_name == NULL || *cfg->bucket_name == '\0')
 		return cst_error(CST_EINVALID, "s3: bucket_name is not set");
 	if (strlen(cfg->bucket_name) > 255 || !chars_ok(cfg->bucket_name, ".-_"))
@@ -55,6 +57,10 @@ static int check_config(const struct storage_config *cfg)
 		return cst_error(CST_EINVALID,
 				 "s3: host '%.64s' is not a host name or IP address (no scheme, "
 				 "port or path: those are secure, port and bucket_name)",
+				 cfg->host);
+	colon = strchr(cfg->host, ':');
+	if (colon != NULL && strchr(colon + 1, ':') == NULL) /* one ':' is no IPv6 address */
+		return cst_error(CST_EINVALID, "s3: host '%.64s' holds a port; set port instead",
 				 cfg->host);
 	if (cfg->port < 0 || cfg->port > 65535)
 		return cst_error(CST_EINVALID, "s3: port %d is out of range", cfg->port);

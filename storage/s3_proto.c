@@ -7,16 +7,17 @@
 #include "s3_int.h"
 #include "util.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- encoding ---- */
 
+/* RFC 3986 unreserved, in ASCII whatever the locale says. */
 static int unreserved(unsigned char c)
 {
-	return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '_' || c == '.' || c == '~';
 }
 
 /* RFC 3986 percent-encoding of `in` appended at out (room for 3x). */
@@ -103,7 +104,6 @@ char *s3_url(const struct s3_storage *s, const struct s3_req *r)
 	return url;
 }
 
-
 /* ---- what answers mean ---- */
 
 #define WHERE "s3 %s %s%s%s"
@@ -155,10 +155,8 @@ int s3_answer_error(const struct s3_storage *s, const struct s3_req *r)
 		rc = CST_EAUTH;
 	else if (in_list(code, integrity_codes))
 		rc = CST_EINTEGRITY;
-	else if (st < 300 || st == 400 || st == 411 || st == 413 || st == 416)
-		rc = CST_EINVALID;
-	else if (st < 400) /* a redirect: the bucket lives elsewhere */
-		rc = CST_EINVALID;
+	else if (st < 400 || st == 400 || st == 411 || st == 413 || st == 416)
+		rc = CST_EINVALID; /* a bad request, or a redirect (another region) */
 	else
 		rc = CST_EIO;
 	if (code[0] == '\0')

@@ -149,4 +149,17 @@ grep -q UPLOADS "$W/mpu" && { cat "$W/mpu"; fail "the failed multipart upload wa
 cas 0 backup-node --backup-name b5
 ok "a failure mid-multipart aborts the upload and removes what the run stored"
 
+# an object no manifest references (a crashed run's) sits on a large new
+# file's key: it is never overwritten; the file goes to the variant key
+mk "$D/ks1/$T1" 6 $((9 * 1024 * 1024))
+echo "left by a crashed run" > "$W/junk"
+awsenv s3 cp "$W/junk" "s3://$BUCKET/e2e/node1/data/ks1/$T1/nb-6-big-Data.db" >/dev/null
+cas 0 backup-node --backup-name b6
+awsenv s3 cp "s3://$BUCKET/e2e/node1/data/ks1/$T1/nb-6-big-Data.db" "$W/junk.back" >/dev/null
+cmp -s "$W/junk" "$W/junk.back" || fail "an unreferenced object was overwritten"
+awsenv s3api head-object --bucket "$BUCKET" --key "e2e/node1/data/ks1/$T1/@b6/nb-6-big-Data.db" >/dev/null || fail "no variant object"
+cas 0 restore-node --backup-name b6 --target-dir "$W/r6" --table t1
+cmp "$W/r6/ks1/$T1/nb-6-big-Data.db" "$D/ks1/$T1/nb-6-big-Data.db" || fail "variant restore differs"
+ok "a taken key is never overwritten by a multipart upload; the variant key is used"
+
 echo "all $CHECKS checks passed"

@@ -482,6 +482,7 @@ static void test_config_errors(void **state)
 		{ "bucket_name", offsetof(struct storage_config, bucket_name), "a/b" },
 		{ "host", offsetof(struct storage_config, host), NULL },
 		{ "host", offsetof(struct storage_config, host), "http://example.com" },
+		{ "host", offsetof(struct storage_config, host), "example.com:9000" },
 		{ "access_key_id", offsetof(struct storage_config, access_key_id), "" },
 		{ "secret_access_key", offsetof(struct storage_config, secret_access_key), NULL },
 		{ "region", offsetof(struct storage_config, region), "us east" },

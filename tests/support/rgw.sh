@@ -44,7 +44,7 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 check_port() {
 	case "$1" in '' | *[!0-9]*) die "bad port '$1'" ;; esac
-	[ "$1" -ge 1024 ] && [ "$1" -le 65535 ] || die "port $1 out of range 1024-65535"
+	if [ "$1" -lt 1024 ] || [ "$1" -gt 65535 ]; then die "port $1 out of range 1024-65535"; fi
 	! port_busy "$1" || die "port $1 on 127.0.0.1 is already in use"
 }
 
@@ -114,7 +114,9 @@ cmd_start() {
 	local d port monport fsid ouid id code i
 	[ $# -ge 2 ] || die "usage: rgw.sh start DIR PORT [MON_PORT]"
 	need_tools
-	d=$(realpath -m "$1"); port=$2; monport=${3:-$(($2 + 1))}
+	d=$(realpath -m "$1"); port=$2
+	case "$port" in '' | *[!0-9]*) die "bad port '$port'" ;; esac
+	monport=${3:-$((port + 1))}
 	for i in "$d"/run/*.pid; do
 		! alive "$i" || die "$d already runs a cluster ($(basename "$i" .pid) pid $(cat "$i")); run 'rgw.sh stop $d' first"
 	done
