@@ -97,6 +97,18 @@ cas 1 backup-node --backup-name x2; err_has "another backup of node n1 is runnin
 exec 9>&-
 cas 0 backup-node --backup-name x2
 ok "one backup per node at a time"
+# transfer_max_bandwidth reaches the storage layer: 3 MiB at 2MB/s cannot
+# take less than ~1.5 s (a lower bound only: a slow machine cannot fail it)
+mkdir -p "$W/bw/ks/t-0123456789abcdef0123456789abcdef"
+head -c $((3 * 1024 * 1024)) /dev/urandom > "$W/bw/ks/t-0123456789abcdef0123456789abcdef/nb-1-big-Data.db"
+printf '%s\n' "[cassandra]" "data_dir = $W/bw" "snapshot_mode = hardlink" "[storage]" "base_path = $W/bwstore" \
+	"fqdn = n1" "encryption = none" "encryption_tmp_dir = $W/tmp" "transfer_max_bandwidth = 2MB/s" > "$W/bw.ini"
+t0=$(date +%s%N)
+run 0 "$CASSETTE" --config "$W/bw.ini" backup-node --backup-name slow
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -ge 1200 ] || fail "3 MiB at 2MB/s took only ${ms} ms: the cap is not applied"
+ok "transfer_max_bandwidth caps the agent's transfers (${ms} ms for 3 MiB at 2MB/s)"
+
 # conf/cassette.ini stays true to the code: it parses, with every commented
 # option switched on too.
 sed -e "s|/var/lib/cassandra/data|$W/data|; s|/var/backups/cassandra|$W/conf-store|" \
