@@ -14,24 +14,8 @@
 #include "contract.h"
 #include "storage.h"
 #include "util.h"
+#include "storage_test.h"
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define MIB ((size_t)1 << 20)
-
-#define assert_ok(expr)                                                              \
-	do {                                                                         \
-		int rc_ = (expr);                                                    \
-		if (rc_ != 0)                                                        \
-			fail_msg("%s = %d (%s)", #expr, rc_, cst_error_msg());       \
-	} while (0)
-
-#define assert_rc(expr, want)                                                        \
-	do {                                                                         \
-		int rc_ = (expr);                                                    \
-		if (rc_ != (want))                                                   \
-			fail_msg("%s = %d, want %d (%s)", #expr, rc_, (want),        \
-				 cst_error_msg());                                   \
-	} while (0)
 
 /* One test's world: a fresh store from the fixture, an open handle on it,
  * and a local scratch directory for source files. */
@@ -53,7 +37,6 @@ void assert_content(struct storage *s, const char *key, const char *want);
 /* The listing of `prefix` as "key:size\n" lines must be `want`. */
 void assert_listing(struct storage *s, const char *prefix, const char *want);
 /* Deterministic bytes that differ at every offset in a long run. */
-void fill_pattern(unsigned char *buf, size_t len, uint32_t seed);
 /* A fresh buffer of `len` pattern bytes (caller frees). */
 unsigned char *pattern(size_t len, uint32_t seed);
 /* Write buf to fx->src_dir/name; returns the path (caller frees). */

@@ -296,19 +296,6 @@ struct storage *s3t_open_via_proxy(struct sfx *fx, const char *const *args,
 	return s;
 }
 
-void s3t_fill_pattern(unsigned char *buf, size_t len, uint32_t seed)
-{
-	uint32_t x = seed | 1;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = (unsigned char)x;
-	}
-}
-
 void s3t_md5_hex(char out[33], const void *buf, size_t len)
 {
 	unsigned char md[16];

@@ -16,28 +16,12 @@
 
 #include "storage.h"
 #include "util.h"
+#include "storage_test.h"
 
 #ifndef CST_TEST_SUPPORT_DIR
 #error "CST_TEST_SUPPORT_DIR must name tests/support"
 #endif
 
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
-#define MIB (1024 * 1024)
-
-#define assert_ok(expr)                                                              \
-	do {                                                                         \
-		int rc_ = (expr);                                                    \
-		if (rc_ != 0)                                                        \
-			fail_msg("%s = %d (%s)", #expr, rc_, cst_error_msg());       \
-	} while (0)
-
-#define assert_rc(expr, want)                                                        \
-	do {                                                                         \
-		int rc_ = (expr);                                                    \
-		if (rc_ != (want))                                                   \
-			fail_msg("%s = %d, want %d (%s)", #expr, rc_, (want),        \
-				 cst_error_msg());                                   \
-	} while (0)
 
 #define assert_msg_has(s)                                                            \
 	do {                                                                         \
@@ -111,7 +95,6 @@ int s3t_sfx_teardown(void **state);
 struct storage *s3t_open_via_proxy(struct sfx *fx, const char *const *args,
 				   struct storage_config *cfg);
 
-void s3t_fill_pattern(unsigned char *buf, size_t len, uint32_t seed);
 void s3t_md5_hex(char out[33], const void *buf, size_t len);
 void s3t_assert_content(struct storage *s, const char *key, const void *want, size_t len);
 

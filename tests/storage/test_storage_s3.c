@@ -197,7 +197,7 @@ static void test_odd_keys_awscli(void **state)
 
 	/* aws s3 cp fetches what we wrote, byte for byte ... */
 	assert_non_null(data);
-	s3t_fill_pattern(data, len, 42);
+	fill_pattern(data, len, 42);
 	scratch_write(fx->dir, "blob", data, len);
 	path = cst_path_join(fx->dir, "blob");
 	assert_ok(storage_put_file(fx->s, "interop/blob", path, 0));
@@ -345,7 +345,7 @@ static void test_multipart(void **state)
 	int i;
 
 	assert_non_null(data);
-	s3t_fill_pattern(data, len, 12);
+	fill_pattern(data, len, 12);
 	assert_ok(storage_upload_begin(&u, fx->s, "mpu/twelve", STORAGE_PUT_NO_OVERWRITE));
 	for (i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "part%d", i + 1);
@@ -398,7 +398,7 @@ static void test_multipart_abort(void **state)
 	unsigned char *data = malloc(len);
 
 	assert_non_null(data);
-	s3t_fill_pattern(data, len, 3);
+	fill_pattern(data, len, 3);
 	scratch_write(fx->dir, "p1", data, len);
 	path = cst_path_join(fx->dir, "p1");
 	assert_int_equal(EVP_Digest(data, len, md5, NULL, EVP_md5(), NULL), 1);

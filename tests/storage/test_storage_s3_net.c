@@ -31,7 +31,7 @@ static void test_retry_rides_out_503(void **state)
 	/* A body large enough for "Expect: 100-continue": the 503 comes
 	 * before the body is sent, and every attempt sends it whole. */
 	assert_non_null(data);
-	s3t_fill_pattern(data, len, 503);
+	fill_pattern(data, len, 503);
 	scratch_write(fx->dir, "big", data, len);
 	path = cst_path_join(fx->dir, "big");
 	assert_ok(storage_put_file(s, "r/big", path, 0));
@@ -152,7 +152,7 @@ static void test_ranged_get(void **state)
 
 	/* storage.c resumes a cut transfer where it stopped, with a Range. */
 	assert_non_null(data);
-	s3t_fill_pattern(data, len, 77);
+	fill_pattern(data, len, 77);
 	assert_ok(storage_put_buf(fx->s, "range/big", data, len, 0));
 	setenv("CASSETTE_STORAGE_FAULTS", "get:1:cut=1000000", 1);
 	s = s3t_open_via_proxy(fx, NULL, &cfg);
