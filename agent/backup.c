@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "crypto.h"
+#include "hashcache.h"
 #include "history.h"
 #include "layout.h"
 #include "manifest.h"
@@ -35,6 +36,7 @@ struct run {
 	struct crypto_key *key;
 	char key_id[2 * CRYPTO_KEYID_LEN + 1];	/* hex; "" without a key */
 	struct history *hist;
+	struct hashcache *hc;		/* lookups done before the threads start */
 	struct uploads *uploads;
 	struct manifest *man;
 	const struct snapshot *snap;
@@ -62,19 +64,24 @@ static int reusable(void *arg, const struct manifest_object *o)
 	return o->salt[0] != '\0' && strcmp(o->key_id, r->key_id) == 0;
 }
 
-/* Hash the file only when an earlier object of the same size could match. */
-static const struct manifest_object *find_unchanged(struct run *r, struct pipeline *p,
-						    const struct snap_file *f, int *rc)
+/* Only when an earlier object of the same size could match: the MD5 from the
+ * hash cache when it can be trusted, else hash the file. */
+static const struct manifest_object *find_unchanged(struct run *r, struct pipeline *p, size_t i,
+						    int *rc)
 {
+	const struct snap_file *f = &r->snap->files[i];
 	unsigned char md5[16];
 	char hex[33];
-	uint64_t size;
+	uint64_t size = f->size;
 
 	*rc = 0;
 	if (history_find(r->hist, f->keyspace, f->table, f->rel, f->size, NULL, reusable, r) == NULL)
 		return NULL;
-	if ((*rc = pipeline_hash_file(p, f->path, md5, &size)) != 0)
-		return NULL;
+	if (!hashcache_trusted(r->hc, i, md5)) {
+		if ((*rc = pipeline_hash_file(p, f->path, md5, &size)) != 0)
+			return NULL;
+		hashcache_hashed(r->hc, i, md5);
+	}
 	cst_hex(hex, md5, 16);
 	return history_find(r->hist, f->keyspace, f->table, f->rel, size, hex, reusable, r);
 }
@@ -136,7 +143,7 @@ static int back_up_file(struct run *r, struct pipeline *p, size_t i)
 	const struct manifest_object *old = NULL;
 	int rc = 0;
 
-	if (!r->full && (old = find_unchanged(r, p, f, &rc)) == NULL && rc != 0)
+	if (!r->full && (old = find_unchanged(r, p, i, &rc)) == NULL && rc != 0)
 		return rc;
 	if (old == NULL)
 		return store_new(r, p, f, res);
@@ -243,6 +250,7 @@ static int run_files(struct run *r, const struct snapshot *snap)
 			r->new_bytes += res->obj.source_size;
 			r->stored_bytes += res->obj.size;
 		}
+		hashcache_result(r->hc, i, res->obj.source_md5, res->stored);
 		if ((rc = manifest_add(r->man, snap->files[i].keyspace, snap->files[i].table,
 				       &res->obj)) != 0)
 			return rc;
@@ -375,16 +383,40 @@ static int check_name_free(struct run *r)
 	return rc;
 }
 
+/* The second line: what the hash cache saved (bytes not read). */
+static void print_cache_summary(const struct run *r, const struct hashcache_counts *hc)
+{
+	static const char *const state[] = { "", " (ignored: --verify-hashes)", " (unavailable)" };
+	char a[32], b[32];
+
+	printf("hash cache%s: %" PRIu64 " files (%s) trusted without reading, %" PRIu64
+	       " files (%s) hashed to compare", state[hc->state], hc->trusted_files,
+	       cmd_human_bytes(a, sizeof(a), hc->trusted_bytes), hc->hashed_files,
+	       cmd_human_bytes(b, sizeof(b), hc->hashed_bytes));
+	if (hc->state == HASHCACHE_VERIFY)
+		printf(", %" PRIu64 " cached MD5s wrong", hc->disagreed);
+	printf("\n");
+	if (hc->disagreed > 0)
+		fprintf(stderr, "cassette: warning: hash cache: %" PRIu64 " cached MD5s of node %s did "
+			"not match the files; they are corrected\n", hc->disagreed, r->cfg->fqdn);
+}
+
 static void print_summary(const struct run *r)
 {
+	struct hashcache_counts hc;
 	char a[32], b[32], c[32];
+	uint64_t unchanged = r->files - r->new_files;
 
+	hashcache_counts(r->hc, &hc);
 	printf("backup %s of node %s complete (%s): %" PRIu64 " files, %s; %" PRIu64
-	       " new (%s, %s stored), %" PRIu64 " unchanged\n",
+	       " new (%s, %s stored), %" PRIu64 " unchanged (%" PRIu64 " from the hash cache, %"
+	       PRIu64 " re-hashed)\n",
 	       r->name, r->cfg->fqdn, r->full ? "full" : "differential", r->files,
 	       cmd_human_bytes(a, sizeof(a), r->bytes), r->new_files,
 	       cmd_human_bytes(b, sizeof(b), r->new_bytes),
-	       cmd_human_bytes(c, sizeof(c), r->stored_bytes), r->files - r->new_files);
+	       cmd_human_bytes(c, sizeof(c), r->stored_bytes), unchanged, hc.trusted_files,
+	       unchanged - hc.trusted_files);
+	print_cache_summary(r, &hc);
 }
 
 int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
@@ -441,9 +473,11 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 	}
 	if ((rc = storage_put_buf(r.st, started_key, ts, strlen(ts), 0)) != 0)
 		goto out;
-	if ((rc = snapshot_take(&snap, cfg, tag)) != 0 || (rc = run_files(&r, snap)) != 0 ||
-	    (rc = write_meta(&r, snap, &manifest_written)) != 0)
+	if ((rc = snapshot_take(&snap, cfg, tag)) != 0 ||
+	    (rc = hashcache_open(&r.hc, cfg, snap, o->verify_hashes)) != 0 ||
+	    (rc = run_files(&r, snap)) != 0 || (rc = write_meta(&r, snap, &manifest_written)) != 0)
 		goto out;
+	hashcache_check_snapshot(r.hc);
 	print_summary(&r);
 out:
 	if (rc != 0 && !manifest_written && r.st != NULL) {
@@ -456,6 +490,9 @@ out:
 	}
 	if (snap != NULL && !o->keep_snapshot && snapshot_clear(snap, cfg) != 0 && rc == 0)
 		rc = cst_error_code();
+	if (rc == 0)
+		hashcache_save(r.hc, cfg);	/* after the clear: the ctime next run finds */
+	hashcache_free(r.hc);
 	snap_files = snap ? snap->n_files : 0;
 	snapshot_free(snap);
 	history_free(r.hist);

@@ -17,6 +17,7 @@ struct backup_opts {
 	const char *name;	/* NULL = UTC time stamp */
 	int full;
 	int keep_snapshot;
+	int verify_hashes;	/* ignore the hash cache, re-read every file */
 };
 
 struct restore_opts {

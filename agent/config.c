@@ -45,6 +45,7 @@ static const struct option_def options[] = {
 	{ "storage", "fqdn", STR(fqdn) },
 	{ "storage", "key_secret_file", STR(key_secret_file) },
 	{ "storage", "encryption_tmp_dir", STR(encryption_tmp_dir) },
+	{ "storage", "state_dir", STR(state_dir) },
 	{ "storage", "encryption", OPT_ENCRYPTION, 0 },
 	{ "storage", "encryption_segment_size", OPT_SEGMENT, 0 },
 	{ "storage", "host", STR(host) },
@@ -329,8 +330,12 @@ static int validate(struct config *cfg)
 	if ((rc = set_default(&cfg->nodetool_cmd, "nodetool")) != 0 ||
 	    (rc = set_default(&cfg->storage_provider, "local")) != 0 ||
 	    (rc = set_default(&cfg->prefix, "")) != 0 ||
-	    (rc = set_default(&cfg->bucket_name, "")) != 0)
+	    (rc = set_default(&cfg->bucket_name, "")) != 0 ||
+	    (rc = set_default(&cfg->state_dir, "/var/lib/cassette")) != 0)
 		return rc;
+	if (cfg->state_dir[0] != '/')
+		return cst_error(CST_EINVALID, "%s: [storage] state_dir '%s' must be an absolute path",
+				 cfg->path, cfg->state_dir);
 	if (cfg->encryption_tmp_dir == NULL) {
 		const char *t = getenv("TMPDIR");
 

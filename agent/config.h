@@ -20,6 +20,7 @@ struct config {
 	char *fqdn;			/* default: the host name */
 	char *key_secret_file;		/* CASSETTE_KEY_FILE overrides */
 	char *encryption_tmp_dir;	/* default: $TMPDIR or /tmp */
+	char *state_dir;		/* the hash cache; default /var/lib/cassette */
 	int encrypt;			/* encryption = aes-256-gcm (1) | none (0) */
 	uint32_t segment_size;		/* encryption_segment_size, default 1 MiB */
 	/* [storage], S3 */

@@ -38,7 +38,7 @@ static const char usage_main[] =
 
 static const char usage_backup[] =
 	"usage: cassette [--config FILE] backup-node [--backup-name NAME] [--mode differential|full]\n"
-	"                [--keep-snapshot]\n"
+	"                [--keep-snapshot] [--verify-hashes]\n"
 	"\n"
 	"Snapshots every table under [cassandra] data_dir, encrypts each new or changed file\n"
 	"chunk by chunk into encryption_tmp_dir, stores it, and writes the backup's manifest.\n"
@@ -46,7 +46,9 @@ static const char usage_backup[] =
 	"  --mode MODE         differential (default): files whose size and MD5 match this\n"
 	"                      node's earlier manifests are referenced, not stored again;\n"
 	"                      full: every file is stored again under the backup's folder\n"
-	"  --keep-snapshot     leave the snapshot on disk afterwards\n";
+	"  --keep-snapshot     leave the snapshot on disk afterwards\n"
+	"  --verify-hashes     ignore the hash cache ([storage] state_dir): re-read and hash\n"
+	"                      every file, and refresh the cache\n";
 
 static const char usage_list[] =
 	"usage: cassette [--config FILE] list-backups [--output text|json] [--show-all]\n"
@@ -83,7 +85,7 @@ static const char usage_inspect[] =
 	"sizes. Needs no key.\n";
 
 enum { OPT_CONFIG = 1000, OPT_FQDN, OPT_HELP, OPT_VERSION, OPT_NAME, OPT_MODE, OPT_KEEP,
-       OPT_OUTPUT, OPT_SHOW_ALL, OPT_TARGET, OPT_KEYSPACE, OPT_TABLE };
+       OPT_OUTPUT, OPT_SHOW_ALL, OPT_TARGET, OPT_KEYSPACE, OPT_TABLE, OPT_VERIFY_HASHES };
 
 struct cli {
 	const char *config, *fqdn, *command;
@@ -115,6 +117,7 @@ static const struct option long_opts[] = {
 	{ "backup-name", required_argument, NULL, OPT_NAME },
 	{ "mode", required_argument, NULL, OPT_MODE },
 	{ "keep-snapshot", no_argument, NULL, OPT_KEEP },
+	{ "verify-hashes", no_argument, NULL, OPT_VERIFY_HASHES },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
 	{ "show-all", no_argument, NULL, OPT_SHOW_ALL },
 	{ "target-dir", required_argument, NULL, OPT_TARGET },
@@ -131,7 +134,7 @@ static int allowed(const char *cmd, int opt)
 	if (cmd == NULL)
 		return 0;
 	if (strcmp(cmd, "backup-node") == 0)
-		return opt == OPT_NAME || opt == OPT_MODE || opt == OPT_KEEP;
+		return opt == OPT_NAME || opt == OPT_MODE || opt == OPT_KEEP || opt == OPT_VERIFY_HASHES;
 	if (strcmp(cmd, "list-backups") == 0)
 		return opt == OPT_OUTPUT || opt == OPT_SHOW_ALL;
 	if (strcmp(cmd, "restore-node") == 0)
@@ -171,6 +174,7 @@ static int parse(struct cli *c, int argc, char **argv)
 		case OPT_NAME: c->backup.name = c->restore.name = optarg; break;
 		case OPT_MODE: c->mode = optarg; break;
 		case OPT_KEEP: c->backup.keep_snapshot = 1; break;
+		case OPT_VERIFY_HASHES: c->backup.verify_hashes = 1; break;
 		case OPT_OUTPUT: c->output = optarg; break;
 		case OPT_SHOW_ALL: c->list.show_all = 1; break;
 		case OPT_TARGET: c->restore.target_dir = optarg; break;

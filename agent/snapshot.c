@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "live_ctime.h"
 #include "util.h"
 
 typedef int (*table_fn)(void *arg, const char *ks, const char *table, const char *dir);
@@ -328,6 +329,7 @@ static int collect_table(void *arg, const char *ks, const char *table, const cha
 int snapshot_take(struct snapshot **out, const struct config *cfg, const char *tag)
 {
 	struct snapshot *snap;
+	struct live_ctimes *live = NULL;
 	struct collect c;
 	int rc;
 
@@ -343,7 +345,8 @@ int snapshot_take(struct snapshot **out, const struct config *cfg, const char *t
 		rc = CST_ENOMEM;
 		goto out;
 	}
-	if ((rc = for_each_table(cfg->data_dir, tag_exists, (void *)tag)) != 0)
+	if ((rc = for_each_table(cfg->data_dir, tag_exists, (void *)tag)) != 0 ||
+	    (rc = live_ctimes_collect(&live, cfg->data_dir)) != 0)
 		goto out;
 	snap->taken = 1;	/* from here on, failure clears what was made */
 	if (cfg->snapshot_mode == SNAPSHOT_NODETOOL) {
@@ -357,8 +360,10 @@ int snapshot_take(struct snapshot **out, const struct config *cfg, const char *t
 		goto out;
 	memset(&c, 0, sizeof(c));
 	c.snap = snap;
-	rc = for_each_table(cfg->data_dir, collect_table, &c);
+	if ((rc = for_each_table(cfg->data_dir, collect_table, &c)) == 0)
+		live_ctimes_apply(live, snap);
 out:
+	live_ctimes_free(live);
 	if (rc != 0) {
 		if (snap->taken) {
 			char saved[1024];

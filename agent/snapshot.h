@@ -20,6 +20,8 @@ struct snap_file {
 	dev_t dev;
 	ino_t ino;
 	int64_t mtime_ns, ctime_ns;
+	int64_t live_ctime_ns;	/* the live file's ctime before the snapshot
+				 * linked it; -1 unknown (see live_ctime.h) */
 };
 
 struct snapshot {

@@ -2,11 +2,13 @@
 # Installs what cassette needs to build and test on Debian 12, only what is missing.
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libssl-dev libjansson-dev libinih-dev libcmocka-dev
-      libcurl4-openssl-dev libexpat1-dev
+      libcurl4-openssl-dev libexpat1-dev libsqlite3-dev
       python3 python3-cryptography
       # the S3 tests: a throw-away radosgw (tests/support/rgw.sh), awscli to
       # cross-check, curl and openssl for the harness
-      ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli curl openssl)
+      ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli curl openssl
+      # the hash cache test proves with strace that unchanged files are not read
+      strace)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
