@@ -67,7 +67,7 @@ ok "bad config files are refused with file, line and option named"
 
 mkdir -p "$W/data"
 printf '%s\n' "[cassandra]" "data_dir = $W/data" "snapshot_mode = hardlink" "[storage]" "base_path = $W/store" \
-	"fqdn = n1" "encryption = none" "encryption_tmp_dir = $W/tmp" > "$W/ok.ini"
+	"fqdn = n1" "encryption = none" "encryption_tmp_dir = $W/tmp" "state_dir = $W/state" > "$W/ok.ini"
 CFG=$W/ok.ini
 cas 1 list-backups; err_has "$W/store (base_path) does not exist"
 [ ! -e "$W/store" ] || fail "list-backups created the storage directory"
@@ -102,7 +102,7 @@ ok "one backup per node at a time"
 mkdir -p "$W/bw/ks/t-0123456789abcdef0123456789abcdef"
 head -c $((3 * 1024 * 1024)) /dev/urandom > "$W/bw/ks/t-0123456789abcdef0123456789abcdef/nb-1-big-Data.db"
 printf '%s\n' "[cassandra]" "data_dir = $W/bw" "snapshot_mode = hardlink" "[storage]" "base_path = $W/bwstore" \
-	"fqdn = n1" "encryption = none" "encryption_tmp_dir = $W/tmp" "transfer_max_bandwidth = 2MB/s" > "$W/bw.ini"
+	"fqdn = n1" "encryption = none" "encryption_tmp_dir = $W/tmp" "state_dir = $W/state" "transfer_max_bandwidth = 2MB/s" > "$W/bw.ini"
 t0=$(date +%s%N)
 run 0 "$CASSETTE" --config "$W/bw.ini" backup-node --backup-name slow
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))

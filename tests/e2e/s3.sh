@@ -32,7 +32,7 @@ s3_config() { # s3_config FILE PORT EXTRA...
 	printf '%s\n' "[cassandra]" "data_dir = $D" "snapshot_mode = hardlink" "[storage]" \
 		"storage_provider = s3" "host = 127.0.0.1" "port = $port" "secure = false" \
 		"bucket_name = $BUCKET" "prefix = e2e" "fqdn = node1" "key_file = ${S3_KEYFILE:-$W/creds}" \
-		"encryption_tmp_dir = $W/enctmp" "multi_part_upload_threshold = 6MB" \
+		"encryption_tmp_dir = $W/enctmp" "state_dir = $W/state" "multi_part_upload_threshold = 6MB" \
 		"concurrent_transfers = 3" "$@" > "$file"
 }
 CFG=$W/s3.ini
