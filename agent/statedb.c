@@ -176,8 +176,9 @@ static int open_once(struct statedb *db, int *corrupt)
 	*corrupt = 0;
 	if ((rc = make_file(db->path)) != 0)
 		return rc;
-	if (sqlite3_open_v2(db->path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_open_v2(db->path, &db->db,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+			    NULL) != SQLITE_OK) {
 		rc = db_error(db, "cannot open");
 		close_handle(db);
 		return rc;
