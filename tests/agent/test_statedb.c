@@ -13,6 +13,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+
+#include "config.h"
+#include "hashcache.h"
 #include "live_ctime.h"
 #include "scratch.h"
 #include "snapshot.h"
@@ -259,6 +263,130 @@ static void test_live_ctimes(void **state)
 	scratch_remove(dir);
 }
 
+static int64_t ctime_ns_of(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	return (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+}
+
+/* New bytes in place, mtime put back; loops until the ctime moved (the
+ * kernel's ctime clock ticks in milliseconds). */
+static void rewrite_in_place(const char *path)
+{
+	int64_t before = ctime_ns_of(path);
+	struct stat st;
+	struct timespec ts[2];
+	int fd;
+
+	assert_int_equal(lstat(path, &st), 0);
+	ts[0] = st.st_atim;
+	ts[1] = st.st_mtim;
+	assert_true((fd = open(path, O_WRONLY)) >= 0);
+	assert_int_equal(pwrite(fd, "Z", 1, 0), 1);
+	do
+		assert_int_equal(futimens(fd, ts), 0);
+	while (ctime_ns_of(path) == before);
+	close(fd);
+}
+
+static size_t index_of(const struct snapshot *snap, const char *rel)
+{
+	size_t i;
+
+	for (i = 0; i < snap->n_files; i++)
+		if (strcmp(snap->files[i].rel, rel) == 0)
+			return i;
+	fail_msg("%s not in the snapshot", rel);
+	return 0;
+}
+
+/* One run records; the next trusts only what nobody touched. */
+static void test_hashcache_rules(void **state)
+{
+	char *dir = scratch_new("hashcache"), *data = cst_path_join(dir, "data"), *ini, *text;
+	char *live2 = cst_sprintf("%s/ks/%s/nb-2-big-Data.db", data, CF);
+	const char *md5_hex = "00112233445566778899aabbccddeeff";
+	struct config *cfg = NULL;
+	struct snapshot *snap = NULL;
+	struct hashcache *hc = NULL;
+	struct hashcache_counts n;
+	unsigned char md5[16];
+	size_t i, one, two;
+
+	(void)state;
+	scratch_write(data, "ks/" CF "/nb-1-big-Data.db", "DATA-ONE", 8);
+	scratch_write(data, "ks/" CF "/nb-2-big-Data.db", "DATA-TWO", 8);
+	scratch_write(data, "ks/" CF "/.idx/nb-1-big-Data.db", "INDEX", 5);
+	text = cst_sprintf("[cassandra]\ndata_dir = %s\nsnapshot_mode = hardlink\n[storage]\n"
+			   "base_path = %s/store\nfqdn = n1\nstate_dir = %s/state\n", data, dir, dir);
+	scratch_write(dir, "c.ini", text, strlen(text));
+	ini = cst_path_join(dir, "c.ini");
+	assert_int_equal(config_load(&cfg, ini), 0);
+
+	/* run 1: nothing cached; every file's MD5 recorded after the clear */
+	assert_int_equal(snapshot_take(&snap, cfg, "r1"), 0);
+	assert_int_equal(snap->n_files, 3);
+	for (i = 0; i < snap->n_files; i++)
+		assert_true(snap->files[i].live_ctime_ns > 0);
+	assert_int_equal(hashcache_open(&hc, cfg, snap, 0), 0);
+	for (i = 0; i < snap->n_files; i++) {
+		assert_int_equal(hashcache_trusted(hc, i, md5), 0);
+		hashcache_result(hc, i, md5_hex, 1);
+	}
+	hashcache_check_snapshot(hc);
+	assert_int_equal(snapshot_clear(snap, cfg), 0);
+	hashcache_save(hc, cfg);
+	hashcache_free(hc);
+	snapshot_free(snap);
+
+	/* run 2: all trusted; file two is changed after its snapshot was listed */
+	assert_int_equal(snapshot_take(&snap, cfg, "r2"), 0);
+	assert_int_equal(hashcache_open(&hc, cfg, snap, 0), 0);
+	for (i = 0; i < snap->n_files; i++) {
+		assert_int_equal(hashcache_trusted(hc, i, md5), 1);
+		assert_memory_equal(md5, "\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff", 16);
+		hashcache_result(hc, i, md5_hex, 0);
+	}
+	hashcache_counts(hc, &n);
+	assert_int_equal(n.trusted_files, 3);
+	assert_int_equal(n.hashed_files, 0);
+	rewrite_in_place(live2);	/* same inode as the snapshot's file */
+	hashcache_check_snapshot(hc);
+	assert_int_equal(snapshot_clear(snap, cfg), 0);
+	hashcache_save(hc, cfg);
+	hashcache_free(hc);
+	snapshot_free(snap);
+
+	/* run 3: file two has no row; --verify-hashes trusts nothing */
+	assert_int_equal(snapshot_take(&snap, cfg, "r3"), 0);
+	one = index_of(snap, "nb-1-big-Data.db");
+	two = index_of(snap, "nb-2-big-Data.db");
+	assert_int_equal(hashcache_open(&hc, cfg, snap, 0), 0);
+	assert_int_equal(hashcache_trusted(hc, one, md5), 1);
+	assert_int_equal(hashcache_trusted(hc, two, md5), 0);
+	hashcache_free(hc);
+	assert_int_equal(hashcache_open(&hc, cfg, snap, 1), 0);
+	assert_int_equal(hashcache_trusted(hc, one, md5), 0);
+	memset(md5, 0x5a, sizeof(md5));
+	hashcache_hashed(hc, one, md5);	/* the file says otherwise: counted */
+	hashcache_counts(hc, &n);
+	assert_int_equal(n.state, HASHCACHE_VERIFY);
+	assert_int_equal(n.hashed_files, 1);
+	assert_int_equal(n.disagreed, 1);
+	hashcache_free(hc);
+	assert_int_equal(snapshot_clear(snap, cfg), 0);
+	snapshot_free(snap);
+
+	config_free(cfg);
+	free(ini);
+	free(text);
+	free(live2);
+	free(data);
+	scratch_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_row_checksum),
 		cmocka_unit_test(test_unusable_dir),
 		cmocka_unit_test(test_live_ctimes),
+		cmocka_unit_test(test_hashcache_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
