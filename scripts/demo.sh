@@ -41,6 +41,7 @@ base_path = $DEMO/backups
 fqdn = demo-node-1
 key_secret_file = $DEMO/backup.key
 encryption_tmp_dir = $DEMO/tmp
+state_dir = $DEMO/state
 INI
 cat "$DEMO/node.ini"
 
