@@ -58,6 +58,10 @@ static void look_up_all(struct hashcache *hc)
 	uint64_t bad_rows = 0;
 	size_t i;
 
+	if (hc->db != NULL && statedb_read_begin(hc->db) != 0) {
+		warn_off(hc, cst_error_msg(), RUN_WITHOUT);
+		return;
+	}
 	for (i = 0; hc->db != NULL && i < hc->snap->n_files; i++) {
 		const struct snap_file *f = &hc->snap->files[i];
 		struct statedb_key k;
@@ -75,6 +79,7 @@ static void look_up_all(struct hashcache *hc)
 			hc->flags[i] |= F_CACHED;
 		bad_rows += (uint64_t)bad;
 	}
+	statedb_read_end(hc->db);
 	if (bad_rows > 0 && !hc->warned) {
 		fprintf(stderr, "cassette: warning: hash cache: %llu rows of %s fail their checksum; "
 			"ignored (those files are hashed)\n", (unsigned long long)bad_rows,

@@ -17,7 +17,7 @@ struct statedb {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *get, *put;
-	int in_txn;
+	int in_txn, in_read;
 };
 
 /* A row carries a checksum of all its fields, so bytes damaged in a way
@@ -245,7 +245,7 @@ void statedb_close(struct statedb *db)
 {
 	if (db == NULL)
 		return;
-	if (db->in_txn && db->db != NULL)
+	if ((db->in_txn || db->in_read) && db->db != NULL)
 		sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
 	close_handle(db);
 	free(db->path);
@@ -290,6 +290,22 @@ int statedb_lookup(struct statedb *db, const struct statedb_key *k, unsigned cha
 	if (!found)
 		memset(md5, 0, 16);
 	return found;
+}
+
+int statedb_read_begin(struct statedb *db)
+{
+	if (sqlite3_exec(db->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(db, "cannot start a read");
+	db->in_read = 1;
+	return 0;
+}
+
+void statedb_read_end(struct statedb *db)
+{
+	if (db != NULL && db->in_read)
+		sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
+	if (db != NULL)
+		db->in_read = 0;
 }
 
 int statedb_replace_begin(struct statedb *db)

@@ -43,6 +43,11 @@ const char *statedb_path(const struct statedb *db);
  */
 int statedb_lookup(struct statedb *db, const struct statedb_key *k, unsigned char md5[16], int *bad);
 
+/* Hold one read transaction over many lookups (one lock, not one a lookup).
+ * statedb_read_end() is a no-op without a statedb_read_begin(). */
+int statedb_read_begin(struct statedb *db);
+void statedb_read_end(struct statedb *db);
+
 /*
  * Replace every row in one transaction: begin (which deletes the old rows
  * inside the transaction), put each row, commit. Nothing changes on disk
