@@ -50,16 +50,19 @@ int progress_enabled(void)
 
 const char *progress_duration(char *buf, size_t len, double s)
 {
-	unsigned long t = s > 0 ? (unsigned long)(s + 0.5) : 0;
+	unsigned long t;
 
+	if (!(s < 100 * 3600 - 0.5)) {	/* NaN and huge ones too: no overflowing cast */
+		snprintf(buf, len, "99h+");
+		return buf;
+	}
+	t = s > 0 ? (unsigned long)(s + 0.5) : 0;
 	if (t < 60)
 		snprintf(buf, len, "%lus", t);
 	else if (t < 3600)
 		snprintf(buf, len, "%lum%02lus", t / 60, t % 60);
-	else if (t < 100 * 3600)
-		snprintf(buf, len, "%luh%02lum", t / 3600, t % 3600 / 60);
 	else
-		snprintf(buf, len, "99h+");
+		snprintf(buf, len, "%luh%02lum", t / 3600, t % 3600 / 60);
 	return buf;
 }
 
@@ -75,12 +78,15 @@ size_t progress_format(char *buf, size_t len, const char *what, const struct pro
 	else
 		pct = s->files_total == 0 || s->files >= s->files_total ? 100 :
 		      (unsigned)(100.0 * s->files / s->files_total);
-	if (s->bytes >= s->bytes_total && s->files >= s->files_total)
+	if ((s->bytes >= s->bytes_total && s->files >= s->files_total) ||
+	    (s->bytes >= s->bytes_total && rate > 0))
 		snprintf(left, sizeof(left), "0s");
 	else if (rate <= 0)
 		snprintf(left, sizeof(left), "--");
 	else
 		progress_duration(left, sizeof(left), (double)(s->bytes_total - s->bytes) / rate);
+	if (rate > 1e18)	/* a tiny elapsed time: keep the cast defined */
+		rate = 1e18;
 	cmd_human_bytes(rate_s, sizeof(rate_s), (unsigned long long)rate);
 	n = snprintf(buf, len, "%s: %llu/%llu files, %s of %s (%u%%), %s/s, %s left", what,
 		     (unsigned long long)s->files, (unsigned long long)s->files_total,
