@@ -68,7 +68,7 @@ static const char usage_restore[] =
 	"Restores this node's files of a backup into DIR/<keyspace>/<table>-<id>/. Every file is\n"
 	"verified against the manifest (AEAD tags bound to its identity and salt, sizes; MD5 for\n"
 	"unencrypted objects) before it is renamed into place; on failure no file is left.\n"
-	"Existing files are never overwritten.\n"
+	"Existing files are never overwritten. Files are fetched in parallel, largest first.\n"
 	"  --backup-name NAME  the backup to restore\n"
 	"  --target-dir DIR    where to write (created if missing)\n"
 	"  --keyspace KS       only this keyspace\n"

@@ -100,6 +100,23 @@ one_line_err; err_has "wrong key"; err_has "nothing was written"
 [ "$(grep -c '^get ' "$W/trace-wk")" = 1 ] || { cat "$W/trace-wk"; fail "a restore with the wrong key read more than the manifest"; }
 ok "a wrong key fails before any data object is read or any file written"
 
+# a manifest edited to name the other key: every object's header still says otherwise
+OTHER_ID=$(sed -n 's/.*the configured key has id \([0-9a-f]\{16\}\).*/\1/p' "$W/err")
+[ ${#OTHER_ID} = 16 ] || fail "the wrong-key error does not name the configured key's id"
+cp "$M" "$W/m-saved"
+python3 -c "import json,sys; m=json.load(open(sys.argv[1])); [o.update(key_id=sys.argv[2]) for t in m for o in t['objects']]; json.dump(m, open(sys.argv[1],'w'))" "$M" "$OTHER_ID"
+CASSETTE_KEY_FILE=$W/other.key cas 1 restore-node --backup-name b1 --target-dir "$W/t3"
+one_line_err; err_has "wrong key: the object was encrypted with key id"
+[ ! -e "$W/t3" ] || { find "$W/t3"; fail "a restore with the wrong key left something"; }
+# a manifest listing one file twice would make one write replace the other
+cp "$W/m-saved" "$M"
+python3 -c "import json,sys; m=json.load(open(sys.argv[1])); m[0]['objects'].append(dict(m[0]['objects'][0])); json.dump(m, open(sys.argv[1],'w'))" "$M"
+cas 1 restore-node --backup-name b1 --target-dir "$W/t3"
+one_line_err; err_has "twice"; err_has "nothing was written"
+[ ! -e "$W/t3" ] || fail "a manifest naming one file twice made restore write"
+cp "$W/m-saved" "$M"
+ok "each object's header is checked too, and a manifest naming one destination twice is refused"
+
 mkdir -p "$W/t4/ks1/$T1" && echo mine > "$W/t4/ks1/$T1/nb-5-big-Data.db"
 cas 1 restore-node --backup-name b1 --target-dir "$W/t4"
 one_line_err; err_has "already exists"
