@@ -223,10 +223,18 @@ static int place(const char *tmp, const char *dest)
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
 	/* a file system without RENAME_NOREPLACE: link() refuses to replace too */
-	if (link(tmp, dest) != 0)
+	if (link(tmp, dest) == 0) {
+		unlink(tmp);
+		return 0;
+	}
+	if (errno != EPERM && errno != EOPNOTSUPP)
 		return -1;
-	unlink(tmp);
-	return 0;
+	/* nor hard links: the plan's check is all there is */
+	if (access(dest, F_OK) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return rename(tmp, dest);
 }
 
 static int commit(struct restore *rs)
