@@ -147,11 +147,17 @@ one_line_err; err_has "interrupted"
 ok "$WORKERS files are fetched at once; SIGINT stops them and leaves nothing"
 
 # ---- progress ------------------------------------------------------------------------
-# on_tty OUT CMD...: run under a pseudo-terminal (stdin, stdout, stderr), transcript in OUT
+# on_tty OUT CMD...: run under a pseudo-terminal (stdin, stdout, stderr), transcript
+# in OUT: script(1) from util-linux, else python3's pty module
 on_tty() {
 	local out=$1; shift
 	local rc=0
-	script -qec "$(printf '%q ' "$@")" /dev/null </dev/null >"$out" || rc=$?
+	if command -v script >/dev/null; then
+		script -qec "$(printf '%q ' "$@")" /dev/null </dev/null >"$out" || rc=$?
+	else
+		python3 -c 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))' \
+			"$@" </dev/null >"$out" || rc=$?
+	fi
 	return $rc
 }
 LINE='[0-9]+/[0-9]+ files, [0-9.]+ [KMGT]?i?B of [0-9.]+ [KMGT]?i?B \([0-9]+%\), [0-9.]+ [KMGT]?i?B/s, ([0-9hms]+|--) left'
