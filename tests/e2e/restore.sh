@@ -5,6 +5,7 @@
 # existing file and SIGINT each leave nothing behind. Then the progress line:
 # shown on a terminal (a pseudo-terminal from script(1)), silent otherwise.
 . "$(dirname "$0")/lib.sh"
+unset CASSETTE_PROGRESS
 
 T1=t1-0123456789abcdef0123456789abcdef
 T2=t2-fedcba9876543210fedcba9876543210
