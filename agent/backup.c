@@ -18,6 +18,7 @@
 #include "manifest.h"
 #include "meta.h"
 #include "pipeline.h"
+#include "progress.h"
 #include "snapshot.h"
 #include "storage.h"
 #include "uploads.h"
@@ -38,6 +39,7 @@ struct run {
 	struct history *hist;
 	struct hashcache *hc;		/* lookups done before the threads start */
 	struct uploads *uploads;
+	struct progress *progress;	/* NULL when not shown */
 	struct manifest *man;
 	const struct snapshot *snap;
 	struct file_result *results;	/* one per snapshot file */
@@ -197,6 +199,7 @@ static void *encoder(void *arg)
 					      r->snap->files[i].table, r->snap->files[i].rel, saved));
 			break;
 		}
+		progress_file_done(r->progress, r->snap->files[i].size);
 	}
 	pipeline_free(p);
 	return NULL;
@@ -219,6 +222,7 @@ static int run_files(struct run *r, const struct snapshot *snap)
 {
 	pthread_t threads[16];
 	unsigned n = encoder_count(snap->n_files), started = 0, t;
+	uint64_t total = 0;
 	size_t i;
 	int rc;
 
@@ -227,6 +231,9 @@ static int run_files(struct run *r, const struct snapshot *snap)
 		return CST_ENOMEM;
 	if ((rc = uploads_new(&r->uploads, r->st, r->cfg->concurrent_transfers)) != 0)
 		return rc;
+	for (i = 0; i < snap->n_files; i++)
+		total += snap->files[i].size;
+	r->progress = progress_start("backup", snap->n_files, total);
 	for (t = 0; t < n; t++) {
 		if (pthread_create(&threads[t], NULL, encoder, r) != 0) {
 			fail_run(r, cst_error(CST_ERROR, "cannot start encoder threads"));
@@ -238,6 +245,8 @@ static int run_files(struct run *r, const struct snapshot *snap)
 		pthread_join(threads[t], NULL);
 	uploads_free(r->uploads);
 	r->uploads = NULL;
+	progress_end(r->progress, !r->failed);
+	r->progress = NULL;
 	if (r->failed)
 		return cst_error(r->rc, "%s", r->msg);
 	for (i = 0; i < snap->n_files; i++) {

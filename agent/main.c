@@ -10,12 +10,13 @@
 
 #include "commands.h"
 #include "config.h"
+#include "progress.h"
 #include "util.h"
 
 #define DEFAULT_CONFIG "/etc/cassette/cassette.ini"
 
 static const char usage_main[] =
-	"usage: cassette [--config FILE] [--fqdn NAME] COMMAND [OPTIONS]\n"
+	"usage: cassette [--config FILE] [--fqdn NAME] [--[no-]progress] COMMAND [OPTIONS]\n"
 	"\n"
 	"Encrypted, differential backups of Apache Cassandra nodes.\n"
 	"\n"
@@ -29,6 +30,10 @@ static const char usage_main[] =
 	"Global options (also accepted after the command):\n"
 	"  --config FILE   configuration file (default: $CASSETTE_CONFIG, else " DEFAULT_CONFIG ")\n"
 	"  --fqdn NAME     this node's name in storage (overrides [storage] fqdn)\n"
+	"  --progress      show a progress line on stderr (files, bytes, rate, time left)\n"
+	"                  even when it is not a terminal\n"
+	"  --no-progress   never show it (default: shown when stderr is a terminal, unless\n"
+	"                  $CASSETTE_PROGRESS is 0; CASSETTE_PROGRESS=1 forces it on)\n"
 	"  --help          show help; 'cassette COMMAND --help' shows a command's options\n"
 	"  --version       print the version\n"
 	"\n"
@@ -65,7 +70,7 @@ static const char usage_restore[] =
 	"Restores this node's files of a backup into DIR/<keyspace>/<table>-<id>/. Every file is\n"
 	"verified against the manifest (AEAD tags bound to its identity and salt, sizes; MD5 for\n"
 	"unencrypted objects) before it is renamed into place; on failure no file is left.\n"
-	"Existing files are never overwritten.\n"
+	"Existing files are never overwritten. Files are fetched in parallel, largest first.\n"
 	"  --backup-name NAME  the backup to restore\n"
 	"  --target-dir DIR    where to write (created if missing)\n"
 	"  --keyspace KS       only this keyspace\n"
@@ -85,7 +90,8 @@ static const char usage_inspect[] =
 	"sizes. Needs no key.\n";
 
 enum { OPT_CONFIG = 1000, OPT_FQDN, OPT_HELP, OPT_VERSION, OPT_NAME, OPT_MODE, OPT_KEEP,
-       OPT_OUTPUT, OPT_SHOW_ALL, OPT_TARGET, OPT_KEYSPACE, OPT_TABLE, OPT_VERIFY_HASHES };
+       OPT_OUTPUT, OPT_SHOW_ALL, OPT_TARGET, OPT_KEYSPACE, OPT_TABLE, OPT_VERIFY_HASHES, OPT_PROGRESS,
+       OPT_NO_PROGRESS };
 
 struct cli {
 	const char *config, *fqdn, *command;
@@ -123,13 +129,16 @@ static const struct option long_opts[] = {
 	{ "target-dir", required_argument, NULL, OPT_TARGET },
 	{ "keyspace", required_argument, NULL, OPT_KEYSPACE },
 	{ "table", required_argument, NULL, OPT_TABLE },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ NULL, 0, NULL, 0 }
 };
 
 /* Which command options each command accepts. */
 static int allowed(const char *cmd, int opt)
 {
-	if (opt == OPT_CONFIG || opt == OPT_FQDN || opt == OPT_HELP || opt == OPT_VERSION)
+	if (opt == OPT_CONFIG || opt == OPT_FQDN || opt == OPT_HELP || opt == OPT_VERSION ||
+	    opt == OPT_PROGRESS || opt == OPT_NO_PROGRESS)
 		return 1;
 	if (cmd == NULL)
 		return 0;
@@ -180,6 +189,8 @@ static int parse(struct cli *c, int argc, char **argv)
 		case OPT_TARGET: c->restore.target_dir = optarg; break;
 		case OPT_KEYSPACE: c->restore.keyspace = optarg; break;
 		case OPT_TABLE: c->restore.table = optarg; break;
+		case OPT_PROGRESS: progress_set_mode(PROGRESS_ON); break;
+		case OPT_NO_PROGRESS: progress_set_mode(PROGRESS_OFF); break;
 		}
 	}
 	return 0;

@@ -1,0 +1,269 @@
+/* fetch: restore's worker pool; see fetch.h. */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "crypto.h"
+#include "fetch.h"
+#include "manifest.h"
+#include "progress.h"
+#include "storage.h"
+#include "util.h"
+
+#define MAX_WORKERS 32
+/* Returned by a sink to abandon a download once another worker failed; the
+ * first failure's message is what gets reported. */
+#define STOPPED CST_ERROR
+
+struct pool {
+	const struct fetch_params *p;
+	struct fetch_job **order;	/* largest first */
+	size_t n, next;
+	pthread_mutex_t lock;
+	atomic_int stop;		/* a worker failed, or a signal came */
+	int rc;				/* the first failure */
+	char msg[1024];
+};
+
+/* One file in flight: where its bytes go and what they must add up to. */
+struct sink {
+	struct pool *pool;
+	int fd;
+	const char *path;
+	struct crypto_stream *dec;	/* NULL for plaintext objects */
+	struct crypto_md5 *md5;		/* plaintext objects: prove source_MD5 */
+	uint64_t stored, plain;
+};
+
+/*
+ * Local storage: a download is CPU (AES-GCM, a few GB/s a core) and disk
+ * work, so one worker per core; more would only contend. S3: a GET spends
+ * most of its time waiting on the network, and concurrent_transfers is what
+ * the operator sized for the link, so at least that many are in flight.
+ * Each worker holds one segment buffer (1 MiB by default) and one temp file,
+ * so the cap bounds memory and open files whatever the backup's size.
+ */
+unsigned fetch_worker_count(int remote, unsigned concurrent_transfers, size_t n_jobs)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = cpus > 0 ? (unsigned)cpus : 1;
+
+	if (remote && concurrent_transfers > n)
+		n = concurrent_transfers;
+	if (n > MAX_WORKERS)
+		n = MAX_WORKERS;
+	if (n_jobs < n)
+		n = n_jobs > 0 ? (unsigned)n_jobs : 1;
+	return n;
+}
+
+static void fail(struct pool *pool, int rc)
+{
+	pthread_mutex_lock(&pool->lock);
+	if (pool->rc == 0) {
+		pool->rc = rc;
+		snprintf(pool->msg, sizeof(pool->msg), "%s", cst_error_msg());
+	}
+	pthread_mutex_unlock(&pool->lock);
+	atomic_store(&pool->stop, 1);
+}
+
+static int stopping(struct pool *pool)
+{
+	if (cassette_interrupted)
+		atomic_store(&pool->stop, 1);
+	return atomic_load(&pool->stop);
+}
+
+static int write_plain(void *arg, const unsigned char *buf, size_t len)
+{
+	struct sink *s = arg;
+	int rc;
+
+	if (s->md5 && (rc = crypto_md5_update(s->md5, buf, len)) != 0)
+		return rc;
+	if (cst_write_all(s->fd, buf, len) != 0)
+		return cst_error_errno("cannot write %s", s->path);
+	s->plain += len;
+	progress_add_bytes(s->pool->p->progress, len);
+	return 0;
+}
+
+static int from_storage(void *arg, const unsigned char *buf, size_t len)
+{
+	struct sink *s = arg;
+
+	if (stopping(s->pool))
+		return cst_error(STOPPED, "stopped");
+	s->stored += len;
+	if (s->dec == NULL)
+		return write_plain(s, buf, len);
+	return crypto_stream_update(s->dec, buf, len, write_plain, s);
+}
+
+static int verify(const struct fetch_job *j, struct sink *s)
+{
+	const struct manifest_object *obj = j->obj;
+	unsigned char md5[16];
+	char hex[33];
+	int rc;
+
+	if (s->stored != obj->size)
+		return cst_error(CST_EINTEGRITY, "object %s is %" PRIu64 " bytes, the manifest says %" PRIu64,
+				 obj->path, s->stored, obj->size);
+	if (s->plain != obj->source_size)
+		return cst_error(CST_EINTEGRITY, "%s decodes to %" PRIu64 " bytes, the manifest says %" PRIu64,
+				 obj->path, s->plain, obj->source_size);
+	if (s->md5 != NULL) {
+		if ((rc = crypto_md5_final(s->md5, md5)) != 0)
+			return rc;
+		cst_hex(hex, md5, 16);
+		if (strcmp(hex, obj->source_md5) != 0)
+			return cst_error(CST_EINTEGRITY, "object %s has MD5 %s, the manifest says %s",
+					 obj->path, hex, obj->source_md5);
+	}
+	return 0;
+}
+
+/* Name the file and its object once, in front of the cause. */
+static int name_failure(const struct fetch_job *j, int rc)
+{
+	char saved[900];
+
+	if (rc == CST_ENOMEM || strstr(cst_error_msg(), j->obj->path) != NULL)
+		return rc;
+	snprintf(saved, sizeof(saved), "%s", cst_error_msg());
+	return cst_error(rc, "%s.%s/%s (object %s): %s", j->keyspace, j->table, j->rel,
+			 j->obj->path, saved);
+}
+
+static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *md5)
+{
+	const struct fetch_params *p = pool->p;
+	struct crypto_identity id = { p->fqdn, j->keyspace, j->table, j->rel };
+	unsigned char salt[CRYPTO_SALT_LEN];
+	struct sink s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.pool = pool;
+	s.fd = -1;
+	if ((j->tmp = cst_sprintf("%s.cassette-tmp-XXXXXX", j->dest)) == NULL)
+		return CST_ENOMEM;
+	if ((s.fd = mkstemp(j->tmp)) < 0) {
+		rc = cst_error_errno("cannot create %s", j->tmp);
+		free(j->tmp);
+		j->tmp = NULL;
+		goto out;
+	}
+	s.path = j->tmp;
+	if (j->obj->salt[0] != '\0') {
+		if ((rc = cst_unhex(salt, sizeof(salt), j->obj->salt)) != 0 ||
+		    (rc = crypto_decryptor_new(&s.dec, p->key, &id, salt)) != 0)
+			goto out;
+	} else {
+		s.md5 = md5;
+		if ((rc = crypto_md5_reset(md5)) != 0)
+			goto out;
+	}
+	if ((rc = storage_get(p->st, j->obj->path, from_storage, &s)) != 0 ||
+	    (s.dec && (rc = crypto_stream_final(s.dec, write_plain, &s)) != 0) ||
+	    (rc = verify(j, &s)) != 0)
+		goto out;
+	if (fchmod(s.fd, 0644) != 0 || fsync(s.fd) != 0)
+		rc = cst_error_errno("cannot write %s", j->tmp);
+out:
+	if (s.fd >= 0 && close(s.fd) != 0 && rc == 0)
+		rc = cst_error_errno("cannot write %s", j->tmp);
+	crypto_stream_free(s.dec);
+	return rc != 0 ? name_failure(j, rc) : 0;
+}
+
+static void *worker(void *arg)
+{
+	struct pool *pool = arg;
+	struct crypto_md5 *md5 = NULL;
+	int rc;
+
+	if ((rc = crypto_md5_new(&md5)) != 0) {
+		fail(pool, rc);
+		return NULL;
+	}
+	for (;;) {
+		struct fetch_job *j = NULL;
+
+		pthread_mutex_lock(&pool->lock);
+		if (pool->next < pool->n)
+			j = pool->order[pool->next++];
+		pthread_mutex_unlock(&pool->lock);
+		if (j == NULL || stopping(pool))
+			break;
+		if ((rc = fetch_one(pool, j, md5)) != 0) {
+			/* a download abandoned for a signal is not this file's fault */
+			fail(pool, cassette_interrupted ? cst_error(CST_ERROR, "interrupted") : rc);
+			break;
+		}
+		progress_file_done(pool->p->progress, 0);
+	}
+	crypto_md5_free(md5);
+	return NULL;
+}
+
+static int larger_first(const void *a, const void *b)
+{
+	const struct fetch_job *x = *(const struct fetch_job *const *)a;
+	const struct fetch_job *y = *(const struct fetch_job *const *)b;
+
+	if (x->obj->source_size != y->obj->source_size)
+		return x->obj->source_size > y->obj->source_size ? -1 : 1;
+	return x < y ? -1 : x > y;	/* then in manifest order */
+}
+
+int fetch_all(struct fetch_job *jobs, size_t n_jobs, const struct fetch_params *p)
+{
+	pthread_t threads[MAX_WORKERS];
+	unsigned n = p->workers, started = 0, t;
+	struct pool pool;
+	size_t i;
+
+	memset(&pool, 0, sizeof(pool));
+	if ((pool.order = cst_calloc(n_jobs ? n_jobs : 1, sizeof(*pool.order))) == NULL)
+		return CST_ENOMEM;
+	for (i = 0; i < n_jobs; i++)
+		pool.order[i] = &jobs[i];
+	/* the biggest files start first, so none of them is left for the end */
+	qsort(pool.order, n_jobs, sizeof(*pool.order), larger_first);
+	pool.p = p;
+	pool.n = n_jobs;
+	pthread_mutex_init(&pool.lock, NULL);
+	atomic_init(&pool.stop, 0);
+	if (n > MAX_WORKERS)
+		n = MAX_WORKERS;
+	if (n > n_jobs)
+		n = n_jobs ? (unsigned)n_jobs : 1;
+	for (t = 0; t < n; t++) {
+		if (pthread_create(&threads[t], NULL, worker, &pool) != 0) {
+			fail(&pool, cst_error(CST_ERROR, "cannot start restore threads"));
+			break;
+		}
+		started++;
+	}
+	for (t = 0; t < started; t++)
+		pthread_join(threads[t], NULL);
+	if (pool.rc == 0 && cassette_interrupted)
+		fail(&pool, cst_error(CST_ERROR, "interrupted"));
+	if (pool.rc == 0 && pool.next < pool.n)	/* cannot happen: every worker drains */
+		fail(&pool, cst_error(CST_ERROR, "restore stopped before every file was fetched"));
+	pthread_mutex_destroy(&pool.lock);
+	free(pool.order);
+	if (pool.rc != 0)
+		return cst_error(pool.rc, "%s", pool.msg);
+	return 0;
+}
