@@ -153,9 +153,14 @@ mhz() { openssl speed -evp "$1" -bytes 1048576 -seconds 1 2>/dev/null | tail -1 
 } | tee "$W/machine.md" >&2
 
 # --- the data ---
-DATA=$W/node/data
-say "the throughput set: $(numfmt --to=si "$SIZE")B in $SSTABLES SSTables"
+# Each tool gets its own copy of the same bytes: cassette's hard-link snapshot
+# changes the ctime of every file it links, and restic re-reads a file whose
+# ctime changed, so on a shared copy restic's "unchanged" runs would re-read
+# everything because of cassette, not because of anything restic did.
+DATA=$W/node/data R_DATA=$W/node-restic/data
+say "the throughput set: $(numfmt --round=nearest --to=si "$SIZE")B in $SSTABLES SSTables, one copy for each tool"
 python3 "$ROOT/bench/gen_node.py" node "$DATA" --size "$SIZE" --sstables "$SSTABLES" --seed 1 >&2
+mkdir -p "${R_DATA%/data}" && cp -a "$DATA" "$R_DATA"
 PLAIN=$(bytes_of "$DATA" snapshots) FILES=$(find "$DATA" -type f | wc -l)
 
 C_INI=$W/cassette.ini C_BASE=$W/cassette-store
@@ -169,22 +174,24 @@ for r in $(seq 1 "$REPS"); do
 	run_timed full cassette "$r" "${CAS[@]}" backup-node --backup-name full
 	rm -rf "$RESTIC_REPOSITORY" "$RESTIC_CACHE_DIR"
 	restic init --quiet >/dev/null
-	run_timed full restic "$r" restic backup --quiet --tag full "$DATA"
+	run_timed full restic "$r" restic backup --quiet --tag full "$R_DATA"
 done
 C_STORED=$(bytes_of "$C_BASE") R_STORED=$(bytes_of "$RESTIC_REPOSITORY")
 
 say "the unchanged second run, $REPS times each"
 for r in $(seq 1 "$REPS"); do
 	run_timed unchanged cassette "$r" "${CAS[@]}" backup-node --backup-name "unchanged-$r"
-	run_timed unchanged restic "$r" restic backup --quiet --tag unchanged "$DATA"
+	run_timed unchanged restic "$r" restic backup --quiet --tag unchanged "$R_DATA"
 done
 
 say "after 5% new files (new SSTable generations), $REPS times each"
 for r in $(seq 1 "$REPS"); do
 	python3 "$ROOT/bench/gen_node.py" add "$DATA" --percent 5 --round "$r" --list "$W/added" >&2
+	python3 "$ROOT/bench/gen_node.py" add "$R_DATA" --percent 5 --round "$r" --list "$W/added-r" >/dev/null
 	run_timed new5pct cassette "$r" "${CAS[@]}" backup-node --backup-name "added-$r"
-	run_timed new5pct restic "$r" restic backup --quiet --tag added "$DATA"
+	run_timed new5pct restic "$r" restic backup --quiet --tag added "$R_DATA"
 	xargs -d '\n' rm -f < "$W/added"
+	xargs -d '\n' rm -f < "$W/added-r"
 done
 
 say "restore of the full backup into an empty directory, $REPS times each"
@@ -195,14 +202,14 @@ for r in $(seq 1 "$REPS"); do
 done
 # not timed: both restores must be the node's files, byte for byte
 diff -r -x snapshots "$DATA" "$W/restore-c" >&2 || { echo "bench/run.sh: cassette's restore differs from the node" >&2; exit 1; }
-diff -r -x snapshots "$DATA" "$W/restore-r$DATA" >&2 || { echo "bench/run.sh: restic's restore differs from the node" >&2; exit 1; }
+diff -r "$R_DATA" "$W/restore-r$R_DATA" >&2 || { echo "bench/run.sh: restic's restore differs from the node" >&2; exit 1; }
 echo "  both restores are byte-identical to the node" >&2
 rm -rf "$W/restore-c" "$W/restore-r"
 
 if [ "$TARGET" -eq 1 ]; then
 	T_DATA=$W/target/data T_INI=$W/target.ini T_BASE=$W/target-store
-	say "the target set: $(numfmt --to=iec-i "$T_SIZE")B in $((T_SSTABLES * 8)) files; cassette only"
-	rm -rf "$DATA" "$C_BASE" "$C_BASE.state" "$RESTIC_REPOSITORY"   # room, and a cold start for this set
+	say "the target set: $(numfmt --round=nearest --to=iec-i "$T_SIZE")B in $((T_SSTABLES * 8)) files; cassette only"
+	rm -rf "$DATA" "$R_DATA" "$C_BASE" "$C_BASE.state" "$RESTIC_REPOSITORY"   # room
 	python3 "$ROOT/bench/gen_node.py" node "$T_DATA" --size "$T_SIZE" --sstables "$T_SSTABLES" \
 		--keyspaces 1 --tables 5 --seed 2 >&2
 	T_PLAIN=$(bytes_of "$T_DATA" snapshots) T_FILES=$(find "$T_DATA" -type f | wc -l)
@@ -235,7 +242,7 @@ overhead() { awk -v s="$1" -v p="$2" 'BEGIN { printf "%+.4f%%", (s - p) * 100 / 
 	     "\`sync\` before every timed command; medians of $REPS; default settings of both tools" \
 	     "(cassette: AES-256-GCM, local storage, snapshot_mode = hardlink; restic: repository v2, compression auto)"
 	echo
-	echo "Throughput set: $FILES files, $PLAIN bytes ($(numfmt --to=si "$PLAIN")B)."
+	echo "Throughput set: $FILES files, $PLAIN bytes ($(numfmt --round=nearest --to=si "$PLAIN")B)."
 	echo
 	echo "| operation | cassette (s) | restic (s) | restic ÷ cassette | cassette peak RSS (MiB) | restic peak RSS (MiB) |"
 	echo "|---|---:|---:|---:|---:|---:|"
@@ -244,8 +251,8 @@ overhead() { awk -v s="$1" -v p="$2" 'BEGIN { printf "%+.4f%%", (s - p) * 100 / 
 	row "after 5% new files" new5pct
 	row "restore into an empty dir" restore
 	if [ "$TARGET" -eq 1 ]; then
-		row "first backup, $T_FILES files / $(numfmt --to=iec-i "$T_PLAIN")B (once)" t_full
-		row "unchanged run, $T_FILES files / $(numfmt --to=iec-i "$T_PLAIN")B" t_unchanged
+		row "first backup, $T_FILES files / $(numfmt --round=nearest --to=iec-i "$T_PLAIN")B (once)" t_full
+		row "unchanged run, $T_FILES files / $(numfmt --round=nearest --to=iec-i "$T_PLAIN")B" t_unchanged
 	fi
 	echo
 	echo "Full backup: cassette $(rate "$PLAIN" "$(median full cassette 4)"), restic $(rate "$PLAIN" "$(median full restic 4)")." \
@@ -266,7 +273,7 @@ overhead() { awk -v s="$1" -v p="$2" 'BEGIN { printf "%+.4f%%", (s - p) * 100 / 
 	if [ "$TARGET" -eq 1 ]; then
 		tu=$(median t_unchanged cassette 4)
 		ok=$(awk -v u="$tu" -v f="$T_FILES" -v b="$T_PLAIN" 'BEGIN { print (u < 200000 && f >= 1000 && b >= 2e9) }')
-		echo "| unchanged run under 0.2 s for 1,000 files / 2 GB | $(secs "$tu") s for $T_FILES files / $(numfmt --to=si "$T_PLAIN")B | $(verdict "$ok")$([ "$ok" -eq 1 ] || awk -v u="$tu" 'BEGIN { if (u < 200000) printf " (set below 1,000 files / 2 GB)" }') |"
+		echo "| unchanged run under 0.2 s for 1,000 files / 2 GB | $(secs "$tu") s for $T_FILES files / $(numfmt --round=nearest --to=si "$T_PLAIN")B | $(verdict "$ok")$([ "$ok" -eq 1 ] || awk -v u="$tu" 'BEGIN { if (u < 200000) printf " (set below 1,000 files / 2 GB)" }') |"
 	else
 		echo "| unchanged run under 0.2 s for 1,000 files / 2 GB | not run (--no-target) | — |"
 	fi
