@@ -113,30 +113,35 @@ write_ini() { # ini data_dir base_path
 	} > "$ini"
 }
 
-# run_timed OP TOOL REP CMD...: wall time (µs) and peak RSS (KiB, GNU time %M)
-# into results.tsv. The page cache is warm and writeback is flushed first.
+# run_timed OP TOOL REP CMD...: wall time (µs), peak RSS (KiB, GNU time %M)
+# and CPU time (user + system, s) into results.tsv. The page cache is warm and writeback is flushed first.
 run_timed() {
 	local op=$1 tool=$2 rep=$3 log t0 t1 us kb; shift 3
 	log=$W/log/$op-$tool-$rep.log
 	sync
 	t0=$(date +%s%N)
-	if ! /usr/bin/time -f %M -o "$W/rss" "$@" >"$log" 2>&1; then
+	if ! /usr/bin/time -f '%M %U %S' -o "$W/rss" "$@" >"$log" 2>&1; then
 		echo "bench/run.sh: $tool failed in '$op' (rep $rep): $*" >&2
 		tail -5 "$log" >&2
 		exit 1
 	fi
 	t1=$(date +%s%N)
-	us=$(( (t1 - t0) / 1000 )) kb=$(tail -1 "$W/rss")
-	printf '%s\t%s\t%s\t%s\t%s\n' "$op" "$tool" "$rep" "$us" "$kb" >> "$RES"
-	printf '  %-12s %-8s rep %s/%s: %8.3f s  peak RSS %6.1f MiB\n' "$op" "$tool" "$rep" "$REPS" \
-		"$(echo "$us" | awk '{ print $1 / 1e6 }')" "$(echo "$kb" | awk '{ print $1 / 1024 }')" >&2
+	us=$(( (t1 - t0) / 1000 ))
+	read -r kb cpu < <(tail -1 "$W/rss" | awk '{ print $1, $2 + $3 }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$op" "$tool" "$rep" "$us" "$kb" "$cpu" >> "$RES"
+	printf '  %-12s %-8s rep %s/%s: %8.3f s  CPU %7.2f s  peak RSS %6.1f MiB\n' "$op" "$tool" "$rep" "$REPS" \
+		"$(echo "$us" | awk '{ print $1 / 1e6 }')" "$cpu" "$(echo "$kb" | awk '{ print $1 / 1024 }')" >&2
 }
-median() { # OP TOOL FIELD(4 = µs, 5 = KiB): the median over the reps, or empty
+median() { # OP TOOL FIELD(4 = µs, 5 = KiB, 6 = CPU s): the median over the reps, or empty
 	awk -F'\t' -v op="$1" -v tool="$2" -v f="$3" '$1 == op && $2 == tool { print $f }' "$RES" | sort -n |
 		awk '{ v[++n] = $1 } END { if (n) print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'
 }
 # bytes_of DIR [PRUNE]: the sizes of the regular files under DIR, the bytes
 # stored (not disk blocks, not directories); PRUNE names a folder to leave out
+spread() { # OP TOOL: " (min–max)" of the wall times in s, when there are several
+	awk -F'\t' -v op="$1" -v tool="$2" '$1 == op && $2 == tool { if (!n++ || $4 < lo) lo = $4; if ($4 > hi) hi = $4 }
+		END { if (n > 1) printf " (%.2f–%.2f)", lo / 1e6, hi / 1e6 }' "$RES"
+}
 bytes_of() { find "$1" -name "${2:-/}" -prune -o -type f -printf '%s\n' | awk '{ n += $1 } END { print n + 0 }'; }
 
 # --- the machine ---
@@ -162,6 +167,11 @@ say "the throughput set: $(numfmt --round=nearest --to=si "$SIZE")B in $SSTABLES
 python3 "$ROOT/bench/gen_node.py" node "$DATA" --size "$SIZE" --sstables "$SSTABLES" --seed 1 >&2
 mkdir -p "${R_DATA%/data}" && cp -a "$DATA" "$R_DATA"
 PLAIN=$(bytes_of "$DATA" snapshots) FILES=$(find "$DATA" -type f | wc -l)
+# the disk both tools write to: the largest Data.db (in the page cache) copied
+# with one fsync at the end
+big=$(find "$DATA" -name '*-Data.db' -printf '%s %p\n' | sort -n | tail -1 | cut -d' ' -f2-)
+disk=$(dd if="$big" of="$W/tmp/dd" bs=1M conv=fsync 2>&1 | awk -F', ' 'END { print $NF }'); rm -f "$W/tmp/dd"
+echo "- the work dir's disk: $disk writing $(numfmt --round=nearest --to=iec-i "$(stat -c %s "$big")")B and one fsync (dd)" | tee -a "$W/machine.md" >&2
 
 C_INI=$W/cassette.ini C_BASE=$W/cassette-store
 write_ini "$C_INI" "$DATA" "$C_BASE"
@@ -223,12 +233,15 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- the report ---
 secs() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { printf "%.3f", v / 1e6 }' || echo "—"; }
+cpu() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { printf "%.2f", v }' || echo "—"; }
 mib() { [ -n "$1" ] && awk -v v="$1" 'BEGIN { printf "%.0f", v / 1024 }' || echo "—"; }
 ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }' || echo "—"; }
 rate() { awk -v b="$1" -v us="$2" 'BEGIN { printf "%.0f MB/s", b / us }'; }
-row() { # label op [restic op]
+row() { # LABEL OP
 	local c r; c=$(median "$2" cassette 4) r=$(median "$2" restic 4)
-	printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$(secs "$c")" "$(secs "$r")" "$(ratio "$c" "$r")" \
+	printf '| %s | %s%s | %s%s | %s | %s | %s | %s | %s |\n' "$1" "$(secs "$c")" "$(spread "$2" cassette)" \
+		"$(secs "$r")" "$(spread "$2" restic)" "$(ratio "$c" "$r")" \
+		"$(cpu "$(median "$2" cassette 6)")" "$(cpu "$(median "$2" restic 6)")" \
 		"$(mib "$(median "$2" cassette 5)")" "$(mib "$(median "$2" restic 5)")"
 }
 verdict() { [ "$1" -eq 1 ] && echo "**pass**" || echo "**FAIL**"; }
@@ -244,8 +257,10 @@ overhead() { awk -v s="$1" -v p="$2" 'BEGIN { printf "%+.4f%%", (s - p) * 100 / 
 	echo
 	echo "Throughput set: $FILES files, $PLAIN bytes ($(numfmt --round=nearest --to=si "$PLAIN")B)."
 	echo
-	echo "| operation | cassette (s) | restic (s) | restic ÷ cassette | cassette peak RSS (MiB) | restic peak RSS (MiB) |"
-	echo "|---|---:|---:|---:|---:|---:|"
+	echo "Wall time: median (min–max) in s. CPU: user + system s, median. RSS: peak, MiB, median."
+	echo
+	echo "| operation | cassette | restic | restic ÷ cassette | cassette CPU | restic CPU | cassette RSS | restic RSS |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 	row "full backup, empty store" full
 	row "unchanged second run" unchanged
 	row "after 5% new files" new5pct
