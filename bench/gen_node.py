@@ -5,7 +5,8 @@ Layout: <data_dir>/<keyspace>/<table>-<32 hex>/nb-<gen>-big-<component>, one
 SSTable = the eight components of the "big" format. Data.db and the binary
 components are incompressible (as LZ4-compressed SSTables are): the AES-128-CTR
 keystream of a key derived from --seed, with a nonce derived from the file's
-path, so the same options give the same bytes on every machine. Digest.crc32
+path, so the same options give the same bytes on every machine (computed with
+python3-cryptography, or the openssl command when that is missing). Digest.crc32
 and TOC.txt are short text, as Cassandra writes them.
 
   gen_node.py node DATA_DIR --size BYTES --sstables N [--keyspaces K --tables T --seed S]
@@ -24,9 +25,13 @@ import math
 import os
 import random
 import re
+import subprocess
 import sys
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+try:
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+except ImportError:   # the same keystream from the openssl command
+    Cipher = None
 
 CHUNK = 1 << 20
 ZEROS = bytes(CHUNK)
@@ -38,6 +43,20 @@ COMPONENTS = ["Data.db", "Index.db", "Summary.db", "Filter.db", "Statistics.db",
 def write_random(path, size, key, rel):
     """size bytes of AES-128-CTR keystream, nonce from the relative path."""
     nonce = hashlib.sha256(rel.encode()).digest()[:16]
+    if Cipher is None:
+        with open(path, "wb") as f:
+            openssl = subprocess.Popen(["openssl", "enc", "-aes-128-ctr", "-nosalt", "-K", key.hex(),
+                                        "-iv", nonce.hex(), "-in", "/dev/zero"], stdout=subprocess.PIPE)
+            left = size
+            while left > 0:
+                chunk = openssl.stdout.read(min(left, CHUNK))
+                if not chunk:
+                    sys.exit("gen_node.py: openssl enc stopped early")
+                f.write(chunk)
+                left -= len(chunk)
+            openssl.kill()
+            openssl.wait()
+        return
     enc = Cipher(algorithms.AES(key), modes.CTR(nonce)).encryptor()
     with open(path, "wb") as f:
         left = size
