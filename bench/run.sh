@@ -114,9 +114,10 @@ write_ini() { # ini data_dir base_path
 }
 
 # run_timed OP TOOL REP CMD...: wall time (µs), peak RSS (KiB, GNU time %M)
-# and CPU time (user + system, s) into results.tsv. The page cache is warm and writeback is flushed first.
+# and CPU time (user + system, s) into results.tsv. The page cache is warm;
+# writeback is flushed first, so no run pays for the one before.
 run_timed() {
-	local op=$1 tool=$2 rep=$3 log t0 t1 us kb; shift 3
+	local op=$1 tool=$2 rep=$3 log t0 t1 us kb cpu; shift 3
 	log=$W/log/$op-$tool-$rep.log
 	sync
 	t0=$(date +%s%N)
@@ -136,23 +137,23 @@ median() { # OP TOOL FIELD(4 = µs, 5 = KiB, 6 = CPU s): the median over the rep
 	awk -F'\t' -v op="$1" -v tool="$2" -v f="$3" '$1 == op && $2 == tool { print $f }' "$RES" | sort -n |
 		awk '{ v[++n] = $1 } END { if (n) print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'
 }
-# bytes_of DIR [PRUNE]: the sizes of the regular files under DIR, the bytes
-# stored (not disk blocks, not directories); PRUNE names a folder to leave out
 spread() { # OP TOOL: " (min–max)" of the wall times in s, when there are several
 	awk -F'\t' -v op="$1" -v tool="$2" '$1 == op && $2 == tool { if (!n++ || $4 < lo) lo = $4; if ($4 > hi) hi = $4 }
 		END { if (n > 1) printf " (%.2f–%.2f)", lo / 1e6, hi / 1e6 }' "$RES"
 }
+# bytes_of DIR [PRUNE]: the sizes of the regular files under DIR, the bytes
+# stored (not disk blocks, not directories); PRUNE names a folder to leave out
 bytes_of() { find "$1" -name "${2:-/}" -prune -o -type f -printf '%s\n' | awk '{ n += $1 } END { print n + 0 }'; }
 
 # --- the machine ---
 say "machine"
-mhz() { openssl speed -evp "$1" -bytes 1048576 -seconds 1 2>/dev/null | tail -1 | awk '{ v = $NF; sub("k", "", v); printf "%.0f MB/s", v / 1000 }'; }
+speed() { openssl speed -evp "$1" -bytes 1048576 -seconds 1 2>/dev/null | tail -1 | awk '{ v = $NF; sub("k", "", v); printf "%.0f MB/s", v / 1000 }'; }
 {
 	echo "- CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), $(nproc) cores online," \
 	     "$(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
 	echo "- kernel $(uname -r); work dir on $(findmnt -n -o FSTYPE,SOURCE -T "$W" | tr -s ' ')"
-	echo "- $(openssl version | cut -d' ' -f1-2), one core, 1 MiB blocks: MD5 $(mhz md5)," \
-	     "AES-256-GCM $(mhz aes-256-gcm), SHA-256 $(mhz sha256)"
+	echo "- $(openssl version | cut -d' ' -f1-2), one core, 1 MiB blocks: MD5 $(speed md5)," \
+	     "AES-256-GCM $(speed aes-256-gcm), SHA-256 $(speed sha256)"
 	echo "- $("$CASSETTE" --version | head -1) (git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ', modified')), Release build; $(restic version | cut -d' ' -f1-2) (Debian)"
 	echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 } | tee "$W/machine.md" >&2
