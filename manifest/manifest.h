@@ -85,4 +85,48 @@ int manifest_dump(const struct manifest *m, char **out, size_t *len);
  */
 int manifest_parse(struct manifest **out, const char *json, size_t len, const char *origin);
 
+/*
+ * Streaming read: the same checks and messages as manifest_parse(), but the
+ * document is fed in pieces and each record goes to a sink as soon as it is
+ * complete, so memory holds one object at a time (at most 16 MiB for any
+ * one value), never the document. For each table, `table` (may be NULL) is
+ * called once its names are known and checked, then `object` for each of
+ * its objects in order; the strings are borrowed for the call. A table
+ * listed twice is announced twice. A sink's non-zero return stops the read
+ * and is returned. An error is sticky: later calls return it again.
+ */
+struct manifest_sink {
+	int (*table)(void *arg, const char *keyspace, const char *columnfamily);
+	int (*object)(void *arg, const struct manifest_object *obj);
+	void *arg;
+};
+struct manifest_reader;
+/* `origin` is copied. *out is the caller's (manifest_reader_free). */
+int manifest_reader_new(struct manifest_reader **out, const char *origin,
+			const struct manifest_sink *sink);
+/* The next `len` bytes of the document. 0 or the first error. */
+int manifest_reader_feed(struct manifest_reader *r, const void *buf, size_t len);
+/* No more input: 0 when the document was complete and valid. */
+int manifest_reader_finish(struct manifest_reader *r);
+/* NULL is a no-op. */
+void manifest_reader_free(struct manifest_reader *r);
+
+/*
+ * Streaming write: the bytes manifest_dump() would give for the same adds,
+ * handed to `out` in pieces (at most 64 KiB held), so no whole document is
+ * ever in memory. Objects must come grouped by table: going back to a table
+ * that was left is CST_EINVALID (snapshot order is grouped). Fields are
+ * checked as manifest_add() checks them. `out` returns 0 or a CST_ code,
+ * which stops the writer (sticky).
+ */
+typedef int (*manifest_out_fn)(void *arg, const char *buf, size_t len);
+struct manifest_writer;
+int manifest_writer_new(struct manifest_writer **out, manifest_out_fn fn, void *arg);
+int manifest_writer_add(struct manifest_writer *w, const char *keyspace, const char *columnfamily,
+			const struct manifest_object *obj);
+/* Close the document and flush it. 0 or the first error. */
+int manifest_writer_finish(struct manifest_writer *w);
+/* NULL is a no-op; freeing without finish just drops the writer. */
+void manifest_writer_free(struct manifest_writer *w);
+
 #endif
