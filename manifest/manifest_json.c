@@ -131,3 +131,134 @@ out:
 	free(b.p);
 	return r;
 }
+
+/* ---- streaming writer --------------------------------------------------- */
+
+#define WRITER_FLUSH (64u << 10)
+
+struct manifest_writer {
+	manifest_out_fn fn;
+	void *arg;
+	struct dumpbuf b;
+	int failed;
+	int started;		/* a table is open */
+	size_t n_tables, n_in_table;
+	char *ks, *cf;		/* the open table */
+	/* every table written so far, to refuse a return to one */
+	struct manifest *seen;
+};
+
+int manifest_writer_new(struct manifest_writer **out, manifest_out_fn fn, void *arg)
+{
+	struct manifest_writer *w;
+	int r;
+
+	*out = NULL;
+	if (fn == NULL)
+		return cst_error(CST_EINVALID, "manifest_writer_new: no output function");
+	if ((w = cst_calloc(1, sizeof(*w))) == NULL)
+		return CST_ENOMEM;
+	if ((r = manifest_new(&w->seen)) != 0 || (r = dump_raw(&w->b, "[")) != 0) {
+		manifest_writer_free(w);
+		return r;
+	}
+	w->fn = fn;
+	w->arg = arg;
+	*out = w;
+	return 0;
+}
+
+static int writer_flush(struct manifest_writer *w, size_t at_least)
+{
+	int r;
+
+	if (w->b.len < at_least || w->b.len == 0)
+		return 0;
+	if ((r = w->fn(w->arg, w->b.p, w->b.len)) != 0)
+		return w->failed = r;
+	w->b.len = 0;
+	w->b.p[0] = '\0';
+	return 0;
+}
+
+int manifest_writer_add(struct manifest_writer *w, const char *keyspace, const char *columnfamily,
+			const struct manifest_object *obj)
+{
+	struct manifest_object o;
+	const char *why = NULL, *field = "";
+	char ks[64], cf[96], path[128];
+	size_t before, ti;
+	int r;
+
+	if (w->failed)
+		return w->failed;
+	o = *obj;
+	if ((why = manifest_name_check(keyspace)) != NULL)
+		field = "\"keyspace\" ";
+	else if ((why = manifest_name_check(columnfamily)) != NULL)
+		field = "\"columnfamily\" ";
+	else
+		why = manifest_object_check(&o);
+	if (why != NULL) {
+		manifest_printable(ks, sizeof(ks), keyspace);
+		manifest_printable(cf, sizeof(cf), columnfamily);
+		manifest_printable(path, sizeof(path), o.path);
+		return cst_error(CST_EINVALID, "manifest_writer_add %s.%s object '%s': %s%s", ks, cf,
+				 path, field, why);
+	}
+	if (!w->started || strcmp(w->ks, keyspace) != 0 || strcmp(w->cf, columnfamily) != 0) {
+		before = manifest_table_count(w->seen);
+		if ((r = manifest_table_get(w->seen, keyspace, columnfamily, &ti)) != 0)
+			return w->failed = r;
+		if (manifest_table_count(w->seen) == before) {
+			manifest_printable(ks, sizeof(ks), keyspace);
+			manifest_printable(cf, sizeof(cf), columnfamily);
+			return cst_error(CST_EINVALID, "manifest_writer_add %s.%s: the table's objects "
+					 "must come together", ks, cf);
+		}
+		free(w->ks);
+		free(w->cf);
+		w->ks = cst_strdup(keyspace);
+		w->cf = cst_strdup(columnfamily);
+		if (w->ks == NULL || w->cf == NULL)
+			return w->failed = CST_ENOMEM;
+		if ((w->started && (r = dump_raw(&w->b, "]}")) != 0) ||
+		    (r = dump_raw(&w->b, w->n_tables ? ",{\"keyspace\":" : "{\"keyspace\":")) != 0 ||
+		    (r = dump_json(&w->b, json_string(keyspace))) != 0 ||
+		    (r = dump_raw(&w->b, ",\"columnfamily\":")) != 0 ||
+		    (r = dump_json(&w->b, json_string(columnfamily))) != 0 ||
+		    (r = dump_raw(&w->b, ",\"objects\":[")) != 0)
+			return w->failed = r;
+		w->started = 1;
+		w->n_tables++;
+		w->n_in_table = 0;
+	}
+	if ((w->n_in_table && (r = dump_raw(&w->b, ",")) != 0) ||
+	    (r = dump_json(&w->b, object_json(&o))) != 0)
+		return w->failed = r;
+	w->n_in_table++;
+	return writer_flush(w, WRITER_FLUSH);
+}
+
+int manifest_writer_finish(struct manifest_writer *w)
+{
+	int r;
+
+	if (w->failed)
+		return w->failed;
+	if ((w->started && (r = dump_raw(&w->b, "]}")) != 0) || (r = dump_raw(&w->b, "]")) != 0)
+		return w->failed = r;
+	w->started = 0;
+	return writer_flush(w, 1);
+}
+
+void manifest_writer_free(struct manifest_writer *w)
+{
+	if (w == NULL)
+		return;
+	free(w->b.p);
+	free(w->ks);
+	free(w->cf);
+	manifest_free(w->seen);
+	free(w);
+}
