@@ -228,6 +228,7 @@ static int add_file(struct collect *c, const char *ks, const char *table, const 
 		    const char *path)
 {
 	struct snapshot *s = c->snap;
+	const struct snap_file *prev = s->n_files ? &s->files[s->n_files - 1] : NULL;
 	struct snap_file *f;
 	struct stat st;
 
@@ -240,13 +241,17 @@ static int add_file(struct collect *c, const char *ks, const char *table, const 
 	s->files = f;
 	f = &s->files[s->n_files];
 	memset(f, 0, sizeof(*f));
-	f->keyspace = cst_strdup(ks);
-	f->table = cst_strdup(table);
-	f->rel = cst_strdup(rel);
+	/* A node may hold 100,000 files: the files of one table share its
+	 * names, and rel is the tail of path (snapshot_free knows). */
+	f->keyspace = prev && prev->keyspace && strcmp(prev->keyspace, ks) == 0 ? prev->keyspace :
+		      cst_strdup(ks);
+	f->table = prev && prev->table && prev->keyspace == f->keyspace &&
+		   strcmp(prev->table, table) == 0 ? prev->table : cst_strdup(table);
 	f->path = cst_strdup(path);
 	s->n_files++;
-	if (!f->keyspace || !f->table || !f->rel || !f->path)
+	if (!f->keyspace || !f->table || !f->path)
 		return CST_ENOMEM;
+	f->rel = f->path + strlen(path) - strlen(rel);
 	f->size = (uint64_t)st.st_size;
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
@@ -400,9 +405,12 @@ void snapshot_free(struct snapshot *snap)
 	if (snap == NULL)
 		return;
 	for (i = 0; i < snap->n_files; i++) {
-		free(snap->files[i].keyspace);
-		free(snap->files[i].table);
-		free(snap->files[i].rel);
+		const struct snap_file *prev = i ? &snap->files[i - 1] : NULL;
+
+		if (prev == NULL || snap->files[i].keyspace != prev->keyspace)
+			free(snap->files[i].keyspace);
+		if (prev == NULL || snap->files[i].table != prev->table)
+			free(snap->files[i].table);
 		free(snap->files[i].path);
 	}
 	free(snap->files);

@@ -39,6 +39,24 @@ struct manifest_table {
 	size_t cap_objects;
 };
 
+/*
+ * The same object in about half the memory, for callers that hold many (the
+ * history of a node, a backup's results): binary digests instead of hex.
+ * `path` is not owned by the record; the caller decides where it lives.
+ */
+struct manifest_rec {
+	const char *path;
+	uint64_t size, source_size;
+	unsigned char md5[16], source_md5[16], salt[32], key_id[8];
+	char etag_tail[8];	/* "" for a plain MD5, else "-<parts>" as written */
+	uint8_t encrypted;	/* salt and key_id are set */
+};
+/* Pack a valid object (as manifest_add would accept it); path is copied as
+ * a pointer. CST_EINVALID naming the field when it is not valid. */
+int manifest_rec_pack(struct manifest_rec *out, const struct manifest_object *obj);
+/* The object again, exactly as packed; out->path points at rec->path. */
+void manifest_rec_unpack(struct manifest_object *out, const struct manifest_rec *rec);
+
 /* Opaque: an ordered list of tables, each with its ordered objects. */
 struct manifest;
 
