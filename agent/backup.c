@@ -22,10 +22,14 @@
 #include "uploads.h"
 #include "util.h"
 
-/* Packed (about 100 bytes a file): a node may have 100,000 files. */
+/* Small: a node may have 100,000 files. An unchanged file points at the
+ * history's record, which outlives the run. A stored one owns a packed
+ * record without a path: its key follows from the file and `stored`
+ * (result_key()). */
+enum { STORED_FULL = 1, STORED_POOL, STORED_VARIANT };
 struct file_result {
-	struct manifest_rec rec;	/* rec.path owned when stored, else the history's */
-	int stored;			/* this run created the object */
+	const struct manifest_rec *rec;
+	int stored;			/* 0, or the STORED_* key this run created */
 };
 
 struct run {
@@ -87,6 +91,7 @@ static int store_new(struct run *r, struct pipeline *p, const struct snap_file *
 	char *key = NULL, *variant = NULL;
 	struct stored_object so;
 	struct manifest_object obj;
+	struct manifest_rec *own = NULL;
 	int flags = 0, rc;
 
 	if (r->full) {
@@ -105,7 +110,8 @@ static int store_new(struct run *r, struct pipeline *p, const struct snap_file *
 			flags = STORAGE_PUT_NO_OVERWRITE;
 		}
 	}
-	if (key == NULL || (!r->full && flags != 0 && variant == NULL)) {
+	if (key == NULL || (!r->full && flags != 0 && variant == NULL) ||
+	    (own = cst_calloc(1, sizeof(*own))) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
@@ -113,12 +119,9 @@ static int store_new(struct run *r, struct pipeline *p, const struct snap_file *
 		goto out;
 	memset(&obj, 0, sizeof(obj));
 	obj.path = so.used_variant ? variant : key;
-	if (so.used_variant)
-		variant = NULL;
-	else
-		key = NULL;
-	res->rec.path = obj.path;	/* owned from here on, even if packing fails */
-	res->stored = 1;
+	res->rec = own;		/* owned from here on, even if packing fails */
+	res->stored = r->full ? STORED_FULL : (so.used_variant || variant == NULL) ? STORED_VARIANT :
+		      STORED_POOL;
 	snprintf(obj.md5, sizeof(obj.md5), "%s", so.etag);
 	obj.size = so.size;
 	cst_hex(obj.source_md5, so.source_md5, 16);
@@ -127,12 +130,26 @@ static int store_new(struct run *r, struct pipeline *p, const struct snap_file *
 		cst_hex(obj.salt, so.salt, 32);
 		memcpy(obj.key_id, r->key_id, sizeof(obj.key_id));
 	}
-	if ((rc = manifest_rec_pack(&res->rec, &obj)) != 0)
-		res->rec.path = obj.path;
+	rc = manifest_rec_pack(own, &obj);
+	own->path = NULL;
+	own = NULL;
 out:
+	free(own);
 	free(key);
 	free(variant);
 	return rc;
+}
+
+/* The key a stored result went to (a fresh string, NULL when out of memory). */
+static char *result_key(const struct run *r, size_t i)
+{
+	const struct snap_file *f = &r->snap->files[i];
+	const char *prefix = r->cfg->prefix, *fqdn = r->cfg->fqdn;
+
+	if (r->results[i].stored == STORED_FULL)
+		return layout_full_key(prefix, fqdn, r->name, f->keyspace, f->table, f->rel);
+	return layout_pool_key(prefix, fqdn, f->keyspace, f->table, f->rel,
+			       r->results[i].stored == STORED_VARIANT ? r->name : NULL);
 }
 
 static int back_up_file(struct run *r, struct pipeline *p, size_t i)
@@ -146,7 +163,7 @@ static int back_up_file(struct run *r, struct pipeline *p, size_t i)
 		return rc;
 	if (old == NULL)
 		return store_new(r, p, f, res);
-	res->rec = *old;	/* the path stays the history's, which outlives the run */
+	res->rec = old;
 	return 0;
 }
 
@@ -249,8 +266,16 @@ static int write_manifest_file(struct run *r, const struct snapshot *snap)
 	if ((rc = manifest_writer_new(&w, to_fd, &of)) != 0)
 		goto out;
 	for (i = 0; i < snap->n_files; i++) {
-		manifest_rec_unpack(&obj, &r->results[i].rec);
-		if ((rc = manifest_writer_add(w, snap->files[i].keyspace, snap->files[i].table, &obj)) != 0)
+		char *key = NULL;
+
+		manifest_rec_unpack(&obj, r->results[i].rec);
+		if (r->results[i].stored && (obj.path = key = result_key(r, i)) == NULL) {
+			rc = CST_ENOMEM;
+			goto out;
+		}
+		rc = manifest_writer_add(w, snap->files[i].keyspace, snap->files[i].table, &obj);
+		free(key);
+		if (rc != 0)
 			goto out;
 	}
 	rc = manifest_writer_finish(w);
@@ -294,8 +319,8 @@ static int run_files(struct run *r, const struct snapshot *snap)
 		r->bytes += snap->files[i].size;
 		if (res->stored) {
 			r->new_files++;
-			r->new_bytes += res->rec.source_size;
-			r->stored_bytes += res->rec.size;
+			r->new_bytes += res->rec->source_size;
+			r->stored_bytes += res->rec->size;
 		}
 	}
 	return write_manifest_file(r, snap);
@@ -420,9 +445,14 @@ static void undo(struct run *r, const char *started_key)
 {
 	size_t i;
 
-	for (i = 0; r->results != NULL && i < r->snap->n_files; i++)
-		if (r->results[i].stored)
-			storage_delete(r->st, r->results[i].rec.path);
+	for (i = 0; r->results != NULL && i < r->snap->n_files; i++) {
+		char *key;
+
+		if (r->results[i].stored && (key = result_key(r, i)) != NULL) {
+			storage_delete(r->st, key);
+			free(key);
+		}
+	}
 	if (started_key)
 		storage_delete(r->st, started_key);
 }
@@ -541,7 +571,7 @@ out:
 
 		for (i = 0; i < snap_files; i++)
 			if (r.results[i].stored)
-				free((char *)r.results[i].rec.path);
+				free((void *)r.results[i].rec);
 		free(r.results);
 	}
 	pthread_mutex_destroy(&r.lock);

@@ -14,18 +14,29 @@
 
 #include "commands.h"
 #include "crypto.h"
+#include "history.h"
 #include "layout.h"
 #include "manifest.h"
 #include "storage.h"
 #include "util.h"
 
-#define MANIFEST_MAX (1u << 30)
-
 struct job {
 	const char *keyspace, *table;
 	const struct manifest_object *obj;
-	char *rel, *dest, *tmp;
+	const char *rel;	/* the tail of dest */
+	char *dest;
+	/* mkstemp's 6 letters once the temp file exists ("" before and after):
+	 * its name is tmp_name(), not kept, as a node may have 100,000 files */
+	char tmp_tag[8];
 };
+
+#define TMP_SUFFIX ".cassette-tmp-"
+
+/* The temp file's name (a fresh string, NULL when out of memory). */
+static char *tmp_name(const struct job *j)
+{
+	return cst_sprintf("%s" TMP_SUFFIX "%s", j->dest, j->tmp_tag);
+}
 
 struct restore {
 	const struct config *cfg;
@@ -67,17 +78,21 @@ static int plan(struct restore *rs, const struct manifest *m)
 					 "nothing was written", o->name, tab->keyspace, tab->columnfamily);
 		for (i = 0; i < tab->n_objects; i++) {
 			struct job *j = &rs->jobs[rs->n_jobs];
+			char *rel = NULL;
 
 			j->keyspace = tab->keyspace;
 			j->table = tab->columnfamily;
 			j->obj = &tab->objects[i];
-			if ((rc = layout_rel_from_key(&j->rel, j->obj->path, rs->cfg->prefix, rs->cfg->fqdn,
+			if ((rc = layout_rel_from_key(&rel, j->obj->path, rs->cfg->prefix, rs->cfg->fqdn,
 						      o->name, tab->keyspace, tab->columnfamily)) != 0)
 				return cst_error(rc, "manifest of backup %s: %s; nothing was written", o->name,
 						 cst_error_msg());
 			rs->n_jobs++;
 			j->dest = cst_sprintf("%s/%s/%s/%s", o->target_dir, tab->keyspace, tab->columnfamily,
-					      j->rel);
+					      rel);
+			if (j->dest != NULL)	/* one string a file: a node may have 100,000 */
+				j->rel = j->dest + strlen(j->dest) - strlen(rel);
+			free(rel);
 			if (j->dest == NULL)
 				return CST_ENOMEM;
 			if (access(j->dest, F_OK) == 0)
@@ -154,7 +169,7 @@ static int fetch(struct restore *rs, struct job *j)
 	struct crypto_identity id = { rs->cfg->fqdn, j->keyspace, j->table, j->rel };
 	unsigned char salt[32];
 	struct sink s;
-	char *dir = NULL;
+	char *dir = NULL, *tmp = NULL;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
@@ -164,17 +179,16 @@ static int fetch(struct restore *rs, struct job *j)
 	*strrchr(dir, '/') = '\0';
 	if ((rc = cst_mkdirs(dir)) != 0)
 		goto out;
-	if ((j->tmp = cst_sprintf("%s.cassette-tmp-XXXXXX", j->dest)) == NULL) {
+	if ((tmp = cst_sprintf("%s" TMP_SUFFIX "XXXXXX", j->dest)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
-	if ((s.fd = mkstemp(j->tmp)) < 0) {
-		rc = cst_error_errno("cannot create %s", j->tmp);
-		free(j->tmp);
-		j->tmp = NULL;
+	if ((s.fd = mkstemp(tmp)) < 0) {
+		rc = cst_error_errno("cannot create %s", tmp);
 		goto out;
 	}
-	s.path = j->tmp;
+	memcpy(j->tmp_tag, tmp + strlen(tmp) - 6, 7);
+	s.path = tmp;
 	if (j->obj->salt[0] != '\0') {
 		if ((rc = cst_unhex(salt, sizeof(salt), j->obj->salt)) != 0 ||
 		    (rc = crypto_decryptor_new(&s.dec, rs->key, &id, salt)) != 0)
@@ -189,7 +203,7 @@ static int fetch(struct restore *rs, struct job *j)
 	    (rc = verify(j, &s)) != 0)
 		goto out;
 	if (fchmod(s.fd, 0644) != 0 || fsync(s.fd) != 0)
-		rc = cst_error_errno("cannot write %s", j->tmp);
+		rc = cst_error_errno("cannot write %s", tmp);
 out:
 	if (rc != 0 && rc != CST_ENOMEM && strstr(cst_error_msg(), j->obj->path) == NULL) {
 		char saved[1024];
@@ -199,9 +213,10 @@ out:
 			       j->obj->path, saved);
 	}
 	if (s.fd >= 0 && close(s.fd) != 0 && rc == 0)
-		rc = cst_error_errno("cannot write %s", j->tmp);
+		rc = cst_error_errno("cannot write %s", tmp);
 	crypto_stream_free(s.dec);
 	free(dir);
+	free(tmp);
 	return rc;
 }
 
@@ -212,12 +227,17 @@ static int commit(struct restore *rs)
 
 	for (i = 0; i < rs->n_jobs; i++) {
 		struct job *j = &rs->jobs[i];
-		char *slash;
+		char *slash, *tmp = tmp_name(j);
 
-		if (rename(j->tmp, j->dest) != 0)
-			return cst_error_errno("cannot rename %s to %s", j->tmp, j->dest);
-		free(j->tmp);
-		j->tmp = NULL;
+		if (tmp == NULL)
+			return CST_ENOMEM;
+		if (rename(tmp, j->dest) != 0) {
+			rc = cst_error_errno("cannot rename %s to %s", tmp, j->dest);
+			free(tmp);
+			return rc;
+		}
+		free(tmp);
+		j->tmp_tag[0] = '\0';
 		slash = strrchr(j->dest, '/');
 		*slash = '\0';
 		rc = cst_fsync_dir(j->dest);
@@ -254,23 +274,20 @@ static int any_encrypted(const struct restore *rs)
 
 static int load_manifest(struct restore *rs, struct manifest **m)
 {
-	char *key, *json = NULL, *origin;
-	size_t len;
+	char *key, *origin;
 	int rc;
 
 	key = layout_meta_key(rs->cfg->prefix, rs->cfg->fqdn, rs->o->name, "manifest.json");
 	origin = cst_sprintf("backup %s manifest", rs->o->name);
 	if (key == NULL || origin == NULL) {
 		rc = CST_ENOMEM;
-	} else if ((rc = storage_get_buf(rs->st, key, &json, &len, MANIFEST_MAX)) == CST_ENOTFOUND) {
+	} else if ((rc = history_get_manifest(m, rs->st, key, origin)) == CST_ENOTFOUND) {
+		/* streamed: a manifest of 100,000 files is ~30 MB of JSON */
 		rc = cst_error(CST_ENOTFOUND, "backup '%s' of node %s not found (or not complete): no %s",
 			       rs->o->name, rs->cfg->fqdn, key);
-	} else if (rc == 0) {
-		rc = manifest_parse(m, json, len, origin);
 	}
 	free(key);
 	free(origin);
-	free(json);
 	return rc;
 }
 
@@ -305,12 +322,14 @@ int cmd_restore_node(const struct config *cfg, const struct restore_opts *o)
 		       cmd_human_bytes(human, sizeof(human), rs.bytes), o->name, cfg->fqdn, o->target_dir);
 out:
 	for (i = 0; i < rs.n_jobs; i++) {
-		if (rs.jobs[i].tmp)
-			unlink(rs.jobs[i].tmp);
+		char *tmp;
+
+		if (rs.jobs[i].tmp_tag[0] != '\0' && (tmp = tmp_name(&rs.jobs[i])) != NULL) {
+			unlink(tmp);
+			free(tmp);
+		}
 		if (rc != 0 && rs.jobs[i].dest)
 			prune_dirs(rs.jobs[i].dest, o->target_dir);
-		free(rs.jobs[i].tmp);
-		free(rs.jobs[i].rel);
 		free(rs.jobs[i].dest);
 	}
 	free(rs.jobs);

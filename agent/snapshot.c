@@ -228,7 +228,7 @@ static int add_file(struct collect *c, const char *ks, const char *table, const 
 		    const char *path)
 {
 	struct snapshot *s = c->snap;
-	const struct snap_file *prev = s->n_files ? &s->files[s->n_files - 1] : NULL;
+	const struct snap_file *prev;
 	struct snap_file *f;
 	struct stat st;
 
@@ -240,6 +240,7 @@ static int add_file(struct collect *c, const char *ks, const char *table, const 
 		return CST_ENOMEM;
 	s->files = f;
 	f = &s->files[s->n_files];
+	prev = s->n_files ? f - 1 : NULL;
 	memset(f, 0, sizeof(*f));
 	/* A node may hold 100,000 files: the files of one table share its
 	 * names, and rel is the tail of path (snapshot_free knows). */
@@ -363,6 +364,13 @@ int snapshot_take(struct snapshot **out, const struct config *cfg, const char *t
 	memset(&c, 0, sizeof(c));
 	c.snap = snap;
 	rc = for_each_table(cfg->data_dir, collect_table, &c);
+	if (rc == 0 && snap->n_files > 0 && snap->n_files < c.cap) {
+		/* give back the growth slack: 100,000 files leave up to 2 MiB */
+		struct snap_file *f = realloc(snap->files, snap->n_files * sizeof(*f));
+
+		if (f != NULL)
+			snap->files = f;
+	}
 out:
 	if (rc != 0) {
 		if (snap->taken) {
