@@ -6,7 +6,9 @@ pkgs=(gcc make cmake pkg-config libssl-dev libjansson-dev libinih-dev libcmocka-
       python3 python3-cryptography
       # the S3 tests: a throw-away radosgw (tests/support/rgw.sh), awscli to
       # cross-check, curl and openssl for the harness
-      ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli curl openssl)
+      ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli curl openssl
+      # the memory test: GNU time for peak RSS, eatmydata to skip fsync there
+      time eatmydata)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
