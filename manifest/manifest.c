@@ -356,6 +356,23 @@ out:
 	return r;
 }
 
+int manifest_add_table(struct manifest *m, const char *keyspace, const char *columnfamily)
+{
+	char ks[64], cf[96];
+	const char *why;
+	size_t ti;
+
+	if (m == NULL)
+		return cst_error(CST_EINVALID, "manifest_add_table: no manifest");
+	if ((why = manifest_name_check(keyspace)) != NULL ||
+	    (why = manifest_name_check(columnfamily)) != NULL) {
+		manifest_printable(ks, sizeof(ks), keyspace);
+		manifest_printable(cf, sizeof(cf), columnfamily);
+		return cst_error(CST_EINVALID, "manifest_add_table %s.%s: a name %s", ks, cf, why);
+	}
+	return manifest_table_get(m, keyspace, columnfamily, &ti);
+}
+
 size_t manifest_table_count(const struct manifest *m)
 {
 	return m == NULL ? 0 : m->n_tables;

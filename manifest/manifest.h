@@ -74,6 +74,9 @@ void manifest_free(struct manifest *m);
  */
 int manifest_add(struct manifest *m, const char *keyspace, const char *columnfamily,
 		 const struct manifest_object *obj);
+/* The table (keyspace, columnfamily), created empty when new (a manifest may
+ * list a table without objects). 0, CST_EINVALID for a bad name, CST_ENOMEM. */
+int manifest_add_table(struct manifest *m, const char *keyspace, const char *columnfamily);
 size_t manifest_table_count(const struct manifest *m);
 /* Borrowed; valid until the manifest is changed or freed. NULL past the end. */
 const struct manifest_table *manifest_table_at(const struct manifest *m, size_t i);

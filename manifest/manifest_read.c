@@ -658,8 +658,10 @@ int manifest_reader_feed(struct manifest_reader *r, const void *buf, size_t len)
 		r->buf = p;
 		r->cap = cap;
 	}
-	memcpy(r->buf + r->len, buf, len);
-	r->len += len;
+	if (len > 0) {
+		memcpy(r->buf + r->len, buf, len);
+		r->len += len;
+	}
 	return run(r, 0);
 }
 
