@@ -48,7 +48,7 @@ struct manifest_rec {
 	const char *path;
 	uint64_t size, source_size;
 	unsigned char md5[16], source_md5[16], salt[32], key_id[8];
-	char etag_tail[8];	/* "" for a plain MD5, else "-<parts>" as written */
+	char etag_tail[7];	/* "" for a plain MD5, else "-<parts>" as written (<= 5 digits) */
 	uint8_t encrypted;	/* salt and key_id are set */
 };
 /* Pack a valid object (as manifest_add would accept it); path is copied as
