@@ -24,9 +24,14 @@
 #include "uploads.h"
 #include "util.h"
 
+/* Small: a node may have 100,000 files. An unchanged file points at the
+ * history's record, which outlives the run. A stored one owns a packed
+ * record without a path: its key follows from the file and `stored`
+ * (result_key()). */
+enum { STORED_FULL = 1, STORED_POOL, STORED_VARIANT };
 struct file_result {
-	struct manifest_object obj;	/* obj.path owned */
-	int stored;			/* this run created the object */
+	const struct manifest_rec *rec;
+	int stored;			/* 0, or the STORED_* key this run created */
 };
 
 struct run {
@@ -40,7 +45,7 @@ struct run {
 	struct hashcache *hc;		/* lookups done before the threads start */
 	struct uploads *uploads;
 	struct progress *progress;	/* NULL when not shown */
-	struct manifest *man;
+	char *manifest_tmp;		/* the manifest, written to a temp file */
 	const struct snapshot *snap;
 	struct file_result *results;	/* one per snapshot file */
 	/* shared by the encoder threads */
@@ -68,8 +73,8 @@ static int reusable(void *arg, const struct manifest_object *o)
 
 /* Only when an earlier object of the same size could match: the MD5 from the
  * hash cache when it can be trusted, else hash the file. */
-static const struct manifest_object *find_unchanged(struct run *r, struct pipeline *p, size_t i,
-						    int *rc)
+static const struct manifest_rec *find_unchanged(struct run *r, struct pipeline *p, size_t i,
+						 int *rc)
 {
 	const struct snap_file *f = &r->snap->files[i];
 	unsigned char md5[16];
@@ -94,6 +99,8 @@ static int store_new(struct run *r, struct pipeline *p, const struct snap_file *
 	const char *fqdn = r->cfg->fqdn, *prefix = r->cfg->prefix;
 	char *key = NULL, *variant = NULL;
 	struct stored_object so;
+	struct manifest_object obj;
+	struct manifest_rec *own = NULL;
 	int flags = 0, rc;
 
 	if (r->full) {
@@ -112,46 +119,60 @@ static int store_new(struct run *r, struct pipeline *p, const struct snap_file *
 			flags = STORAGE_PUT_NO_OVERWRITE;
 		}
 	}
-	if (key == NULL || (!r->full && flags != 0 && variant == NULL)) {
+	if (key == NULL || (!r->full && flags != 0 && variant == NULL) ||
+	    (own = cst_calloc(1, sizeof(*own))) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
 	if ((rc = pipeline_store(p, f, fqdn, key, variant, flags, &so)) != 0)
 		goto out;
-	res->obj.path = so.used_variant ? variant : key;
-	if (so.used_variant)
-		variant = NULL;
-	else
-		key = NULL;
-	res->stored = 1;
-	snprintf(res->obj.md5, sizeof(res->obj.md5), "%s", so.etag);
-	res->obj.size = so.size;
-	cst_hex(res->obj.source_md5, so.source_md5, 16);
-	res->obj.source_size = so.source_size;
+	memset(&obj, 0, sizeof(obj));
+	obj.path = so.used_variant ? variant : key;
+	res->rec = own;		/* owned from here on, even if packing fails */
+	res->stored = r->full ? STORED_FULL : (so.used_variant || variant == NULL) ? STORED_VARIANT :
+		      STORED_POOL;
+	snprintf(obj.md5, sizeof(obj.md5), "%s", so.etag);
+	obj.size = so.size;
+	cst_hex(obj.source_md5, so.source_md5, 16);
+	obj.source_size = so.source_size;
 	if (so.encrypted) {
-		cst_hex(res->obj.salt, so.salt, 32);
-		memcpy(res->obj.key_id, r->key_id, sizeof(res->obj.key_id));
+		cst_hex(obj.salt, so.salt, 32);
+		memcpy(obj.key_id, r->key_id, sizeof(obj.key_id));
 	}
+	rc = manifest_rec_pack(own, &obj);
+	own->path = NULL;
+	own = NULL;
 out:
+	free(own);
 	free(key);
 	free(variant);
 	return rc;
+}
+
+/* The key a stored result went to (a fresh string, NULL when out of memory). */
+static char *result_key(const struct run *r, size_t i)
+{
+	const struct snap_file *f = &r->snap->files[i];
+	const char *prefix = r->cfg->prefix, *fqdn = r->cfg->fqdn;
+
+	if (r->results[i].stored == STORED_FULL)
+		return layout_full_key(prefix, fqdn, r->name, f->keyspace, f->table, f->rel);
+	return layout_pool_key(prefix, fqdn, f->keyspace, f->table, f->rel,
+			       r->results[i].stored == STORED_VARIANT ? r->name : NULL);
 }
 
 static int back_up_file(struct run *r, struct pipeline *p, size_t i)
 {
 	const struct snap_file *f = &r->snap->files[i];
 	struct file_result *res = &r->results[i];
-	const struct manifest_object *old = NULL;
+	const struct manifest_rec *old = NULL;
 	int rc = 0;
 
 	if (!r->full && (old = find_unchanged(r, p, i, &rc)) == NULL && rc != 0)
 		return rc;
 	if (old == NULL)
 		return store_new(r, p, f, res);
-	res->obj = *old;
-	if ((res->obj.path = cst_strdup(old->path)) == NULL)
-		return CST_ENOMEM;
+	res->rec = old;
 	return 0;
 }
 
@@ -217,6 +238,64 @@ static unsigned encoder_count(size_t files)
 	return n;
 }
 
+struct out_file {
+	int fd;
+	const char *path;
+};
+
+static int to_fd(void *arg, const char *buf, size_t len)
+{
+	const struct out_file *o = arg;
+
+	if (cst_write_all(o->fd, buf, len) != 0)
+		return cst_error_errno("cannot write %s", o->path);
+	return 0;
+}
+
+/* The manifest, in snapshot order, streamed to a temp file: a manifest of
+ * 100,000 files is ~30 MB of JSON, which is never held in memory. */
+static int write_manifest_file(struct run *r, const struct snapshot *snap)
+{
+	struct manifest_writer *w = NULL;
+	struct manifest_object obj;
+	struct out_file of;
+	int fd = -1, rc;
+	size_t i;
+
+	if ((r->manifest_tmp = cst_sprintf("%s/cassette-%s-manifest.XXXXXX", r->cfg->encryption_tmp_dir,
+					   r->cfg->fqdn)) == NULL)
+		return CST_ENOMEM;
+	if ((fd = mkstemp(r->manifest_tmp)) < 0) {
+		rc = cst_error_errno("cannot create %s", r->manifest_tmp);
+		free(r->manifest_tmp);
+		r->manifest_tmp = NULL;
+		return rc;
+	}
+	of.fd = fd;
+	of.path = r->manifest_tmp;
+	if ((rc = manifest_writer_new(&w, to_fd, &of)) != 0)
+		goto out;
+	for (i = 0; i < snap->n_files; i++) {
+		char *key = NULL;
+
+		manifest_rec_unpack(&obj, r->results[i].rec);
+		if (r->results[i].stored && (obj.path = key = result_key(r, i)) == NULL) {
+			rc = CST_ENOMEM;
+			goto out;
+		}
+		rc = manifest_writer_add(w, snap->files[i].keyspace, snap->files[i].table, &obj);
+		free(key);
+		if (rc != 0)
+			goto out;
+	}
+	rc = manifest_writer_finish(w);
+out:
+	manifest_writer_free(w);
+	if (close(fd) != 0 && rc == 0)
+		rc = cst_error_errno("cannot write %s", r->manifest_tmp);
+	return rc;
+}
+
 /* Back up every file, in parallel; then the manifest, in snapshot order. */
 static int run_files(struct run *r, const struct snapshot *snap)
 {
@@ -251,20 +330,19 @@ static int run_files(struct run *r, const struct snapshot *snap)
 		return cst_error(r->rc, "%s", r->msg);
 	for (i = 0; i < snap->n_files; i++) {
 		const struct file_result *res = &r->results[i];
+		char hex[33];
 
 		r->files++;
 		r->bytes += snap->files[i].size;
 		if (res->stored) {
 			r->new_files++;
-			r->new_bytes += res->obj.source_size;
-			r->stored_bytes += res->obj.size;
+			r->new_bytes += res->rec->source_size;
+			r->stored_bytes += res->rec->size;
 		}
-		hashcache_result(r->hc, i, res->obj.source_md5, res->stored);
-		if ((rc = manifest_add(r->man, snap->files[i].keyspace, snap->files[i].table,
-				       &res->obj)) != 0)
-			return rc;
+		cst_hex(hex, res->rec->source_md5, 16);
+		hashcache_result(r->hc, i, hex, res->stored != 0);
 	}
-	return 0;
+	return write_manifest_file(r, snap);
 }
 
 static int put_meta(struct run *r, const char *name, const char *text, int flags)
@@ -275,6 +353,30 @@ static int put_meta(struct run *r, const char *name, const char *text, int flags
 	if (key == NULL)
 		return CST_ENOMEM;
 	rc = storage_put_buf(r->st, key, text, strlen(text), flags);
+	free(key);
+	return rc;
+}
+
+static int put_meta_file(struct run *r, const char *name, const char *path, int flags)
+{
+	char *key = layout_meta_key(r->cfg->prefix, r->cfg->fqdn, r->name, name);
+	int rc;
+
+	if (key == NULL)
+		return CST_ENOMEM;
+	rc = storage_put_file(r->st, key, path, flags);
+	free(key);
+	return rc;
+}
+
+static int put_index_file(struct run *r, const char *name, const char *path)
+{
+	char *key = layout_index_key(r->cfg->prefix, r->name, name);
+	int rc;
+
+	if (key == NULL)
+		return CST_ENOMEM;
+	rc = storage_put_file(r->st, key, path, 0);
 	free(key);
 	return rc;
 }
@@ -295,23 +397,21 @@ static int put_index(struct run *r, const char *name, const char *text)
 static int write_meta(struct run *r, const struct snapshot *snap, int *manifest_written)
 {
 	const char *fqdn = r->cfg->fqdn;
-	char *manifest = NULL, *tokenmap = NULL, *version = NULL, *name = NULL;
+	char *tokenmap = NULL, *version = NULL, *name = NULL;
 	char *schema_name = NULL, *token_name = NULL, *man_name = NULL, *diff_name = NULL;
 	const char *schema = snap->schema ? snap->schema : "-- no schema.cql in the snapshot\n";
 	char ts[32];
-	size_t len;
 	int rc;
 
 	if ((rc = meta_tokenmap_json(&tokenmap, r->cfg)) != 0 ||
-	    (rc = meta_server_version_json(&version, r->cfg)) != 0 ||
-	    (rc = manifest_dump(r->man, &manifest, &len)) != 0)
+	    (rc = meta_server_version_json(&version, r->cfg)) != 0)
 		goto out;
 	if ((rc = put_meta(r, "schema.cql", schema, 0)) != 0 ||
 	    (rc = put_meta(r, "tokenmap.json", tokenmap, 0)) != 0 ||
 	    (rc = put_meta(r, "server_version.json", version, 0)) != 0 ||
 	    (!r->full && (rc = put_meta(r, "differential", "differential", 0)) != 0))
 		goto out;
-	if ((rc = put_meta(r, "manifest.json", manifest, STORAGE_PUT_NO_OVERWRITE)) != 0)
+	if ((rc = put_meta_file(r, "manifest.json", r->manifest_tmp, STORAGE_PUT_NO_OVERWRITE)) != 0)
 		goto out;
 	*manifest_written = 1;
 	schema_name = cst_sprintf("schema_%s.cql", fqdn);
@@ -326,12 +426,11 @@ static int write_meta(struct run *r, const struct snapshot *snap, int *manifest_
 	snprintf(ts, sizeof(ts), "%" PRId64, (int64_t)time(NULL));
 	if ((rc = put_index(r, schema_name, schema)) != 0 ||
 	    (rc = put_index(r, token_name, tokenmap)) != 0 ||
-	    (rc = put_index(r, man_name, manifest)) != 0 ||
+	    (rc = put_index_file(r, man_name, r->manifest_tmp)) != 0 ||
 	    (!r->full && (rc = put_index(r, diff_name, "differential")) != 0))
 		goto out;
 	rc = put_index(r, name, ts);	/* last: the backup is listed as complete */
 out:
-	free(manifest);
 	free(tokenmap);
 	free(version);
 	free(name);
@@ -365,9 +464,14 @@ static void undo(struct run *r, const char *started_key)
 {
 	size_t i;
 
-	for (i = 0; r->results != NULL && i < r->snap->n_files; i++)
-		if (r->results[i].stored)
-			storage_delete(r->st, r->results[i].obj.path);
+	for (i = 0; r->results != NULL && i < r->snap->n_files; i++) {
+		char *key;
+
+		if (r->results[i].stored && (key = result_key(r, i)) != NULL) {
+			storage_delete(r->st, key);
+			free(key);
+		}
+	}
 	if (started_key)
 		storage_delete(r->st, started_key);
 }
@@ -469,7 +573,7 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 	if (r.key != NULL)
 		cst_hex(r.key_id, crypto_key_id(r.key), CRYPTO_KEYID_LEN);
 	if ((rc = take_lock(cfg, &lock_fd)) != 0 || (rc = cmd_open_storage(&r.st, cfg, 1)) != 0 ||
-	    (rc = check_name_free(&r)) != 0 || (rc = manifest_new(&r.man)) != 0)
+	    (rc = check_name_free(&r)) != 0)
 		goto out;
 	if (!r.full && (rc = history_load(&r.hist, r.st, cfg->prefix, cfg->fqdn)) != 0)
 		goto out;
@@ -505,14 +609,17 @@ out:
 	snap_files = snap ? snap->n_files : 0;
 	snapshot_free(snap);
 	history_free(r.hist);
-	manifest_free(r.man);
+	if (r.manifest_tmp != NULL)
+		unlink(r.manifest_tmp);
+	free(r.manifest_tmp);
 	storage_close(r.st);
 	crypto_key_free(r.key);
 	if (r.results != NULL) {
 		size_t i;
 
 		for (i = 0; i < snap_files; i++)
-			free(r.results[i].obj.path);
+			if (r.results[i].stored)
+				free((void *)r.results[i].rec);
 		free(r.results);
 	}
 	pthread_mutex_destroy(&r.lock);

@@ -16,13 +16,12 @@
 #include "commands.h"
 #include "crypto.h"
 #include "fetch.h"
+#include "history.h"
 #include "layout.h"
 #include "manifest.h"
 #include "progress.h"
 #include "storage.h"
 #include "util.h"
-
-#define MANIFEST_MAX (1u << 30)
 
 struct restore {
 	const struct config *cfg;
@@ -271,23 +270,20 @@ static int commit(struct restore *rs)
 
 static int load_manifest(struct restore *rs, struct manifest **m)
 {
-	char *key, *json = NULL, *origin;
-	size_t len;
+	char *key, *origin;
 	int rc;
 
 	key = layout_meta_key(rs->cfg->prefix, rs->cfg->fqdn, rs->o->name, "manifest.json");
 	origin = cst_sprintf("backup %s manifest", rs->o->name);
 	if (key == NULL || origin == NULL) {
 		rc = CST_ENOMEM;
-	} else if ((rc = storage_get_buf(rs->st, key, &json, &len, MANIFEST_MAX)) == CST_ENOTFOUND) {
+	} else if ((rc = history_get_manifest(m, rs->st, key, origin)) == CST_ENOTFOUND) {
+		/* streamed: a manifest of 100,000 files is ~30 MB of JSON */
 		rc = cst_error(CST_ENOTFOUND, "backup '%s' of node %s not found (or not complete): no %s",
 			       rs->o->name, rs->cfg->fqdn, key);
-	} else if (rc == 0) {
-		rc = manifest_parse(m, json, len, origin);
 	}
 	free(key);
 	free(origin);
-	free(json);
 	return rc;
 }
 

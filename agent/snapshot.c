@@ -229,6 +229,7 @@ static int add_file(struct collect *c, const char *ks, const char *table, const 
 		    const char *path)
 {
 	struct snapshot *s = c->snap;
+	const struct snap_file *prev;
 	struct snap_file *f;
 	struct stat st;
 
@@ -240,14 +241,19 @@ static int add_file(struct collect *c, const char *ks, const char *table, const 
 		return CST_ENOMEM;
 	s->files = f;
 	f = &s->files[s->n_files];
+	prev = s->n_files ? f - 1 : NULL;
 	memset(f, 0, sizeof(*f));
-	f->keyspace = cst_strdup(ks);
-	f->table = cst_strdup(table);
-	f->rel = cst_strdup(rel);
+	/* A node may hold 100,000 files: the files of one table share its
+	 * names, and rel is the tail of path (snapshot_free knows). */
+	f->keyspace = prev && prev->keyspace && strcmp(prev->keyspace, ks) == 0 ? prev->keyspace :
+		      cst_strdup(ks);
+	f->table = prev && prev->table && prev->keyspace == f->keyspace &&
+		   strcmp(prev->table, table) == 0 ? prev->table : cst_strdup(table);
 	f->path = cst_strdup(path);
 	s->n_files++;
-	if (!f->keyspace || !f->table || !f->rel || !f->path)
+	if (!f->keyspace || !f->table || !f->path)
 		return CST_ENOMEM;
+	f->rel = f->path + strlen(path) - strlen(rel);
 	f->size = (uint64_t)st.st_size;
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
@@ -360,8 +366,16 @@ int snapshot_take(struct snapshot **out, const struct config *cfg, const char *t
 		goto out;
 	memset(&c, 0, sizeof(c));
 	c.snap = snap;
-	if ((rc = for_each_table(cfg->data_dir, collect_table, &c)) == 0)
+	rc = for_each_table(cfg->data_dir, collect_table, &c);
+	if (rc == 0)
 		live_ctimes_apply(live, snap);
+	if (rc == 0 && snap->n_files > 0 && snap->n_files < c.cap) {
+		/* give back the growth slack: 100,000 files leave up to 2 MiB */
+		struct snap_file *f = realloc(snap->files, snap->n_files * sizeof(*f));
+
+		if (f != NULL)
+			snap->files = f;
+	}
 out:
 	live_ctimes_free(live);
 	if (rc != 0) {
@@ -405,9 +419,12 @@ void snapshot_free(struct snapshot *snap)
 	if (snap == NULL)
 		return;
 	for (i = 0; i < snap->n_files; i++) {
-		free(snap->files[i].keyspace);
-		free(snap->files[i].table);
-		free(snap->files[i].rel);
+		const struct snap_file *prev = i ? &snap->files[i - 1] : NULL;
+
+		if (prev == NULL || snap->files[i].keyspace != prev->keyspace)
+			free(snap->files[i].keyspace);
+		if (prev == NULL || snap->files[i].table != prev->table)
+			free(snap->files[i].table);
 		free(snap->files[i].path);
 	}
 	free(snap->files);

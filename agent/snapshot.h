@@ -11,6 +11,8 @@
 
 #include "config.h"
 
+/* keyspace and table are shared by the files of one table, and rel is the
+ * tail of path: only snapshot_free() frees them. */
 struct snap_file {
 	char *keyspace;
 	char *table;		/* table directory name "<table>-<id>" */

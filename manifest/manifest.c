@@ -356,6 +356,23 @@ out:
 	return r;
 }
 
+int manifest_add_table(struct manifest *m, const char *keyspace, const char *columnfamily)
+{
+	char ks[64], cf[96];
+	const char *why;
+	size_t ti;
+
+	if (m == NULL)
+		return cst_error(CST_EINVALID, "manifest_add_table: no manifest");
+	if ((why = manifest_name_check(keyspace)) != NULL ||
+	    (why = manifest_name_check(columnfamily)) != NULL) {
+		manifest_printable(ks, sizeof(ks), keyspace);
+		manifest_printable(cf, sizeof(cf), columnfamily);
+		return cst_error(CST_EINVALID, "manifest_add_table %s.%s: a name %s", ks, cf, why);
+	}
+	return manifest_table_get(m, keyspace, columnfamily, &ti);
+}
+
 size_t manifest_table_count(const struct manifest *m)
 {
 	return m == NULL ? 0 : m->n_tables;
@@ -374,4 +391,47 @@ size_t manifest_object_count(const struct manifest *m)
 uint64_t manifest_source_bytes(const struct manifest *m)
 {
 	return m == NULL ? 0 : m->source_bytes;
+}
+
+int manifest_rec_pack(struct manifest_rec *out, const struct manifest_object *obj)
+{
+	struct manifest_object o = *obj;
+	char path[128];
+	const char *why;
+
+	memset(out, 0, sizeof(*out));
+	if ((why = manifest_object_check(&o)) != NULL) {
+		manifest_printable(path, sizeof(path), o.path);
+		return cst_error(CST_EINVALID, "object '%s': %s", path, why);
+	}
+	/* the check allows at most "-" and 5 digits after the MD5 */
+	memcpy(out->etag_tail, o.md5 + MANIFEST_MD5_HEX, strlen(o.md5 + MANIFEST_MD5_HEX) + 1);
+	o.md5[MANIFEST_MD5_HEX] = '\0';
+	out->path = obj->path;
+	out->size = o.size;
+	out->source_size = o.source_size;
+	/* checked above: the hex is well formed, so these cannot fail */
+	cst_unhex(out->md5, 16, o.md5);
+	cst_unhex(out->source_md5, 16, o.source_md5);
+	if (o.salt[0] != '\0') {
+		out->encrypted = 1;
+		cst_unhex(out->salt, 32, o.salt);
+		cst_unhex(out->key_id, 8, o.key_id);
+	}
+	return 0;
+}
+
+void manifest_rec_unpack(struct manifest_object *out, const struct manifest_rec *rec)
+{
+	memset(out, 0, sizeof(*out));
+	out->path = (char *)rec->path;
+	out->size = rec->size;
+	out->source_size = rec->source_size;
+	cst_hex(out->md5, rec->md5, 16);
+	memcpy(out->md5 + MANIFEST_MD5_HEX, rec->etag_tail, strlen(rec->etag_tail) + 1);
+	cst_hex(out->source_md5, rec->source_md5, 16);
+	if (rec->encrypted) {
+		cst_hex(out->salt, rec->salt, 32);
+		cst_hex(out->key_id, rec->key_id, 8);
+	}
 }

@@ -39,6 +39,24 @@ struct manifest_table {
 	size_t cap_objects;
 };
 
+/*
+ * The same object in about half the memory, for callers that hold many (the
+ * history of a node, a backup's results): binary digests instead of hex.
+ * `path` is not owned by the record; the caller decides where it lives.
+ */
+struct manifest_rec {
+	const char *path;
+	uint64_t size, source_size;
+	unsigned char md5[16], source_md5[16], salt[32], key_id[8];
+	char etag_tail[7];	/* "" for a plain MD5, else "-<parts>" as written (<= 5 digits) */
+	uint8_t encrypted;	/* salt and key_id are set */
+};
+/* Pack a valid object (as manifest_add would accept it); path is copied as
+ * a pointer. CST_EINVALID naming the field when it is not valid. */
+int manifest_rec_pack(struct manifest_rec *out, const struct manifest_object *obj);
+/* The object again, exactly as packed; out->path points at rec->path. */
+void manifest_rec_unpack(struct manifest_object *out, const struct manifest_rec *rec);
+
 /* Opaque: an ordered list of tables, each with its ordered objects. */
 struct manifest;
 
@@ -56,6 +74,9 @@ void manifest_free(struct manifest *m);
  */
 int manifest_add(struct manifest *m, const char *keyspace, const char *columnfamily,
 		 const struct manifest_object *obj);
+/* The table (keyspace, columnfamily), created empty when new (a manifest may
+ * list a table without objects). 0, CST_EINVALID for a bad name, CST_ENOMEM. */
+int manifest_add_table(struct manifest *m, const char *keyspace, const char *columnfamily);
 size_t manifest_table_count(const struct manifest *m);
 /* Borrowed; valid until the manifest is changed or freed. NULL past the end. */
 const struct manifest_table *manifest_table_at(const struct manifest *m, size_t i);
@@ -84,5 +105,49 @@ int manifest_dump(const struct manifest *m, char **out, size_t *len);
  * the caller's (manifest_free); on failure it is NULL.
  */
 int manifest_parse(struct manifest **out, const char *json, size_t len, const char *origin);
+
+/*
+ * Streaming read: the same checks and messages as manifest_parse(), but the
+ * document is fed in pieces and each record goes to a sink as soon as it is
+ * complete, so memory holds one object at a time (at most 16 MiB for any
+ * one value), never the document. For each table, `table` (may be NULL) is
+ * called once its names are known and checked, then `object` for each of
+ * its objects in order; the strings are borrowed for the call. A table
+ * listed twice is announced twice. A sink's non-zero return stops the read
+ * and is returned. An error is sticky: later calls return it again.
+ */
+struct manifest_sink {
+	int (*table)(void *arg, const char *keyspace, const char *columnfamily);
+	int (*object)(void *arg, const struct manifest_object *obj);
+	void *arg;
+};
+struct manifest_reader;
+/* `origin` is copied. *out is the caller's (manifest_reader_free). */
+int manifest_reader_new(struct manifest_reader **out, const char *origin,
+			const struct manifest_sink *sink);
+/* The next `len` bytes of the document. 0 or the first error. */
+int manifest_reader_feed(struct manifest_reader *r, const void *buf, size_t len);
+/* No more input: 0 when the document was complete and valid. */
+int manifest_reader_finish(struct manifest_reader *r);
+/* NULL is a no-op. */
+void manifest_reader_free(struct manifest_reader *r);
+
+/*
+ * Streaming write: the bytes manifest_dump() would give for the same adds,
+ * handed to `out` in pieces (at most 64 KiB held), so no whole document is
+ * ever in memory. Objects must come grouped by table: going back to a table
+ * that was left is CST_EINVALID (snapshot order is grouped). Fields are
+ * checked as manifest_add() checks them. `out` returns 0 or a CST_ code,
+ * which stops the writer (sticky).
+ */
+typedef int (*manifest_out_fn)(void *arg, const char *buf, size_t len);
+struct manifest_writer;
+int manifest_writer_new(struct manifest_writer **out, manifest_out_fn fn, void *arg);
+int manifest_writer_add(struct manifest_writer *w, const char *keyspace, const char *columnfamily,
+			const struct manifest_object *obj);
+/* Close the document and flush it. 0 or the first error. */
+int manifest_writer_finish(struct manifest_writer *w);
+/* NULL is a no-op; freeing without finish just drops the writer. */
+void manifest_writer_free(struct manifest_writer *w);
 
 #endif

@@ -132,206 +132,133 @@ out:
 	return r;
 }
 
-/* Where the parser is, for error messages. Positions count from 1; 0 = none. */
-struct where {
-	const char *origin;
-	size_t table;
-	char ks[64];
-	char cf[96];
-	size_t object;
+/* ---- streaming writer --------------------------------------------------- */
+
+#define WRITER_FLUSH (64u << 10)
+
+struct manifest_writer {
+	manifest_out_fn fn;
+	void *arg;
+	struct dumpbuf b;
+	int failed;
+	int started;		/* a table is open */
+	size_t n_tables, n_in_table;
+	char *ks, *cf;		/* the open table */
+	/* every table written so far, to refuse a return to one */
+	struct manifest *seen;
 };
 
-static int bad(const struct where *w, const char *why)
+int manifest_writer_new(struct manifest_writer **out, manifest_out_fn fn, void *arg)
 {
-	if (w->table == 0)
-		return cst_error(CST_EINVALID, "%s: %s", w->origin, why);
-	if (w->ks[0] == '\0')
-		return cst_error(CST_EINVALID, "%s: table %zu: %s", w->origin, w->table, why);
-	if (w->object == 0)
-		return cst_error(CST_EINVALID, "%s: table %zu (%s.%s): %s", w->origin, w->table,
-				 w->ks, w->cf, why);
-	return cst_error(CST_EINVALID, "%s: table %zu (%s.%s) object %zu: %s", w->origin,
-			 w->table, w->ks, w->cf, w->object, why);
-}
-
-/* A JSON string of 1..max bytes with no NUL inside; its value, else NULL. */
-static const char *str_value(const json_t *v, size_t max)
-{
-	size_t n;
-
-	if (!json_is_string(v))
-		return NULL;
-	n = json_string_length(v);
-	if (n == 0 || n > max || strlen(json_string_value(v)) != n)
-		return NULL;
-	return json_string_value(v);
-}
-
-/* A JSON integer >= 0 (reals, strings and negatives are refused). */
-static int size_value(const json_t *v, uint64_t *out)
-{
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return 0;
-	*out = (uint64_t)json_integer_value(v);
-	return 1;
-}
-
-#define WHY_MD5 "\"MD5\" must be 32 hex digits or an S3 multipart ETag \"<32 hex>-<parts>\""
-#define WHY_SOURCE_MD5 "\"source_MD5\" must be 32 hex digits"
-
-/* Objects without source_* (Medusa's): the stored bytes are the plaintext. */
-static const char *source_fallback(struct manifest_object *o)
-{
-	if (!manifest_etag_check(o->md5, sizeof(o->md5)))
-		return WHY_MD5;
-	if (strlen(o->md5) != MANIFEST_MD5_HEX)
-		return "no \"source_MD5\"/\"source_size\" and \"MD5\" is a multipart ETag, "
-		       "so the plaintext checksum is unknown";
-	memcpy(o->source_md5, o->md5, sizeof(o->source_md5));
-	o->source_size = o->size;
-	return NULL;
-}
-
-/* Fill `o` from one JSON object (path borrowed from jo); NULL or a reason. */
-static const char *parse_object(const json_t *jo, struct manifest_object *o)
-{
-	const json_t *smd5, *ssize, *salt, *kid;
-	const char *s, *why;
-
-	memset(o, 0, sizeof(*o));
-	if (!json_is_object(jo))
-		return "must be a JSON object";
-	if ((s = str_value(json_object_get(jo, "path"), SIZE_MAX)) == NULL)
-		return "\"path\" must be a non-empty string without NUL";
-	o->path = (char *)s;	/* only read, and copied by manifest_table_append */
-	if ((s = str_value(json_object_get(jo, "MD5"), MANIFEST_ETAG_MAX)) == NULL)
-		return WHY_MD5;
-	memcpy(o->md5, s, strlen(s) + 1);
-	if (!size_value(json_object_get(jo, "size"), &o->size))
-		return "\"size\" must be a non-negative integer";
-	smd5 = json_object_get(jo, "source_MD5");
-	ssize = json_object_get(jo, "source_size");
-	if (smd5 == NULL && ssize == NULL) {
-		if ((why = source_fallback(o)) != NULL)
-			return why;
-	} else if (smd5 == NULL || ssize == NULL) {
-		return "\"source_MD5\" and \"source_size\" must be given together";
-	} else {
-		if ((s = str_value(smd5, MANIFEST_MD5_HEX)) == NULL)
-			return WHY_SOURCE_MD5;
-		memcpy(o->source_md5, s, strlen(s) + 1);
-		if (!size_value(ssize, &o->source_size))
-			return "\"source_size\" must be a non-negative integer";
-	}
-	if ((salt = json_object_get(jo, "salt")) != NULL) {
-		/* "" is refused too: a writer omits the salt, never empties it */
-		if ((s = str_value(salt, MANIFEST_SALT_HEX)) == NULL ||
-		    strlen(s) != MANIFEST_SALT_HEX)
-			return "\"salt\" must be 64 hex digits";
-		memcpy(o->salt, s, MANIFEST_SALT_HEX + 1);
-	}
-	if ((kid = json_object_get(jo, "key_id")) != NULL) {
-		if ((s = str_value(kid, MANIFEST_KEYID_HEX)) == NULL ||
-		    strlen(s) != MANIFEST_KEYID_HEX)
-			return "\"key_id\" must be 16 hex digits";
-		memcpy(o->key_id, s, MANIFEST_KEYID_HEX + 1);
-	}
-	return manifest_object_check(o);
-}
-
-static int parse_table(struct manifest *m, const json_t *jt, struct where *w)
-{
-	const json_t *objs, *jo;
-	const char *ks, *cf, *why;
-	struct manifest_object o;
-	size_t ti, j;
+	struct manifest_writer *w;
 	int r;
 
-	if (!json_is_object(jt)) {
-		r = bad(w, "must be a JSON object");
-		goto out;
+	*out = NULL;
+	if (fn == NULL)
+		return cst_error(CST_EINVALID, "manifest_writer_new: no output function");
+	if ((w = cst_calloc(1, sizeof(*w))) == NULL)
+		return CST_ENOMEM;
+	if ((r = manifest_new(&w->seen)) != 0 || (r = dump_raw(&w->b, "[")) != 0) {
+		manifest_writer_free(w);
+		return r;
 	}
-	if ((ks = str_value(json_object_get(jt, "keyspace"), SIZE_MAX)) == NULL) {
-		r = bad(w, "\"keyspace\" must be a non-empty string without NUL");
-		goto out;
-	}
-	if ((cf = str_value(json_object_get(jt, "columnfamily"), SIZE_MAX)) == NULL) {
-		r = bad(w, "\"columnfamily\" must be a non-empty string without NUL");
-		goto out;
-	}
-	manifest_printable(w->ks, sizeof(w->ks), ks);
-	manifest_printable(w->cf, sizeof(w->cf), cf);
-	if (!json_is_array(objs = json_object_get(jt, "objects"))) {
-		r = bad(w, "\"objects\" must be an array");
-		goto out;
-	}
-	/* a table listed twice is merged into its first position */
-	if ((r = manifest_table_get(m, ks, cf, &ti)) != 0)
-		goto out;
-	for (j = 0; j < json_array_size(objs); j++) {
-		jo = json_array_get(objs, j);
-		w->object = j + 1;
-		if ((why = parse_object(jo, &o)) != NULL) {
-			r = bad(w, why);
-			goto out;
-		}
-		if ((r = manifest_table_append(m, ti, &o)) != 0)
-			goto out;
-	}
-	w->object = 0;
-	r = 0;
-out:
-	return r;
+	w->fn = fn;
+	w->arg = arg;
+	*out = w;
+	return 0;
 }
 
-int manifest_parse(struct manifest **out, const char *json, size_t len, const char *origin)
+static int writer_flush(struct manifest_writer *w, size_t at_least)
 {
-	struct manifest *m = NULL;
-	json_t *root = NULL;
-	json_error_t jerr;
-	struct where w;
-	char text[sizeof(jerr.text)];
-	size_t i;
-	int r = CST_EINVALID;
+	int r;
 
-	memset(&w, 0, sizeof(w));
-	w.origin = origin != NULL ? origin : "manifest";
-	if (out != NULL)
-		*out = NULL;
-	if (out == NULL || (json == NULL && len != 0)) {
-		r = cst_error(CST_EINVALID, "%s: manifest_parse: no out pointer or no input",
-			      w.origin);
-		goto out;
+	if (w->b.len < at_least || w->b.len == 0)
+		return 0;
+	if ((r = w->fn(w->arg, w->b.p, w->b.len)) != 0)
+		return w->failed = r;
+	w->b.len = 0;
+	w->b.p[0] = '\0';
+	return 0;
+}
+
+int manifest_writer_add(struct manifest_writer *w, const char *keyspace, const char *columnfamily,
+			const struct manifest_object *obj)
+{
+	struct manifest_object o;
+	const char *why = NULL, *field = "";
+	char ks[64], cf[96], path[128];
+	size_t before, ti;
+	int r;
+
+	if (w->failed)
+		return w->failed;
+	o = *obj;
+	if ((why = manifest_name_check(keyspace)) != NULL)
+		field = "\"keyspace\" ";
+	else if ((why = manifest_name_check(columnfamily)) != NULL)
+		field = "\"columnfamily\" ";
+	else
+		why = manifest_object_check(&o);
+	if (why != NULL) {
+		manifest_printable(ks, sizeof(ks), keyspace);
+		manifest_printable(cf, sizeof(cf), columnfamily);
+		manifest_printable(path, sizeof(path), o.path);
+		return cst_error(CST_EINVALID, "manifest_writer_add %s.%s object '%s': %s%s", ks, cf,
+				 path, field, why);
 	}
-	/* duplicate keys are refused: readers disagree on which one wins */
-	root = json_loadb(json != NULL ? json : "", len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		if (json_error_code(&jerr) == json_error_out_of_memory) {
-			r = cst_error(CST_ENOMEM, "%s: out of memory while parsing", w.origin);
-			goto out;
+	if (!w->started || strcmp(w->ks, keyspace) != 0 || strcmp(w->cf, columnfamily) != 0) {
+		before = manifest_table_count(w->seen);
+		if ((r = manifest_table_get(w->seen, keyspace, columnfamily, &ti)) != 0)
+			return w->failed = r;
+		if (manifest_table_count(w->seen) == before) {
+			manifest_printable(ks, sizeof(ks), keyspace);
+			manifest_printable(cf, sizeof(cf), columnfamily);
+			return cst_error(CST_EINVALID, "manifest_writer_add %s.%s: the table's objects "
+					 "must come together", ks, cf);
 		}
-		manifest_printable(text, sizeof(text), jerr.text);
-		r = cst_error(CST_EINVALID, "%s: JSON error at line %d column %d: %s", w.origin,
-			      jerr.line, jerr.column, text);
-		goto out;
+		free(w->ks);
+		free(w->cf);
+		w->ks = cst_strdup(keyspace);
+		w->cf = cst_strdup(columnfamily);
+		if (w->ks == NULL || w->cf == NULL)
+			return w->failed = CST_ENOMEM;
+		if ((w->started && (r = dump_raw(&w->b, "]}")) != 0) ||
+		    (r = dump_raw(&w->b, w->n_tables ? ",{\"keyspace\":" : "{\"keyspace\":")) != 0 ||
+		    (r = dump_json(&w->b, json_string(keyspace))) != 0 ||
+		    (r = dump_raw(&w->b, ",\"columnfamily\":")) != 0 ||
+		    (r = dump_json(&w->b, json_string(columnfamily))) != 0 ||
+		    (r = dump_raw(&w->b, ",\"objects\":[")) != 0)
+			return w->failed = r;
+		w->started = 1;
+		w->n_tables++;
+		w->n_in_table = 0;
 	}
-	if (!json_is_array(root)) {
-		r = bad(&w, "the top level must be an array of tables");
-		goto out;
-	}
-	if ((r = manifest_new(&m)) != 0)
-		goto out;
-	for (i = 0; i < json_array_size(root); i++) {
-		w.table = i + 1;
-		w.ks[0] = w.cf[0] = '\0';
-		if ((r = parse_table(m, json_array_get(root, i), &w)) != 0)
-			goto out;
-	}
-	*out = m;
-	m = NULL;
-	r = 0;
-out:
-	manifest_free(m);
-	json_decref(root);
-	return r;
+	if ((w->n_in_table && (r = dump_raw(&w->b, ",")) != 0) ||
+	    (r = dump_json(&w->b, object_json(&o))) != 0)
+		return w->failed = r;
+	w->n_in_table++;
+	return writer_flush(w, WRITER_FLUSH);
+}
+
+int manifest_writer_finish(struct manifest_writer *w)
+{
+	int r;
+
+	if (w->failed)
+		return w->failed;
+	if ((w->started && (r = dump_raw(&w->b, "]}")) != 0) || (r = dump_raw(&w->b, "]")) != 0)
+		return w->failed = r;
+	w->started = 0;
+	return writer_flush(w, 1);
+}
+
+void manifest_writer_free(struct manifest_writer *w)
+{
+	if (w == NULL)
+		return;
+	free(w->b.p);
+	free(w->ks);
+	free(w->cf);
+	manifest_free(w->seen);
+	free(w);
 }

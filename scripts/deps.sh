@@ -8,7 +8,9 @@ pkgs=(gcc make cmake pkg-config libssl-dev libjansson-dev libinih-dev libcmocka-
       # cross-check, curl and openssl for the harness
       ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli curl openssl
       # the hash cache test proves with strace that unchanged files are not read
-      strace)
+      strace
+      # the memory test: GNU time for peak RSS, eatmydata to skip fsync there
+      time eatmydata)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

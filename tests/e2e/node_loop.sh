@@ -69,7 +69,8 @@ grep -q "^clearsnapshot -t cassette-b1" "$W/nodetool.log" || fail "snapshot was 
 [ -z "$(find "$D" -path '*snapshots/cassette-b1*')" ] || fail "snapshot left behind"
 [ -d "$D/ks1/$T1/snapshots/old" ] || fail "an unrelated snapshot was removed"
 M1=$STORE/node1.example/b1/meta/manifest.json
-[ "$(grep -c '^put_file ' "$W/trace1")" = "$N_FILES_B1" ] || fail "expected $N_FILES_B1 uploads, trace: $(grep -c '^put_file ' "$W/trace1")"
+# data objects (the manifest goes up as a file too, under meta/ and index/)
+[ "$(grep -c '^put_file .*/data/' "$W/trace1")" = "$N_FILES_B1" ] || fail "expected $N_FILES_B1 uploads, trace: $(grep -c '^put_file .*/data/' "$W/trace1")"
 [ "$(pyjson "$M1" 'sum(len(t["objects"]) for t in m)')" = "$N_FILES_B1" ] || fail "manifest object count"
 PATHS1=$(pyjson "$M1" '"\n".join(o["path"] for t in m for o in t["objects"])')
 grep -E 'tmp-|_txn_|\.tmp$|snapshots|backups/' <<< "$PATHS1" && fail "temporary or snapshot files were backed up"
@@ -115,7 +116,7 @@ export CASSETTE_STORAGE_TRACE=$W/trace2
 cas 0 backup-node --backup-name b2
 unset CASSETTE_STORAGE_TRACE
 out_has "9 new"
-grep '^put_file ' "$W/trace2" | sed 's/^put_file //' | LC_ALL=C sort > "$W/uploaded2"
+grep '^put_file .*/data/' "$W/trace2" | sed 's/^put_file //' | LC_ALL=C sort > "$W/uploaded2"
 [ "$(wc -l < "$W/uploaded2")" = 9 ] || { cat "$W/uploaded2"; fail "b2 should upload 8 new components + 1 rewritten Summary.db"; }
 grep -q "/@b2/nb-2-big-Summary.db$" "$W/uploaded2" || fail "rewritten Summary.db must get a distinct key"
 [ "$(grep -c 'nb-3-big-' "$W/uploaded2")" = 8 ] || fail "new generation not uploaded"
@@ -230,8 +231,9 @@ ok "a failed backup writes no manifest and leaves no object, snapshot or temp fi
 # ---- the crash window: manifest written, finished marker not -------------------
 sstable "$D/ks1/$T2" 5 30000
 cp -a "$D" "$W/data-at-c1"
-# put_buf calls: started, 4 meta, manifest.json, 4 index copies, then finished = 11th
-CASSETTE_STORAGE_FAULTS=put_buf:11 cas 1 backup-node --backup-name c1
+# put_buf calls: started, 4 meta, 3 index copies, then finished = 9th (manifest.json
+# and its index copy go up with put_file: the manifest is never held in memory)
+CASSETTE_STORAGE_FAULTS=put_buf:9 cas 1 backup-node --backup-name c1
 [ -f "$STORE/node1.example/c1/meta/manifest.json" ] || fail "c1 should have its manifest"
 cas 0 list-backups; grep -q '^c1 .*incomplete' "$W/out" || { cat "$W/out"; fail "c1 not listed as incomplete"; }
 head -c 300 /dev/urandom > "$D/ks1/$T2/nb-5-big-Summary.db"   # rewritten; c1's object must survive
@@ -259,6 +261,14 @@ cas 0 backup-node --backup-name f1 --mode full
 cas 0 restore-node --backup-name f1 --target-dir "$W/rf"
 diff <(sstable_digest "$D") <(sstable_digest "$W/rf") || fail "full restore differs"
 ok "full mode stores every file under the backup and restores byte-identical"
+
+# A differential run after a full one reuses pool objects only: an object in
+# f1's own folder goes when f1 is deleted, and a restore of g1 would refuse it.
+cas 0 backup-node --backup-name g1
+grep -q '"path":"node1.example/f1/' "$STORE/node1.example/g1/meta/manifest.json" && fail "a differential backup references a full backup's own object"
+cas 0 restore-node --backup-name g1 --target-dir "$W/rg"
+diff <(sstable_digest "$D") <(sstable_digest "$W/rg") || fail "differential-after-full restore differs"
+ok "a differential backup after a full one references only pool objects and restores"
 
 HL=$W/hardlink.ini
 SNAPSHOT_MODE=hardlink write_config "$HL" "$D" "$W/store-hl" "key_secret_file = $W/backup.key" "prefix = cluster-a/"

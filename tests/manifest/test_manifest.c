@@ -500,6 +500,7 @@ int main(int argc, char **argv)
 		T(duplicate_tables_merged), T(duplicate_keys), T(counts), T(malformed),
 		T(nul_in_string), T(deep_nesting), T(hostile_names_one_line),
 		T(truncations), T(mutations), T(scale), T(many_tables),
+		T(reader_pieces), T(reader_key_order), T(writer), T(rec_pack),
 	};
 	char name[64];
 	size_t i;

@@ -27,5 +27,9 @@ void test_truncations(void **state);
 void test_mutations(void **state);
 void test_scale(void **state);
 void test_many_tables(void **state);
+void test_reader_pieces(void **state);
+void test_reader_key_order(void **state);
+void test_writer(void **state);
+void test_rec_pack(void **state);
 
 #endif
