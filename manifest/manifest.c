@@ -147,8 +147,10 @@ const char *manifest_object_check(struct manifest_object *o)
 		return "\"path\" must be a non-empty string";
 	if (!utf8_valid(o->path))
 		return "\"path\" is not valid UTF-8";
-	if (!manifest_etag_check(o->md5, sizeof(o->md5)))
-		return "\"MD5\" must be 32 hex digits or an S3 multipart ETag \"<32 hex>-<parts>\"";
+	if (!manifest_etag_check(o->md5, sizeof(o->md5)) &&
+	    !(o->md5[0] == '\0' && o->salt[0] != '\0'))
+		return "\"MD5\" must be 32 hex digits or an S3 multipart ETag \"<32 hex>-<parts>\" "
+		       "(or \"\" for an encrypted object)";
 	if (o->size > MANIFEST_SIZE_MAX)
 		return "\"size\" must be a non-negative integer below 2^63";
 	if (!hex_field(o->source_md5, sizeof(o->source_md5), MANIFEST_MD5_HEX))

@@ -80,7 +80,8 @@ done
 grep -q "CREATE TABLE IF NOT EXISTS ks1.t1" "$STORE/node1.example/b1/meta/schema.cql" || fail "schema.cql not collected"
 grep -q '"release_version":"4.1.3"' "$STORE/node1.example/b1/meta/server_version.json" || fail "server version"
 python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$STORE/node1.example/b1/meta/tokenmap.json"
-pyjson "$M1" 'all(len(o["source_MD5"])==32 and len(o["MD5"])==32 and len(o["salt"])==64 for t in m for o in t["objects"])' | grep -qx True || fail "manifest fields"
+pyjson "$M1" 'all(len(o["source_MD5"])==32 and o["MD5"]=="" and len(o["salt"])==64 for t in m for o in t["objects"])' | grep -qx True || fail "manifest fields (encrypted on local storage: MD5 \"\", see FORMAT.md)"
+S1=$(md5sum < "$STORE/node1.example/data/ks1/$T1/nb-2-big-Summary.db" | cut -c1-32)  # b1's object, for later
 ok "backup b1 stores every live component once, with plaintext meta"
 
 # data objects are ciphertext, meta is not
@@ -122,7 +123,6 @@ grep -q "/@b2/nb-2-big-Summary.db$" "$W/uploaded2" || fail "rewritten Summary.db
 grep -q 'nb-2-big-Data.db' "$W/uploaded2" && fail "unchanged file uploaded again"
 M2=$STORE/node1.example/b2/meta/manifest.json
 grep -q "$T1/nb-1-big-" <<< "$(pyjson "$M2" '"\n".join(o["path"] for t in m for o in t["objects"])')" && fail "removed generation still in b2"
-S1=$(pyjson "$M1" '[o["MD5"] for t in m for o in t["objects"] if o["path"].endswith("nb-2-big-Summary.db")][0]')
 [ "$(md5sum < "$STORE/node1.example/data/ks1/$T1/nb-2-big-Summary.db" | cut -c1-32)" = "$S1" ] || fail "b1's Summary.db object was overwritten"
 ok "b2 stores only what changed and never overwrites b1's objects"
 

@@ -325,16 +325,16 @@ static void test_failed_put_leaves_empty_dir(void **state)
 	char *missing = path_in(fx->dir, "nope");
 
 	lfx_open(fx);
-	assert_rc(storage_put_file(fx->s, "deep/er/obj", missing, 0), CST_ENOTFOUND);
+	assert_rc(storage_put_file(fx->s, "deep/er/obj", missing, 0, NULL, NULL), CST_ENOTFOUND);
 	assert_tree(fx->dir, "");
 	put_str(fx->s, "deep/er/obj", "old");
-	assert_rc(storage_put_file(fx->s, "deep/er/obj", missing, 0), CST_ENOTFOUND);
+	assert_rc(storage_put_file(fx->s, "deep/er/obj", missing, 0, NULL, NULL), CST_ENOTFOUND);
 	assert_rc(storage_put_buf(fx->s, "deep/er/obj", "new", 3, STORAGE_PUT_NO_OVERWRITE),
 		  CST_EEXISTS);
 	assert_tree(fx->dir, "deep\ndeep/er\ndeep/er/obj\n");
 	assert_content(fx->s, "deep/er/obj", "old");
 	/* A directory as the source is refused before anything is made. */
-	assert_rc(storage_put_file(fx->s, "other/obj", fx->dir, 0), CST_EINVALID);
+	assert_rc(storage_put_file(fx->s, "other/obj", fx->dir, 0, NULL, NULL), CST_EINVALID);
 	assert_tree(fx->dir, "deep\ndeep/er\ndeep/er/obj\n");
 	free(missing);
 }
@@ -490,7 +490,7 @@ static void test_trace(void **state)
 	lfx_open(fx);
 	unsetenv("CASSETTE_STORAGE_TRACE"); /* read at open, not per call */
 	put_str(fx->s, "a/x", "x");
-	assert_ok(storage_put_file(fx->s, "a/y", src, 0));
+	assert_ok(storage_put_file(fx->s, "a/y", src, 0, NULL, NULL));
 	assert_ok(storage_get_buf(fx->s, "a/x", &got, NULL, 10));
 	free(got);
 	assert_ok(storage_head(fx->s, "a/x", &size));
@@ -587,9 +587,9 @@ static void test_fault_persistent(void **state)
 		assert_string_equal(cst_error_msg(), "injected fault: get k");
 	}
 	assert_ok(storage_head(fx->s, "k", &size));
-	assert_ok(storage_put_file(fx->s, "f1", src, 0));
-	assert_rc(storage_put_file(fx->s, "f2", src, 0), CST_EIO);
-	assert_rc(storage_put_file(fx->s, "f3", src, 0), CST_EIO);
+	assert_ok(storage_put_file(fx->s, "f1", src, 0, NULL, NULL));
+	assert_rc(storage_put_file(fx->s, "f2", src, 0, NULL, NULL), CST_EIO);
+	assert_rc(storage_put_file(fx->s, "f3", src, 0, NULL, NULL), CST_EIO);
 	free(listing(fx->s, ""));
 	free(listing(fx->s, "k"));
 	{
