@@ -275,7 +275,8 @@ static int begin_multipart(struct writer *w, const char *key, const char *varian
 		rc = storage_stat(w->p->st, key, &st);
 		if (rc == 0) {
 			*used_variant = 1;
-			return storage_upload_begin(&w->mpu, w->p->st, variant, 0);
+			return storage_upload_begin(&w->mpu, w->p->st, variant,
+						    flags & ~STORAGE_PUT_NO_OVERWRITE);
 		}
 		if (rc != CST_ENOTFOUND)
 			return rc;
@@ -340,7 +341,9 @@ int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fq
 	w.fd = -1;
 	w.key = key;
 	w.variant = variant;
-	w.flags = flags;
+	/* Part files are never touched once submitted: the store may keep
+	 * them instead of copying (local, on the same file system). */
+	w.flags = flags | STORAGE_PUT_HANDOVER;
 	uploads_batch_init(&w.batch);
 	if ((src = open(f->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		rc = cst_error_errno("cannot open %s", f->path);
@@ -350,7 +353,7 @@ int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fq
 		goto out;
 	if (stored > p->cfg->multipart_threshold) {
 		w.part_size = part_size_for(stored);
-		if ((rc = begin_multipart(&w, key, variant, flags, &out->used_variant)) != 0)
+		if ((rc = begin_multipart(&w, key, variant, w.flags, &out->used_variant)) != 0)
 			goto out;
 	}
 	md5_plan(&w, out, p->key != NULL);

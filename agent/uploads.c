@@ -74,7 +74,8 @@ static void run_job(struct uploads *u, struct job *j)
 		 * references. Never overwrite it; the ciphertext is bound to
 		 * the file, not the key, so it can go elsewhere as is. */
 		cst_error_clear();
-		rc = storage_put_file(u->st, j->variant, j->path, 0, md5, &put);
+		rc = storage_put_file(u->st, j->variant, j->path,
+				      j->flags & ~STORAGE_PUT_NO_OVERWRITE, md5, &put);
 		used_variant = 1;
 	}
 	finish(u, j, rc, used_variant, &put);

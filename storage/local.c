@@ -205,8 +205,31 @@ int local_temp_name(char **tmp, char **dir, const char *path, const char *suffix
 	return 0;
 }
 
+int local_link_over(const char *src, const char *reserved)
+{
+	char *lnk = cst_sprintf("%sL", reserved);
+	int rc = 0;
+
+	if (lnk == NULL)
+		return CST_ENOMEM;
+	if (link(src, lnk) != 0) {
+		/* Another file system, one without hard links, or a name at
+		 * NAME_MAX already: copy. */
+		if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOTSUP ||
+		    errno == EOPNOTSUPP || errno == ENAMETOOLONG || errno == EEXIST)
+			rc = 1;
+		else
+			rc = cst_error_errno("cannot link %s to %s", src, lnk);
+	} else if (rename(lnk, reserved) != 0) {
+		rc = cst_error_errno("cannot rename %s to %s", lnk, reserved);
+		unlink(lnk);
+	}
+	free(lnk);
+	return rc;
+}
+
 int local_put(struct storage *s, const char *op, const char *key, int flags,
-	      local_fill_fn fill, void *arg)
+	      local_fill_fn fill, void *arg, const char *take)
 {
 	char *path = NULL, *tmp = NULL, *dir = NULL;
 	int fd = -1, rc, attempt, have_tmp = 0;
@@ -231,11 +254,21 @@ int local_put(struct storage *s, const char *op, const char *key, int flags,
 			goto out;
 	}
 	have_tmp = 1;
+	if (take != NULL) {
+		/* The caller's file itself becomes the object: no copy. */
+		close(fd);
+		if ((rc = local_link_over(take, tmp)) != 0)
+			goto out;	/* 1: the caller copies instead */
+		if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0) {
+			rc = cst_error_errno("storage %s %s: cannot open %s", op, key, tmp);
+			goto out;
+		}
+	}
 	if (fchmod(fd, 0644) != 0) {
 		rc = cst_error_errno("storage %s %s: cannot chmod %s", op, key, tmp);
 		goto out;
 	}
-	if ((rc = fill(s, fd, key, tmp, arg)) != 0)
+	if (take == NULL && (rc = fill(s, fd, key, tmp, arg)) != 0)
 		goto out;
 	if (fsync(fd) != 0) {
 		rc = cst_error_errno("storage %s %s: cannot fsync %s", op, key, tmp);
@@ -304,7 +337,7 @@ static int local_put_buf(struct storage *s, const char *key, const void *buf, si
 {
 	struct buf_src src = { buf, len };
 
-	return local_put(s, "put_buf", key, flags, fill_buf, &src);
+	return local_put(s, "put_buf", key, flags, fill_buf, &src, NULL);
 }
 
 /* One chunk from src to dst in the kernel, without a pass through user
@@ -438,7 +471,17 @@ static int local_put_file(struct storage *s, const char *key, const char *path, 
 			       key, path);
 		goto out;
 	}
-	if ((rc = local_put(s, "put_file", key, flags, fill_file, &src)) == 0)
+	if ((flags & STORAGE_PUT_HANDOVER) && md5 == NULL) {
+		/* Same file system: the file itself goes into place. The
+		 * limit is paid as if it had been copied. */
+		if ((rc = local_put(s, "put_file", key, flags, NULL, NULL, path)) == 0) {
+			storage_throttle(s, (size_t)st.st_size);
+			out->size = (uint64_t)st.st_size;
+		}
+		if (rc != 1)
+			goto out;
+	}
+	if ((rc = local_put(s, "put_file", key, flags, fill_file, &src, NULL)) == 0)
 		out->size = src.copied;	/* no ETag: nothing here keeps an MD5 */
 out:
 	if (src.fd >= 0)

@@ -45,9 +45,15 @@ typedef int (*local_fill_fn)(struct storage *s, int fd, const char *key, const c
 			     void *arg);
 /* Create a temp file beside root/key, fill it, fsync, move it into place
  * (rename, or link for STORAGE_PUT_NO_OVERWRITE: CST_EEXISTS when the key
- * exists), fsync the directory. On failure the temp file is gone. */
+ * exists), fsync the directory. On failure the temp file is gone. With
+ * `take`, that file is hard-linked in as the temp file instead of filling
+ * one (fill unused); 1 when it cannot be (another file system): copy then. */
 int local_put(struct storage *s, const char *op, const char *key, int flags,
-	      local_fill_fn fill, void *arg);
+	      local_fill_fn fill, void *arg, const char *take);
+/* Make the existing name `reserved` (a temp file of ours) a hard link of
+ * `src`, atomically. 0; 1 when the file systems cannot (EXDEV...); or a
+ * CST_ code with the slot set. */
+int local_link_over(const char *src, const char *reserved);
 
 /* Copy src to dst from their current offsets to the end of src: in the
  * kernel (copy_file_range) when no MD5 is wanted and the file systems allow

@@ -115,6 +115,20 @@ int local_mpu_part(struct storage *s, void *upload, unsigned part_no, const char
 		tmp = NULL;
 		goto out;
 	}
+	if ((m->flags & STORAGE_PUT_HANDOVER) && md5 == NULL) {
+		/* The caller's file itself becomes the part: no copy. The
+		 * limit is paid as if it had been copied. */
+		struct stat sb;
+
+		if ((rc = local_link_over(path, tmp)) == 0) {
+			if (fstat(src, &sb) == 0)
+				storage_throttle(s, (size_t)sb.st_size);
+			goto placed;
+		}
+		if (rc != 1)
+			goto out;
+		rc = 0;
+	}
 	if (md5 != NULL &&
 	    ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1)) {
 		rc = cst_error(CST_ERROR, "storage upload_part %s: cannot start MD5", m->key);
@@ -139,6 +153,7 @@ int local_mpu_part(struct storage *s, void *upload, unsigned part_no, const char
 			       "(sent %s, received %s)", m->key, part_no, want, got);
 		goto out;
 	}
+placed:
 	rc = close(fd);
 	fd = -1;
 	if (rc != 0) {
@@ -215,7 +230,8 @@ int local_mpu_commit(struct storage *s, void *upload, unsigned n_parts,
 	struct parts_src src = { m, n_parts, 0 };
 	int rc;
 
-	if ((rc = local_put(s, "upload_commit", m->key, m->flags, fill_parts, &src)) != 0)
+	if ((rc = local_put(s, "upload_commit", m->key, m->flags & ~STORAGE_PUT_HANDOVER, fill_parts,
+			    &src, NULL)) != 0)
 		return rc;
 	out->size = src.size;	/* no ETag: nothing here keeps an MD5 */
 	/* The object is in place; a staging directory left by a failed

@@ -100,6 +100,12 @@ typedef int (*storage_list_fn)(void *arg, const char *key, uint64_t size);
 enum {
 	/* Fail with CST_EEXISTS instead of replacing an existing object. */
 	STORAGE_PUT_NO_OVERWRITE = 1 << 0,
+	/* put_file and upload_begin (for its parts): the caller hands the
+	 * source files over. It never changes them afterwards (it may delete
+	 * them), so the store may keep a file itself instead of copying it:
+	 * the local backend hard-links it into place when it is on the same
+	 * file system and no MD5 is to be checked. */
+	STORAGE_PUT_HANDOVER = 1 << 1,
 };
 
 /*

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "contract_int.h"
 
@@ -389,6 +390,44 @@ static void test_mpu_without_md5(void **state)
 	free(data);
 }
 
+/* STORAGE_PUT_HANDOVER: the store may keep the caller's files themselves;
+ * a refused put leaves the source as it was, and deleting the sources
+ * afterwards changes no object. */
+static void test_handover(void **state)
+{
+	struct fx *fx = *state;
+	size_t len = PART + 5;
+	unsigned char *data = pattern(len, 21);
+	struct storage_upload *u = NULL;
+	struct storage_stat got;
+	char *whole = src_file(fx, "ho-whole", data, 1000);
+	char *p1 = src_file(fx, "ho-1", data, PART), *p2 = src_file(fx, "ho-2", data + PART, 5);
+
+	put_str(fx->s, "ho/taken", "taken");
+	assert_rc(storage_put_file(fx->s, "ho/taken", whole,
+				   STORAGE_PUT_NO_OVERWRITE | STORAGE_PUT_HANDOVER, NULL, &got),
+		  CST_EEXISTS);
+	assert_content(fx->s, "ho/taken", "taken");
+	assert_ok(storage_put_file(fx->s, "ho/whole", whole, STORAGE_PUT_HANDOVER, NULL, &got));
+	assert_int_equal(got.size, 1000);
+	assert_ok(storage_upload_begin(&u, fx->s, "ho/multi", STORAGE_PUT_HANDOVER));
+	assert_ok(storage_upload_part(u, 1, p1, NULL));
+	assert_ok(storage_upload_part(u, 2, p2, NULL));
+	assert_ok(storage_upload_commit(u, 2, &got));
+	storage_upload_free(u);
+	assert_int_equal(got.size, len);
+	assert_int_equal(unlink(whole), 0);
+	assert_int_equal(unlink(p1), 0);
+	assert_int_equal(unlink(p2), 0);
+	assert_object(fx->s, "ho/whole", data, 1000);
+	assert_object(fx->s, "ho/multi", data, len);
+	assert_listing(fx->s, "ho/", "ho/multi:5242885\nho/taken:5\nho/whole:1000\n");
+	free(whole);
+	free(p1);
+	free(p2);
+	free(data);
+}
+
 /* ---- parts from several threads ---- */
 
 #define MT_THREADS 4
@@ -477,6 +516,7 @@ const struct CMUnitTest contract_mpu_tests[] = {
 	CT(test_mpu_md5_mismatch),
 	CT(test_put_file_reports),
 	CT(test_mpu_without_md5),
+	CT(test_handover),
 	CT(test_mpu_parallel_parts),
 };
 

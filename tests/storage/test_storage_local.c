@@ -361,6 +361,42 @@ static void test_temp_files_hidden(void **state)
 	}
 }
 
+/* A handed-over file on the same file system becomes the object itself:
+ * same inode, no copy; mode 0644 like any object. */
+static void test_handover_links(void **state)
+{
+	struct lfx *fx = *state;
+	struct stat src, obj;
+	struct storage_stat got;
+	char *path, *objpath;
+
+	lfx_open(fx);
+	scratch_write(fx->dir, "srcdir/f.cassette-tmp-src", "handed over", 11);
+	path = path_in(fx->dir, "srcdir/f.cassette-tmp-src");
+	assert_ok(storage_put_file(fx->s, "h/obj", path, STORAGE_PUT_HANDOVER, NULL, &got));
+	assert_int_equal(got.size, 11);
+	assert_string_equal(got.etag, "");
+	objpath = path_in(fx->dir, "h/obj");
+	assert_int_equal(stat(path, &src), 0);
+	assert_int_equal(stat(objpath, &obj), 0);
+	assert_true(src.st_ino == obj.st_ino && src.st_dev == obj.st_dev);
+	assert_int_equal(obj.st_mode & 07777, 0644);
+	assert_int_equal(unlink(path), 0);
+	assert_content(fx->s, "h/obj", "handed over");
+	/* without the flag: a copy */
+	scratch_write(fx->dir, "srcdir/g.cassette-tmp-src", "copied", 6);
+	free(path);
+	path = path_in(fx->dir, "srcdir/g.cassette-tmp-src");
+	assert_ok(storage_put_file(fx->s, "h/copy", path, 0, NULL, NULL));
+	free(objpath);
+	objpath = path_in(fx->dir, "h/copy");
+	assert_int_equal(stat(path, &src), 0);
+	assert_int_equal(stat(objpath, &obj), 0);
+	assert_true(src.st_ino != obj.st_ino);
+	free(path);
+	free(objpath);
+}
+
 static void test_long_segments(void **state)
 {
 	struct lfx *fx = *state;
@@ -747,6 +783,7 @@ static const struct CMUnitTest local_tests[] = {
 	LT(test_bad_config),
 	LT(test_failed_put_leaves_empty_dir),
 	LT(test_temp_files_hidden),
+	LT(test_handover_links),
 	LT(test_long_segments),
 	LT(test_file_dir_conflicts),
 	LT(test_symlinks_are_not_objects),
