@@ -154,6 +154,22 @@ cas 0 restore-node --backup-name b2 --target-dir "$W/r2"
 diff <(sstable_digest "$W/data-at-b2") <(sstable_digest "$W/r2") || fail "restore of b2 differs"
 ok "restores of b1 and b2 are byte-identical to their snapshots"
 
+# A manifest written before the MD5 rule (FORMAT.md) holds the ciphertext's
+# MD5 for local encrypted objects: it still loads and restores.
+mkdir -p "$STORE/node1.example/old1/meta"
+python3 - "$M1" "$STORE" "$STORE/node1.example/old1/meta/manifest.json" <<'PY'
+import hashlib, json, sys
+m = json.load(open(sys.argv[1]))
+for t in m:
+    for o in t["objects"]:
+        o["MD5"] = hashlib.md5(open(sys.argv[2] + "/" + o["path"], "rb").read()).hexdigest()
+json.dump(m, open(sys.argv[3], "w"), separators=(",", ":"))
+PY
+cas 0 restore-node --backup-name old1 --target-dir "$W/rold"
+diff <(sstable_digest "$W/data-at-b1") <(sstable_digest "$W/rold") || fail "restore of an old-style manifest differs"
+rm -r "$STORE/node1.example/old1"
+ok "a manifest from before the MD5 rule (ciphertext MD5s) still restores"
+
 cas 0 restore-node --backup-name b2 --target-dir "$W/r3" --keyspace ks1 --table t2
 [ "$(find "$W/r3" -type f | wc -l)" = 16 ] || fail "--table t2 restored $(find "$W/r3" -type f | wc -l) files"
 [ -z "$(find "$W/r3" -path "*$T1*")" ] || fail "--table restored another table"

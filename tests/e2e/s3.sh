@@ -31,7 +31,7 @@ s3_config() { # s3_config FILE PORT EXTRA...
 	local file=$1 port=$2; shift 2
 	printf '%s\n' "[cassandra]" "data_dir = $D" "snapshot_mode = hardlink" "[storage]" \
 		"storage_provider = s3" "host = 127.0.0.1" "port = $port" "secure = false" \
-		"bucket_name = $BUCKET" "prefix = e2e" "fqdn = node1" "key_file = ${S3_KEYFILE:-$W/creds}" \
+		"bucket_name = $BUCKET" "prefix = ${S3_PREFIX:-e2e}" "fqdn = node1" "key_file = ${S3_KEYFILE:-$W/creds}" \
 		"encryption_tmp_dir = $W/enctmp" "multi_part_upload_threshold = 6MB" \
 		"concurrent_transfers = 3" "$@" > "$file"
 }
@@ -79,7 +79,7 @@ ok "encrypted objects on S3: each manifest MD5 is the server's ETag, each size t
 
 # encryption = none: the stored bytes are the source, so MD5 = source_MD5
 # for a whole object and the server's multipart ETag for a multipart one.
-s3_config "$W/plain.ini" "$CASSETTE_TEST_S3_PORT" "encryption = none" "prefix = e2e-plain"
+S3_PREFIX=e2e-plain s3_config "$W/plain.ini" "$CASSETTE_TEST_S3_PORT" "encryption = none"
 CFG=$W/plain.ini cas 0 backup-node --backup-name p1
 awsenv s3 cp "s3://$BUCKET/e2e-plain/node1/p1/meta/manifest.json" "$W/mp.json" >/dev/null
 awsenv s3api list-objects-v2 --bucket "$BUCKET" --prefix e2e-plain/node1/data/ --output json > "$W/pobjs.json"
