@@ -26,6 +26,7 @@ struct pipeline {
 	struct uploads *up;
 	const struct crypto_key *key;
 	char *tmpdir;
+	int whole;			/* the store takes temp files as they are */
 	struct crypto_md5 *md5_src, *md5_part;
 	unsigned char *buf;
 };
@@ -75,6 +76,10 @@ int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage
 	}
 	if ((rc = crypto_md5_new(&p->md5_src)) != 0 || (rc = crypto_md5_new(&p->md5_part)) != 0)
 		goto out;
+	/* Local storage on the temp dir's file system links each temp file in
+	 * as the object: cutting it into parts would only add the copy that
+	 * joins them. */
+	p->whole = storage_takes_files_from(st, p->tmpdir);
 	*out = p;
 	p = NULL;
 out:
@@ -351,7 +356,7 @@ int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fq
 	}
 	if ((rc = crypto_md5_reset(p->md5_src)) != 0)
 		goto out;
-	if (stored > p->cfg->multipart_threshold) {
+	if (stored > p->cfg->multipart_threshold && !p->whole) {
 		w.part_size = part_size_for(stored);
 		if ((rc = begin_multipart(&w, key, variant, w.flags, &out->used_variant)) != 0)
 			goto out;

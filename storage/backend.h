@@ -49,6 +49,8 @@ struct storage_ops {
 	int (*list)(struct storage *s, const char *prefix, storage_list_fn cb, void *arg);
 	/* A missing key is success. */
 	int (*del)(struct storage *s, const char *key);
+	/* storage_takes_files_from(); NULL means never. */
+	int (*takes_files_from)(struct storage *s, const char *dir);
 
 	/*
 	 * Multipart upload. `*upload` is the backend's own state (an S3 upload

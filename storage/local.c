@@ -613,6 +613,14 @@ out:
 }
 
 
+/* Hard links need one file system. */
+static int local_takes_files_from(struct storage *s, const char *dir)
+{
+	struct stat a, b;
+
+	return stat(dir, &a) == 0 && stat(local_of(s)->root, &b) == 0 && a.st_dev == b.st_dev;
+}
+
 const struct storage_ops storage_local_ops = {
 	.name = "local",
 	.open = local_open,
@@ -623,6 +631,7 @@ const struct storage_ops storage_local_ops = {
 	.stat = local_stat,
 	.list = local_list,
 	.del = local_del,
+	.takes_files_from = local_takes_files_from,
 	.mpu_begin = local_mpu_begin,
 	.mpu_part = local_mpu_part,
 	.mpu_commit = local_mpu_commit,

@@ -218,6 +218,13 @@ int storage_md5_use(const struct storage *s)
 	return s != NULL ? s->md5_use : STORAGE_MD5_NEVER;
 }
 
+int storage_takes_files_from(struct storage *s, const char *dir)
+{
+	if (s == NULL || dir == NULL || s->ops->takes_files_from == NULL)
+		return 0;
+	return s->ops->takes_files_from(s, dir);
+}
+
 int storage_put_file(struct storage *s, const char *key, const char *path, int flags,
 		     const unsigned char *md5, struct storage_stat *out)
 {

@@ -150,6 +150,13 @@ enum storage_md5_use {
 /* The handle's storage_md5_use; STORAGE_MD5_NEVER for NULL. */
 int storage_md5_use(const struct storage *s);
 
+/* 1 when a file under the local directory `dir`, put with
+ * STORAGE_PUT_HANDOVER, becomes the object itself without a copy (the local
+ * backend, on the same file system): a caller then gains nothing by cutting
+ * a large object into multipart parts, which the local backend must join by
+ * copying. 0 otherwise (S3; another file system; `dir` missing). */
+int storage_takes_files_from(struct storage *s, const char *dir);
+
 /*
  * Store the contents of the local file `path` under `key`, atomically: a
  * reader sees the old object or the whole new one, never a part. A missing

@@ -81,6 +81,8 @@ static int setup(void **state)
 	fx->cfg.multipart_threshold = 8 * MIB;	/* multipart above, parts of 8 MiB */
 	assert_int_equal(storage_open(&fx->st, &sc), 0);
 	assert_int_equal(storage_md5_use(fx->st), use[backend]);
+	/* local, one file system: whole objects, linked in (no parts) */
+	assert_int_equal(storage_takes_files_from(fx->st, fx->dir), backend == LOCAL);
 	assert_int_equal(uploads_new(&fx->up, fx->st, 2), 0);
 	memset(raw, 7, sizeof(raw));
 	assert_int_equal(crypto_key_from_bytes(&fx->key, raw, sizeof(raw)), 0);
@@ -194,7 +196,7 @@ static void test_encrypted_whole(void **state)
 
 static void test_encrypted_multipart(void **state)
 {
-	store_one(*state, 20 * MIB + 11, 1, "nb-2-big-Data.db");	/* 3 parts */
+	store_one(*state, 20 * MIB + 11, 1, "nb-2-big-Data.db");	/* S3: 3 parts */
 }
 
 static void test_plaintext_whole(void **state)
