@@ -257,6 +257,7 @@ int local_put(struct storage *s, const char *op, const char *key, int flags,
 	if (take != NULL) {
 		/* The caller's file itself becomes the object: no copy. */
 		close(fd);
+		fd = -1;
 		if ((rc = local_link_over(take, tmp)) != 0)
 			goto out;	/* 1: the caller copies instead */
 		if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0) {
