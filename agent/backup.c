@@ -364,7 +364,7 @@ static int put_meta_file(struct run *r, const char *name, const char *path, int 
 
 	if (key == NULL)
 		return CST_ENOMEM;
-	rc = storage_put_file(r->st, key, path, flags);
+	rc = storage_put_file(r->st, key, path, flags, NULL, NULL);
 	free(key);
 	return rc;
 }
@@ -376,7 +376,7 @@ static int put_index_file(struct run *r, const char *name, const char *path)
 
 	if (key == NULL)
 		return CST_ENOMEM;
-	rc = storage_put_file(r->st, key, path, 0);
+	rc = storage_put_file(r->st, key, path, 0, NULL, NULL);
 	free(key);
 	return rc;
 }

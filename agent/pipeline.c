@@ -26,7 +26,8 @@ struct pipeline {
 	struct uploads *up;
 	const struct crypto_key *key;
 	char *tmpdir;
-	struct crypto_md5 *md5_src, *md5_part, *md5_etag;
+	int whole;			/* the store takes temp files as they are */
+	struct crypto_md5 *md5_src, *md5_part;
 	unsigned char *buf;
 };
 
@@ -42,7 +43,8 @@ struct writer {
 	char *path;			/* current temp file */
 	uint64_t in_part, total;
 	unsigned parts;			/* submitted */
-	unsigned char last_md5[16];
+	int hash_parts;			/* MD5 each part for the store (see md5_plan) */
+	const unsigned char *whole_md5;	/* a whole object's MD5 for the store, or NULL */
 };
 
 int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage *st,
@@ -72,9 +74,12 @@ int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage
 		p->tmpdir = NULL;
 		goto out;
 	}
-	if ((rc = crypto_md5_new(&p->md5_src)) != 0 || (rc = crypto_md5_new(&p->md5_part)) != 0 ||
-	    (rc = crypto_md5_new(&p->md5_etag)) != 0)
+	if ((rc = crypto_md5_new(&p->md5_src)) != 0 || (rc = crypto_md5_new(&p->md5_part)) != 0)
 		goto out;
+	/* Local storage on the temp dir's file system links each temp file in
+	 * as the object: cutting it into parts would only add the copy that
+	 * joins them. */
+	p->whole = storage_takes_files_from(st, p->tmpdir);
 	*out = p;
 	p = NULL;
 out:
@@ -92,7 +97,6 @@ void pipeline_free(struct pipeline *p)
 	}
 	crypto_md5_free(p->md5_src);
 	crypto_md5_free(p->md5_part);
-	crypto_md5_free(p->md5_etag);
 	free(p->buf);
 	free(p);
 }
@@ -153,18 +157,24 @@ static int open_part(struct writer *w)
 		return rc;
 	}
 	w->in_part = 0;
-	return crypto_md5_reset(w->p->md5_part);
+	return w->hash_parts ? crypto_md5_reset(w->p->md5_part) : 0;
 }
 
 /* Close the current part and queue it; the pool owns the file afterwards. */
 static int submit_part(struct writer *w)
 {
 	unsigned char md5[16];
+	const unsigned char *sum = NULL;
 	char *path = w->path;
-	int rc;
+	int rc = 0;
 
 	w->path = NULL;
-	rc = crypto_md5_final(w->p->md5_part, md5);
+	if (w->hash_parts) {
+		rc = crypto_md5_final(w->p->md5_part, md5);
+		sum = md5;
+	} else if (w->mpu == NULL) {
+		sum = w->whole_md5;
+	}
 	if (close(w->fd) != 0 && rc == 0)
 		rc = cst_error_errno("cannot write temp file %s", path);
 	w->fd = -1;
@@ -174,17 +184,10 @@ static int submit_part(struct writer *w)
 		uploads_release(w->p->up);
 		return rc;
 	}
-	memcpy(w->last_md5, md5, 16);
 	w->parts++;
 	if (w->mpu == NULL)
-		return uploads_put(w->p->up, &w->batch, w->key, w->variant, w->flags, path);
-	if ((rc = crypto_md5_update(w->p->md5_etag, md5, 16)) != 0) {
-		unlink(path);
-		free(path);
-		uploads_release(w->p->up);
-		return rc;
-	}
-	return uploads_part(w->p->up, &w->batch, w->mpu, w->parts, path, md5);
+		return uploads_put(w->p->up, &w->batch, w->key, w->variant, w->flags, path, sum);
+	return uploads_part(w->p->up, &w->batch, w->mpu, w->parts, path, sum);
 }
 
 static int write_sink(void *arg, const unsigned char *buf, size_t len)
@@ -199,7 +202,7 @@ static int write_sink(void *arg, const unsigned char *buf, size_t len)
 			return rc;
 		if (w->mpu != NULL && n > w->part_size - w->in_part)
 			n = (size_t)(w->part_size - w->in_part);
-		if ((rc = crypto_md5_update(w->p->md5_part, buf, n)) != 0)
+		if (w->hash_parts && (rc = crypto_md5_update(w->p->md5_part, buf, n)) != 0)
 			return rc;
 		if (cst_write_all(w->fd, buf, n) != 0)
 			return cst_error_errno("cannot write temp file %s", w->path);
@@ -236,6 +239,10 @@ static int encode(struct pipeline *p, int src, const struct snap_file *f, const 
 		rc = cst_error_errno("cannot read %s", f->path);
 		goto out;
 	}
+	/* Known now, before the last part goes: a plaintext whole object
+	 * hands it to the store as the stored bytes' MD5. */
+	if ((rc = crypto_md5_final(p->md5_src, out->source_md5)) != 0)
+		goto out;
 	if (enc != NULL) {
 		if ((rc = crypto_stream_final(enc, write_sink, w)) != 0)
 			goto out;
@@ -273,7 +280,8 @@ static int begin_multipart(struct writer *w, const char *key, const char *varian
 		rc = storage_stat(w->p->st, key, &st);
 		if (rc == 0) {
 			*used_variant = 1;
-			return storage_upload_begin(&w->mpu, w->p->st, variant, 0);
+			return storage_upload_begin(&w->mpu, w->p->st, variant,
+						    flags & ~STORAGE_PUT_NO_OVERWRITE);
 		}
 		if (rc != CST_ENOTFOUND)
 			return rc;
@@ -282,33 +290,78 @@ static int begin_multipart(struct writer *w, const char *key, const char *varian
 	return storage_upload_begin(&w->mpu, w->p->st, key, flags);
 }
 
+/*
+ * Which MD5s the store gets, so each plaintext byte is hashed once (the
+ * source MD5) unless the store's transport checks nothing else:
+ * - a plaintext whole object: its bytes are the source, so the source MD5
+ *   goes along for free (unless the store has no use for it);
+ * - a part, or an encrypted object: its MD5 would cost a second pass, made
+ *   only when the store says nothing else checks the bytes on the way
+ *   (STORAGE_MD5_ALWAYS: S3 over plain http). Otherwise the store's own
+ *   ETag stands for the stored bytes, and the AEAD tags prove them.
+ */
+static void md5_plan(struct writer *w, const struct stored_object *out, int encrypted)
+{
+	int use = storage_md5_use(w->p->st);
+
+	w->hash_parts = use == STORAGE_MD5_ALWAYS && (encrypted || w->mpu != NULL);
+	w->whole_md5 = !encrypted && use != STORAGE_MD5_NEVER ? out->source_md5 : NULL;
+}
+
+/* The manifest's MD5 of the stored object: the store's ETag; where the store
+ * keeps none (local), the source MD5 for plaintext, whose stored bytes are
+ * the source, and "" for encrypted objects, whose AEAD tags prove them. */
+static int record_etag(struct stored_object *out, const struct storage_stat *got,
+		       uint64_t sent, const char *key)
+{
+	if (got->size != sent)
+		return cst_error(CST_EINTEGRITY, "storage holds %llu bytes of %s, %llu were sent",
+				 (unsigned long long)got->size, key, (unsigned long long)sent);
+	if (got->etag[0] != '\0') {
+		if (strlen(got->etag) >= sizeof(out->etag))
+			return cst_error(CST_EINVALID, "the store's ETag '%s' of %s is no MD5",
+					 got->etag, key);
+		memcpy(out->etag, got->etag, strlen(got->etag) + 1);
+	} else if (!out->encrypted) {
+		cst_hex(out->etag, out->source_md5, 16);
+	} else {
+		out->etag[0] = '\0';
+	}
+	out->size = sent;
+	return 0;
+}
+
 int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fqdn,
 		   const char *key, const char *variant, int flags, struct stored_object *out)
 {
 	struct writer w;
+	struct storage_stat got;
 	uint64_t stored = p->key ? crypto_object_size(f->size, p->cfg->segment_size) : f->size;
-	unsigned char etag[16];
-	int src = -1, rc, wrc;
+	int src = -1, rc, wrc, placed = 0;
 
 	memset(out, 0, sizeof(*out));
 	memset(&w, 0, sizeof(w));
+	memset(&got, 0, sizeof(got));
 	w.p = p;
 	w.fd = -1;
 	w.key = key;
 	w.variant = variant;
-	w.flags = flags;
+	/* Part files are never touched once submitted: the store may keep
+	 * them instead of copying (local, on the same file system). */
+	w.flags = flags | STORAGE_PUT_HANDOVER;
 	uploads_batch_init(&w.batch);
 	if ((src = open(f->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		rc = cst_error_errno("cannot open %s", f->path);
 		goto out;
 	}
-	if ((rc = crypto_md5_reset(p->md5_src)) != 0 || (rc = crypto_md5_reset(p->md5_etag)) != 0)
+	if ((rc = crypto_md5_reset(p->md5_src)) != 0)
 		goto out;
-	if (stored > p->cfg->multipart_threshold) {
+	if (stored > p->cfg->multipart_threshold && !p->whole) {
 		w.part_size = part_size_for(stored);
-		if ((rc = begin_multipart(&w, key, variant, flags, &out->used_variant)) != 0)
+		if ((rc = begin_multipart(&w, key, variant, w.flags, &out->used_variant)) != 0)
 			goto out;
 	}
+	md5_plan(&w, out, p->key != NULL);
 	rc = encode(p, src, f, fqdn, &w, out);
 	if (w.fd >= 0) {	/* failed mid-part: the part never reached the pool */
 		close(w.fd);
@@ -322,27 +375,20 @@ int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fq
 	if (rc == 0 && out->source_size != f->size)
 		rc = cst_error(CST_EINVALID, "%s changed during the backup (%llu bytes, snapshot had %llu)",
 			       f->path, (unsigned long long)out->source_size, (unsigned long long)f->size);
-	if (rc == 0 && w.mpu != NULL)
-		rc = storage_upload_commit(w.mpu, w.parts);
-	if (rc != 0) {
-		if (w.mpu == NULL && wrc == 0 && w.parts > 0)	/* sent, then found wrong */
-			storage_delete(p->st, w.batch.used_variant ? variant : key);
-		goto out;
-	}
-	if ((rc = crypto_md5_final(p->md5_src, out->source_md5)) != 0)
-		goto out;
-	if (w.mpu != NULL) {
-		char hex[33];
-
-		if ((rc = crypto_md5_final(p->md5_etag, etag)) != 0)
-			goto out;
-		cst_hex(hex, etag, 16);
-		snprintf(out->etag, sizeof(out->etag), "%s-%u", hex, w.parts);
-	} else {
-		cst_hex(out->etag, w.last_md5, 16);
+	if (w.mpu == NULL) {
+		placed = wrc == 0 && w.parts > 0;
 		out->used_variant = w.batch.used_variant;
+		got = w.batch.put;
+	} else if (rc == 0) {
+		rc = storage_upload_commit(w.mpu, w.parts, &got);
+		/* integrity: in place, but not what was sent */
+		placed = rc == 0 || rc == CST_EINTEGRITY;
 	}
-	out->size = w.total;
+	if (rc == 0)
+		rc = record_etag(out, &got, w.total, out->used_variant ? variant : key);
+	/* Sent, then found wrong: the object is this run's, and must go. */
+	if (rc != 0 && placed)
+		storage_delete(p->st, out->used_variant ? variant : key);
 out:
 	storage_upload_free(w.mpu);	/* aborts unless committed */
 	uploads_batch_destroy(&w.batch);

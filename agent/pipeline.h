@@ -1,8 +1,10 @@
 /*
  * pipeline: one file from the snapshot to storage in a single read. Source
  * MD5 and encryption happen as the bytes pass; the ciphertext is cut into
- * temp files (one per multipart part, or one for a small object), each
- * hashed as it is written and handed to the upload pool.
+ * temp files (one per multipart part, or one for a small object) handed to
+ * the upload pool. Each plaintext byte is hashed once, for the source MD5;
+ * the stored bytes get a second MD5 only when the store's transport checks
+ * nothing else (S3 over plain http, see storage_md5_use()).
  */
 #ifndef CASSETTE_PIPELINE_H
 #define CASSETTE_PIPELINE_H
@@ -20,8 +22,11 @@ struct pipeline;
 struct stored_object {
 	unsigned char source_md5[16];
 	uint64_t source_size;
-	char etag[49];			/* MD5 hex of the stored bytes, or
-					 * "<md5 of part md5s>-<parts>" */
+	char etag[49];			/* the manifest's MD5: the store's ETag
+					 * (MD5 hex, or "<32 hex>-<parts>");
+					 * where it keeps none (local), the
+					 * source MD5 of a plaintext object and
+					 * "" for an encrypted one */
 	uint64_t size;
 	unsigned char salt[32];
 	int encrypted;

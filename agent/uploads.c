@@ -19,6 +19,7 @@ struct job {
 	struct storage_upload *up;	/* part */
 	unsigned part_no;
 	unsigned char md5[16];
+	int has_md5;
 };
 
 struct uploads {
@@ -32,7 +33,8 @@ struct uploads {
 	unsigned n_threads;
 };
 
-static void finish(struct uploads *u, struct job *j, int rc, int used_variant)
+static void finish(struct uploads *u, struct job *j, int rc, int used_variant,
+		   const struct storage_stat *put)
 {
 	struct upload_batch *b = j->batch;
 
@@ -42,6 +44,8 @@ static void finish(struct uploads *u, struct job *j, int rc, int used_variant)
 		b->rc = rc;
 		snprintf(b->msg, sizeof(b->msg), "%s", cst_error_msg());
 	}
+	if (rc == 0 && put != NULL)
+		b->put = *put;
 	b->used_variant |= used_variant;
 	b->pending--;
 	pthread_cond_broadcast(&b->done);
@@ -55,22 +59,26 @@ static void finish(struct uploads *u, struct job *j, int rc, int used_variant)
 
 static void run_job(struct uploads *u, struct job *j)
 {
+	const unsigned char *md5 = j->has_md5 ? j->md5 : NULL;
+	struct storage_stat put;
 	int rc, used_variant = 0;
 
 	if (j->up != NULL) {
-		rc = storage_upload_part(j->up, j->part_no, j->path, j->md5);
-	} else {
-		rc = storage_put_file(u->st, j->key, j->path, j->flags);
-		if (rc == CST_EEXISTS && j->variant != NULL) {
-			/* The first key is taken: an object no known manifest
-			 * references. Never overwrite it; the ciphertext is bound
-			 * to the file, not the key, so it can go elsewhere as is. */
-			cst_error_clear();
-			rc = storage_put_file(u->st, j->variant, j->path, 0);
-			used_variant = 1;
-		}
+		rc = storage_upload_part(j->up, j->part_no, j->path, md5);
+		finish(u, j, rc, 0, NULL);
+		return;
 	}
-	finish(u, j, rc, used_variant);
+	rc = storage_put_file(u->st, j->key, j->path, j->flags, md5, &put);
+	if (rc == CST_EEXISTS && j->variant != NULL) {
+		/* The first key is taken: an object no known manifest
+		 * references. Never overwrite it; the ciphertext is bound to
+		 * the file, not the key, so it can go elsewhere as is. */
+		cst_error_clear();
+		rc = storage_put_file(u->st, j->variant, j->path,
+				      j->flags & ~STORAGE_PUT_NO_OVERWRITE, md5, &put);
+		used_variant = 1;
+	}
+	finish(u, j, rc, used_variant, &put);
 }
 
 static void *worker(void *arg)
@@ -217,8 +225,16 @@ static int fail_job(struct uploads *u, struct job *j, char *path)
 	return CST_ENOMEM;
 }
 
+static void set_md5(struct job *j, const unsigned char *md5)
+{
+	if (md5 != NULL) {
+		memcpy(j->md5, md5, 16);
+		j->has_md5 = 1;
+	}
+}
+
 int uploads_put(struct uploads *u, struct upload_batch *b, const char *key,
-		const char *variant, int flags, char *path)
+		const char *variant, int flags, char *path, const unsigned char *md5)
 {
 	struct job *j = cst_calloc(1, sizeof(*j));
 
@@ -228,11 +244,12 @@ int uploads_put(struct uploads *u, struct upload_batch *b, const char *key,
 	j->batch = b;
 	j->path = path;
 	j->flags = flags;
+	set_md5(j, md5);
 	return submit(u, j);
 }
 
 int uploads_part(struct uploads *u, struct upload_batch *b, struct storage_upload *up,
-		 unsigned part_no, char *path, const unsigned char md5[16])
+		 unsigned part_no, char *path, const unsigned char *md5)
 {
 	struct job *j = cst_calloc(1, sizeof(*j));
 
@@ -242,7 +259,7 @@ int uploads_part(struct uploads *u, struct upload_batch *b, struct storage_uploa
 	j->path = path;
 	j->up = up;
 	j->part_no = part_no;
-	memcpy(j->md5, md5, 16);
+	set_md5(j, md5);
 	return submit(u, j);
 }
 

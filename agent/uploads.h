@@ -9,8 +9,8 @@
 
 #include <pthread.h>
 
-struct storage;
-struct storage_upload;
+#include "storage.h"
+
 struct uploads;
 
 /* One file's jobs: the encoder waits for them with uploads_wait(). */
@@ -21,6 +21,7 @@ struct upload_batch {
 	int rc;			/* first failure */
 	char msg[1024];		/* its message */
 	int used_variant;	/* a put landed on its variant key */
+	struct storage_stat put;	/* what the store reported for a put */
 };
 
 int uploads_new(struct uploads **out, struct storage *st, unsigned threads);
@@ -40,12 +41,14 @@ void uploads_batch_destroy(struct upload_batch *b);
  * Queue a whole-object put of the temp file `path` (ownership passes: it is
  * deleted after the attempt, and its slot freed). With STORAGE_PUT_NO_OVERWRITE
  * and an existing `key`, the same bytes go to `variant` instead (when given).
+ * `md5` (copied; NULL when not computed) goes to storage_put_file; what the
+ * store reports about the object lands in b->put. One put per batch.
  */
 int uploads_put(struct uploads *u, struct upload_batch *b, const char *key,
-		const char *variant, int flags, char *path);
-/* Queue one part of a multipart upload; `path` as above. */
+		const char *variant, int flags, char *path, const unsigned char *md5);
+/* Queue one part of a multipart upload; `path` and `md5` as above. */
 int uploads_part(struct uploads *u, struct upload_batch *b, struct storage_upload *up,
-		 unsigned part_no, char *path, const unsigned char md5[16]);
+		 unsigned part_no, char *path, const unsigned char *md5);
 /* Wait until every job of the batch finished; its first failure (the message
  * is put in this thread's error slot) or 0. */
 int uploads_wait(struct upload_batch *b);

@@ -1,11 +1,24 @@
 /*
- * MD5 for S3 Content-MD5 and ETag checks -- an integrity checksum against
- * accidental corruption only, never a security primitive here.
+ * MD5 for source checksums (differential backups compare them) and S3
+ * Content-MD5 -- an integrity checksum against accidental corruption only,
+ * never a security primitive here.
+ *
+ * MD5 is the slowest step of a backup (about 0.7 GB/s a core, against
+ * several GB/s for AES-GCM), so every byte fed to any context is counted:
+ * the tests use the count to prove each plaintext byte is hashed once.
  */
 #include "crypto.h"
 #include "util.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
+
+static _Atomic uint64_t bytes_hashed;
+
+uint64_t crypto_md5_bytes_hashed(void)
+{
+	return atomic_load_explicit(&bytes_hashed, memory_order_relaxed);
+}
 
 #include <openssl/evp.h>
 
@@ -49,6 +62,7 @@ int crypto_md5_update(struct crypto_md5 *h, const void *buf, size_t len)
 		return cst_error(CST_EINVALID, "MD5: update() after final() without reset()");
 	if (EVP_DigestUpdate(h->ctx, buf, len) != 1)
 		return cst_error(CST_ERROR, "MD5: update failed");
+	atomic_fetch_add_explicit(&bytes_hashed, len, memory_order_relaxed);
 	return 0;
 }
 

@@ -147,8 +147,10 @@ const char *manifest_object_check(struct manifest_object *o)
 		return "\"path\" must be a non-empty string";
 	if (!utf8_valid(o->path))
 		return "\"path\" is not valid UTF-8";
-	if (!manifest_etag_check(o->md5, sizeof(o->md5)))
-		return "\"MD5\" must be 32 hex digits or an S3 multipart ETag \"<32 hex>-<parts>\"";
+	if (!manifest_etag_check(o->md5, sizeof(o->md5)) &&
+	    !(o->md5[0] == '\0' && o->salt[0] != '\0'))
+		return "\"MD5\" must be 32 hex digits or an S3 multipart ETag \"<32 hex>-<parts>\" "
+		       "(or \"\" for an encrypted object)";
 	if (o->size > MANIFEST_SIZE_MAX)
 		return "\"size\" must be a non-negative integer below 2^63";
 	if (!hex_field(o->source_md5, sizeof(o->source_md5), MANIFEST_MD5_HEX))
@@ -404,14 +406,18 @@ int manifest_rec_pack(struct manifest_rec *out, const struct manifest_object *ob
 		manifest_printable(path, sizeof(path), o.path);
 		return cst_error(CST_EINVALID, "object '%s': %s", path, why);
 	}
-	/* the check allows at most "-" and 5 digits after the MD5 */
-	memcpy(out->etag_tail, o.md5 + MANIFEST_MD5_HEX, strlen(o.md5 + MANIFEST_MD5_HEX) + 1);
-	o.md5[MANIFEST_MD5_HEX] = '\0';
 	out->path = obj->path;
 	out->size = o.size;
 	out->source_size = o.source_size;
 	/* checked above: the hex is well formed, so these cannot fail */
-	cst_unhex(out->md5, 16, o.md5);
+	if (o.md5[0] == '\0') {	/* encrypted, in a store that keeps no ETag */
+		out->no_md5 = 1;
+	} else {
+		/* the check allows at most "-" and 5 digits after the MD5 */
+		memcpy(out->etag_tail, o.md5 + MANIFEST_MD5_HEX, strlen(o.md5 + MANIFEST_MD5_HEX) + 1);
+		o.md5[MANIFEST_MD5_HEX] = '\0';
+		cst_unhex(out->md5, 16, o.md5);
+	}
 	cst_unhex(out->source_md5, 16, o.source_md5);
 	if (o.salt[0] != '\0') {
 		out->encrypted = 1;
@@ -427,8 +433,10 @@ void manifest_rec_unpack(struct manifest_object *out, const struct manifest_rec 
 	out->path = (char *)rec->path;
 	out->size = rec->size;
 	out->source_size = rec->source_size;
-	cst_hex(out->md5, rec->md5, 16);
-	memcpy(out->md5 + MANIFEST_MD5_HEX, rec->etag_tail, strlen(rec->etag_tail) + 1);
+	if (!rec->no_md5) {
+		cst_hex(out->md5, rec->md5, 16);
+		memcpy(out->md5 + MANIFEST_MD5_HEX, rec->etag_tail, strlen(rec->etag_tail) + 1);
+	}
 	cst_hex(out->source_md5, rec->source_md5, 16);
 	if (rec->encrypted) {
 		cst_hex(out->salt, rec->salt, 32);

@@ -5,7 +5,9 @@
  * manifest.json is an array of tables:
  *   [{"keyspace": K, "columnfamily": "<table>-<id>",
  *     "objects": [{"path", "MD5", "size", "source_MD5", "source_size", "salt"?, "key_id"?}]}]
- * "MD5"/"size" describe the stored object, "source_*" the plaintext file,
+ * "MD5"/"size" describe the stored object ("MD5" is "" for an encrypted
+ * object whose store keeps no ETag, see docs/FORMAT.md), "source_*" the
+ * plaintext file,
  * "salt" (64 hex) and "key_id" (16 hex, the master key's id) are present
  * together, and only for encrypted objects.
  */
@@ -23,7 +25,8 @@
 
 struct manifest_object {
 	char *path;		/* storage key of the object */
-	char md5[MANIFEST_ETAG_MAX + 1];	/* stored object, lowercase */
+	char md5[MANIFEST_ETAG_MAX + 1];	/* stored object, lowercase; "" only
+						 * when encrypted (salt set) */
 	uint64_t size;		/* stored object */
 	char source_md5[MANIFEST_MD5_HEX + 1];	/* plaintext file, lowercase hex */
 	uint64_t source_size;	/* plaintext file */
@@ -50,6 +53,7 @@ struct manifest_rec {
 	unsigned char md5[16], source_md5[16], salt[32], key_id[8];
 	char etag_tail[7];	/* "" for a plain MD5, else "-<parts>" as written (<= 5 digits) */
 	uint8_t encrypted;	/* salt and key_id are set */
+	uint8_t no_md5;		/* "MD5" is "" (encrypted, store keeps no ETag) */
 };
 /* Pack a valid object (as manifest_add would accept it); path is copied as
  * a pointer. CST_EINVALID naming the field when it is not valid. */
@@ -68,7 +72,8 @@ void manifest_free(struct manifest *m);
  * on first use and keeps its first-seen position. The strings are copied and
  * the hex fields lowercased in the copy; `obj` is not touched.
  * CST_EINVALID when a field is malformed: empty or non-UTF-8 keyspace,
- * columnfamily or path, bad MD5/ETag, source_md5 not 32 hex, salt neither ""
+ * columnfamily or path, bad MD5/ETag ("" allowed only with a salt),
+ * source_md5 not 32 hex, salt neither ""
  * nor 64 hex, or a size above INT64_MAX (JSON readers cannot hold it).
  * On any failure the manifest is unchanged.
  */

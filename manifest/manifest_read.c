@@ -137,9 +137,15 @@ static const char *parse_object(const json_t *jo, struct manifest_object *o)
 	if ((s = str_value(json_object_get(jo, "path"), SIZE_MAX)) == NULL)
 		return "\"path\" must be a non-empty string without NUL";
 	o->path = (char *)s;	/* only read, and copied by the sink */
-	if ((s = str_value(json_object_get(jo, "MD5"), MANIFEST_ETAG_MAX)) == NULL)
+	/* "" is allowed here, and checked with the salt by manifest_object_check:
+	 * an encrypted object in a store that keeps no ETag (local) has no MD5. */
+	if (json_is_string(json_object_get(jo, "MD5")) &&
+	    json_string_length(json_object_get(jo, "MD5")) == 0)
+		o->md5[0] = '\0';
+	else if ((s = str_value(json_object_get(jo, "MD5"), MANIFEST_ETAG_MAX)) == NULL)
 		return WHY_MD5;
-	memcpy(o->md5, s, strlen(s) + 1);
+	else
+		memcpy(o->md5, s, strlen(s) + 1);
 	if (!size_value(json_object_get(jo, "size"), &o->size))
 		return "\"size\" must be a non-negative integer";
 	smd5 = json_object_get(jo, "source_MD5");

@@ -32,7 +32,9 @@ struct storage_ops {
 	/* Free everything open() allocated. Never called with NULL. */
 	void (*close)(struct storage *s);
 
-	int (*put_file)(struct storage *s, const char *key, const char *path, int flags);
+	/* `md5` may be NULL; `out` is never NULL (zeroed by storage.c). */
+	int (*put_file)(struct storage *s, const char *key, const char *path, int flags,
+			const unsigned char *md5, struct storage_stat *out);
 	int (*put_buf)(struct storage *s, const char *key, const void *buf, size_t len,
 		       int flags);
 	/* Deliver bytes from `offset` on (0 = the whole object; storage.c
@@ -47,11 +49,14 @@ struct storage_ops {
 	int (*list)(struct storage *s, const char *prefix, storage_list_fn cb, void *arg);
 	/* A missing key is success. */
 	int (*del)(struct storage *s, const char *key);
+	/* storage_takes_files_from(); NULL means never. */
+	int (*takes_files_from)(struct storage *s, const char *dir);
 
 	/*
 	 * Multipart upload. `*upload` is the backend's own state (an S3 upload
 	 * id, a local staging directory). storage.c has checked part numbers
-	 * and the 5 MiB minimum, and serialises nothing: part() may run in
+	 * and the 5 MiB minimum, and serialises nothing (part()'s md5 may be
+	 * NULL; commit()'s out is never NULL, zeroed): part() may run in
 	 * several threads at once for distinct parts of one upload. abort()
 	 * must leave nothing behind and is called at most once, instead of
 	 * commit() or after a failed commit(). free_upload() releases the state.
@@ -59,7 +64,8 @@ struct storage_ops {
 	int (*mpu_begin)(struct storage *s, const char *key, int flags, void **upload);
 	int (*mpu_part)(struct storage *s, void *upload, unsigned part_no, const char *path,
 			const unsigned char md5[16]);
-	int (*mpu_commit)(struct storage *s, void *upload, unsigned n_parts);
+	int (*mpu_commit)(struct storage *s, void *upload, unsigned n_parts,
+			  struct storage_stat *out);
 	int (*mpu_abort)(struct storage *s, void *upload);
 	void (*mpu_free)(struct storage *s, void *upload);
 };
@@ -72,6 +78,8 @@ struct storage {
 	/* Owned by storage.c: the shared rate limiter (see storage_throttle). */
 	struct storage_limiter *limiter;
 	unsigned retries, retry_base_ms;
+	/* Set by the backend's open(): an enum storage_md5_use. */
+	int md5_use;
 };
 
 /*

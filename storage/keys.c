@@ -133,7 +133,7 @@ int storage_check_key(const char *op, const char *key)
 
 int storage_check_flags(const char *op, const char *key, int flags)
 {
-	if ((flags & ~STORAGE_PUT_NO_OVERWRITE) != 0)
+	if ((flags & ~(STORAGE_PUT_NO_OVERWRITE | STORAGE_PUT_HANDOVER)) != 0)
 		return cst_error(CST_EINVALID, "storage %s %s: unknown flags 0x%x", op, key,
 				 (unsigned int)flags);
 	return 0;

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,7 @@ static int local_open(struct storage **out, const struct storage_config *cfg)
 		goto out;
 	}
 	ls->parent.ops = &storage_local_ops;
+	ls->parent.md5_use = STORAGE_MD5_NEVER;
 	*out = &ls->parent;
 	ls = NULL;
 out:
@@ -203,8 +205,31 @@ int local_temp_name(char **tmp, char **dir, const char *path, const char *suffix
 	return 0;
 }
 
+int local_link_over(const char *src, const char *reserved)
+{
+	char *lnk = cst_sprintf("%sL", reserved);
+	int rc = 0;
+
+	if (lnk == NULL)
+		return CST_ENOMEM;
+	if (link(src, lnk) != 0) {
+		/* Another file system, one without hard links, or a name at
+		 * NAME_MAX already: copy. */
+		if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == ENOTSUP ||
+		    errno == EOPNOTSUPP || errno == ENAMETOOLONG || errno == EEXIST)
+			rc = 1;
+		else
+			rc = cst_error_errno("cannot link %s to %s", src, lnk);
+	} else if (rename(lnk, reserved) != 0) {
+		rc = cst_error_errno("cannot rename %s to %s", lnk, reserved);
+		unlink(lnk);
+	}
+	free(lnk);
+	return rc;
+}
+
 int local_put(struct storage *s, const char *op, const char *key, int flags,
-	      local_fill_fn fill, void *arg)
+	      local_fill_fn fill, void *arg, const char *take)
 {
 	char *path = NULL, *tmp = NULL, *dir = NULL;
 	int fd = -1, rc, attempt, have_tmp = 0;
@@ -229,11 +254,22 @@ int local_put(struct storage *s, const char *op, const char *key, int flags,
 			goto out;
 	}
 	have_tmp = 1;
+	if (take != NULL) {
+		/* The caller's file itself becomes the object: no copy. */
+		close(fd);
+		fd = -1;
+		if ((rc = local_link_over(take, tmp)) != 0)
+			goto out;	/* 1: the caller copies instead */
+		if ((fd = open(tmp, O_RDONLY | O_CLOEXEC)) < 0) {
+			rc = cst_error_errno("storage %s %s: cannot open %s", op, key, tmp);
+			goto out;
+		}
+	}
 	if (fchmod(fd, 0644) != 0) {
 		rc = cst_error_errno("storage %s %s: cannot chmod %s", op, key, tmp);
 		goto out;
 	}
-	if ((rc = fill(s, fd, key, tmp, arg)) != 0)
+	if (take == NULL && (rc = fill(s, fd, key, tmp, arg)) != 0)
 		goto out;
 	if (fsync(fd) != 0) {
 		rc = cst_error_errno("storage %s %s: cannot fsync %s", op, key, tmp);
@@ -302,45 +338,119 @@ static int local_put_buf(struct storage *s, const char *key, const void *buf, si
 {
 	struct buf_src src = { buf, len };
 
-	return local_put(s, "put_buf", key, flags, fill_buf, &src);
+	return local_put(s, "put_buf", key, flags, fill_buf, &src, NULL);
 }
 
-struct file_src {
-	int fd;
-	const char *path;
-};
-
-static int fill_file(struct storage *s, int fd, const char *key, const char *tmp, void *arg)
+/* One chunk from src to dst in the kernel, without a pass through user
+ * space; 0 at the end, -1 with errno (EXDEV, EINVAL, ENOSYS... when the
+ * file systems cannot do it: the caller falls back to read/write). */
+static ssize_t copy_chunk(int src, int dst)
 {
-	struct file_src *src = arg;
-	unsigned char *buf;
 	ssize_t n;
-	int rc = 0;
 
-	if ((buf = cst_malloc(LOCAL_CHUNK)) == NULL)
-		return CST_ENOMEM;
+	do
+		n = copy_file_range(src, NULL, dst, NULL, LOCAL_CHUNK, 0);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+int local_copy(struct storage *s, int src, int dst, int throttle, EVP_MD_CTX *md5,
+	       uint64_t *copied, const char **failed)
+{
+	unsigned char *buf = NULL;
+	ssize_t n;
+	int rc = 0, kernel = md5 == NULL;
+
+	*copied = 0;
+	*failed = NULL;
 	for (;;) {
-		if ((n = read(src->fd, buf, LOCAL_CHUNK)) < 0) {
+		if (kernel) {
+			if ((n = copy_chunk(src, dst)) > 0) {
+				if (throttle)
+					storage_throttle(s, (size_t)n);
+				*copied += (uint64_t)n;
+				continue;
+			}
+			if (n == 0)
+				break;
+			if (*copied > 0 || (errno != EXDEV && errno != EINVAL && errno != ENOSYS &&
+					    errno != EOPNOTSUPP && errno != EBADF)) {
+				*failed = "copy";
+				rc = -1;
+				break;
+			}
+			kernel = 0;	/* nothing copied yet: read/write from the start */
+		}
+		if (buf == NULL && (buf = cst_malloc(LOCAL_CHUNK)) == NULL)
+			return CST_ENOMEM;
+		if ((n = read(src, buf, LOCAL_CHUNK)) < 0) {
 			if (errno == EINTR)
 				continue;
-			rc = cst_error_errno("storage put_file %s: cannot read %s", key, src->path);
+			*failed = "read";
+			rc = -1;
 			break;
 		}
 		if (n == 0)
 			break;
-		storage_throttle(s, (size_t)n);
-		if (cst_write_all(fd, buf, (size_t)n) != 0) {
-			rc = cst_error_errno("storage put_file %s: cannot write %s", key, tmp);
+		if (throttle)
+			storage_throttle(s, (size_t)n);
+		if (md5 != NULL && EVP_DigestUpdate(md5, buf, (size_t)n) != 1) {
+			free(buf);
+			return cst_error(CST_ERROR, "MD5 failed");
+		}
+		if (cst_write_all(dst, buf, (size_t)n) != 0) {
+			*failed = "write";
+			rc = -1;
 			break;
 		}
+		*copied += (uint64_t)n;
 	}
 	free(buf);
 	return rc;
 }
 
-static int local_put_file(struct storage *s, const char *key, const char *path, int flags)
+struct file_src {
+	int fd;
+	const char *path;
+	const unsigned char *md5;	/* the caller's, or NULL */
+	uint64_t copied;
+};
+
+static int fill_file(struct storage *s, int fd, const char *key, const char *tmp, void *arg)
 {
-	struct file_src src = { -1, path };
+	struct file_src *src = arg;
+	EVP_MD_CTX *ctx = NULL;
+	unsigned char sum[16];
+	char want[33], got[33];
+	const char *failed;
+	int rc;
+
+	if (src->md5 != NULL &&
+	    ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1)) {
+		EVP_MD_CTX_free(ctx);
+		return cst_error(CST_ERROR, "storage put_file %s: cannot start MD5", key);
+	}
+	if ((rc = local_copy(s, src->fd, fd, 1, ctx, &src->copied, &failed)) < 0 && failed)
+		rc = cst_error_errno("storage put_file %s: cannot %s %s to %s", key, failed,
+				     src->path, tmp);
+	if (rc == 0 && ctx != NULL) {
+		if (EVP_DigestFinal_ex(ctx, sum, NULL) != 1) {
+			rc = cst_error(CST_ERROR, "storage put_file %s: MD5 failed", key);
+		} else if (memcmp(sum, src->md5, 16) != 0) {
+			cst_hex(want, src->md5, 16);
+			cst_hex(got, sum, 16);
+			rc = cst_error(CST_EINTEGRITY, "storage put_file %s: MD5 mismatch (sent %s, "
+				       "received %s)", key, want, got);
+		}
+	}
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+static int local_put_file(struct storage *s, const char *key, const char *path, int flags,
+			  const unsigned char *md5, struct storage_stat *out)
+{
+	struct file_src src = { -1, path, md5, 0 };
 	struct stat st;
 	int rc;
 
@@ -362,7 +472,18 @@ static int local_put_file(struct storage *s, const char *key, const char *path, 
 			       key, path);
 		goto out;
 	}
-	rc = local_put(s, "put_file", key, flags, fill_file, &src);
+	if ((flags & STORAGE_PUT_HANDOVER) && md5 == NULL) {
+		/* Same file system: the file itself goes into place. The
+		 * limit is paid as if it had been copied. */
+		if ((rc = local_put(s, "put_file", key, flags, NULL, NULL, path)) == 0) {
+			storage_throttle(s, (size_t)st.st_size);
+			out->size = (uint64_t)st.st_size;
+		}
+		if (rc != 1)
+			goto out;
+	}
+	if ((rc = local_put(s, "put_file", key, flags, fill_file, &src, NULL)) == 0)
+		out->size = src.copied;	/* no ETag: nothing here keeps an MD5 */
 out:
 	if (src.fd >= 0)
 		close(src.fd);
@@ -493,6 +614,14 @@ out:
 }
 
 
+/* Hard links need one file system. */
+static int local_takes_files_from(struct storage *s, const char *dir)
+{
+	struct stat a, b;
+
+	return stat(dir, &a) == 0 && stat(local_of(s)->root, &b) == 0 && a.st_dev == b.st_dev;
+}
+
 const struct storage_ops storage_local_ops = {
 	.name = "local",
 	.open = local_open,
@@ -503,6 +632,7 @@ const struct storage_ops storage_local_ops = {
 	.stat = local_stat,
 	.list = local_list,
 	.del = local_del,
+	.takes_files_from = local_takes_files_from,
 	.mpu_begin = local_mpu_begin,
 	.mpu_part = local_mpu_part,
 	.mpu_commit = local_mpu_commit,

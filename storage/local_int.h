@@ -8,6 +8,7 @@
 #include "backend.h"
 
 #include <limits.h>
+#include <openssl/types.h>
 
 #define LOCAL_CHUNK (1024 * 1024)
 /* Every name the backend makes for itself holds this; list skips them and
@@ -44,16 +45,32 @@ typedef int (*local_fill_fn)(struct storage *s, int fd, const char *key, const c
 			     void *arg);
 /* Create a temp file beside root/key, fill it, fsync, move it into place
  * (rename, or link for STORAGE_PUT_NO_OVERWRITE: CST_EEXISTS when the key
- * exists), fsync the directory. On failure the temp file is gone. */
+ * exists), fsync the directory. On failure the temp file is gone. With
+ * `take`, that file is hard-linked in as the temp file instead of filling
+ * one (fill unused); 1 when it cannot be (another file system): copy then. */
 int local_put(struct storage *s, const char *op, const char *key, int flags,
-	      local_fill_fn fill, void *arg);
+	      local_fill_fn fill, void *arg, const char *take);
+/* Make the existing name `reserved` (a temp file of ours) a hard link of
+ * `src`, atomically. 0; 1 when the file systems cannot (EXDEV...); or a
+ * CST_ code with the slot set. */
+int local_link_over(const char *src, const char *reserved);
+
+/* Copy src to dst from their current offsets to the end of src: in the
+ * kernel (copy_file_range) when no MD5 is wanted and the file systems allow
+ * it, else through a buffer, feeding `md5` when not NULL. `throttle`: pay the
+ * bandwidth limit. *copied counts the bytes. 0; or -1 with errno kept and
+ * *failed naming the step ("read", "write", "copy") for the caller's
+ * message; or a CST_ code with the slot set. */
+int local_copy(struct storage *s, int src, int dst, int throttle, EVP_MD_CTX *md5,
+	       uint64_t *copied, const char **failed);
 
 int local_list(struct storage *s, const char *prefix, storage_list_fn cb, void *arg);
 
 int local_mpu_begin(struct storage *s, const char *key, int flags, void **upload);
 int local_mpu_part(struct storage *s, void *upload, unsigned part_no, const char *path,
 		   const unsigned char md5[16]);
-int local_mpu_commit(struct storage *s, void *upload, unsigned n_parts);
+int local_mpu_commit(struct storage *s, void *upload, unsigned n_parts,
+		     struct storage_stat *out);
 int local_mpu_abort(struct storage *s, void *upload);
 void local_mpu_free(struct storage *s, void *upload);
 

@@ -3,11 +3,12 @@
  * beside the object: <dir of key>/<basename>.cassette-tmp-mpu-XXXXXX/. Its
  * name holds the temp marker, so listing never shows it or what it holds.
  *
- * A part is copied into the staging directory under a temp name while its
- * MD5 is computed, checked against the one the caller sent (what S3 does
- * with Content-MD5: a mismatch is CST_EINTEGRITY and nothing is kept), then
- * renamed to part-NNNNN, so a part is either whole or absent and sending it
- * again replaces it. Distinct parts never share a file, so they may be
+ * A part is copied into the staging directory under a temp name (in the
+ * kernel, copy_file_range, where the file systems allow). When the caller
+ * gave its MD5, the copy goes through a buffer and is hashed, and checked
+ * against it (what S3 does with Content-MD5: a mismatch is CST_EINTEGRITY and
+ * nothing is kept). Then it is renamed to part-NNNNN, so a part is either
+ * whole or absent and sending it again replaces it. Distinct parts never share a file, so they may be
  * copied from several threads at once.
  *
  * Commit is an ordinary local put whose bytes are parts 1..n in order: temp
@@ -87,59 +88,15 @@ out:
 	return rc;
 }
 
-/* Copy `src` to `dst` while hashing it; the bandwidth limit applies, as
- * this is the transfer an S3 part upload would be. */
-static int copy_hashed(struct storage *s, const char *key, int src, const char *src_path,
-		       int dst, const char *dst_path, unsigned char md5[16])
-{
-	EVP_MD_CTX *ctx = NULL;
-	unsigned char *buf = NULL;
-	ssize_t n;
-	int rc = 0;
-
-	if ((buf = cst_malloc(LOCAL_CHUNK)) == NULL) {
-		rc = CST_ENOMEM;
-		goto out;
-	}
-	if ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1) {
-		rc = cst_error(CST_ERROR, "storage upload_part %s: cannot start MD5", key);
-		goto out;
-	}
-	for (;;) {
-		if ((n = read(src, buf, LOCAL_CHUNK)) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = cst_error_errno("storage upload_part %s: cannot read %s", key,
-					     src_path);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		storage_throttle(s, (size_t)n);
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
-			rc = cst_error(CST_ERROR, "storage upload_part %s: MD5 failed", key);
-			goto out;
-		}
-		if (cst_write_all(dst, buf, (size_t)n) != 0) {
-			rc = cst_error_errno("storage upload_part %s: cannot write %s", key,
-					     dst_path);
-			goto out;
-		}
-	}
-	if (EVP_DigestFinal_ex(ctx, md5, NULL) != 1)
-		rc = cst_error(CST_ERROR, "storage upload_part %s: MD5 failed", key);
-out:
-	EVP_MD_CTX_free(ctx);
-	free(buf);
-	return rc;
-}
-
 int local_mpu_part(struct storage *s, void *upload, unsigned part_no, const char *path,
 		   const unsigned char md5[16])
 {
 	struct local_mpu *m = upload;
 	char *final = NULL, *tmp = NULL, want[33], got[33];
+	EVP_MD_CTX *ctx = NULL;
 	unsigned char sum[16];
+	const char *failed;
+	uint64_t copied;
 	int src = -1, fd = -1, rc = 0;
 
 	if ((final = cst_sprintf("%s/part-%05u", m->staging, part_no)) == NULL ||
@@ -158,15 +115,45 @@ int local_mpu_part(struct storage *s, void *upload, unsigned part_no, const char
 		tmp = NULL;
 		goto out;
 	}
-	if ((rc = copy_hashed(s, m->key, src, path, fd, tmp, sum)) != 0)
+	if ((m->flags & STORAGE_PUT_HANDOVER) && md5 == NULL) {
+		/* The caller's file itself becomes the part: no copy. The
+		 * limit is paid as if it had been copied. */
+		struct stat sb;
+
+		if ((rc = local_link_over(path, tmp)) == 0) {
+			if (fstat(src, &sb) == 0)
+				storage_throttle(s, (size_t)sb.st_size);
+			goto placed;
+		}
+		if (rc != 1)
+			goto out;
+		rc = 0;
+	}
+	if (md5 != NULL &&
+	    ((ctx = EVP_MD_CTX_new()) == NULL || EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1)) {
+		rc = cst_error(CST_ERROR, "storage upload_part %s: cannot start MD5", m->key);
 		goto out;
-	if (memcmp(sum, md5, sizeof(sum)) != 0) {
+	}
+	/* The bandwidth limit applies: this is the transfer an S3 part
+	 * upload would be. */
+	if ((rc = local_copy(s, src, fd, 1, ctx, &copied, &failed)) != 0) {
+		if (rc < 0 && failed != NULL)
+			rc = cst_error_errno("storage upload_part %s: part %u: cannot %s %s to %s",
+					     m->key, part_no, failed, path, tmp);
+		goto out;
+	}
+	if (ctx != NULL && EVP_DigestFinal_ex(ctx, sum, NULL) != 1) {
+		rc = cst_error(CST_ERROR, "storage upload_part %s: MD5 failed", m->key);
+		goto out;
+	}
+	if (ctx != NULL && memcmp(sum, md5, sizeof(sum)) != 0) {
 		cst_hex(want, md5, 16);
 		cst_hex(got, sum, 16);
 		rc = cst_error(CST_EINTEGRITY, "storage upload_part %s: part %u: MD5 mismatch "
 			       "(sent %s, received %s)", m->key, part_no, want, got);
 		goto out;
 	}
+placed:
 	rc = close(fd);
 	fd = -1;
 	if (rc != 0) {
@@ -180,6 +167,7 @@ int local_mpu_part(struct storage *s, void *upload, unsigned part_no, const char
 	free(tmp);
 	tmp = NULL;
 out:
+	EVP_MD_CTX_free(ctx);
 	if (fd >= 0)
 		close(fd);
 	if (src >= 0)
@@ -194,31 +182,23 @@ out:
 struct parts_src {
 	const struct local_mpu *m;
 	unsigned n;
+	uint64_t size;
 };
 
-/* Append the file `part` to `fd` (the temp file `tmp`) through `buf`. */
-static int append_part(int fd, const char *key, const char *tmp, const char *part,
-		       unsigned char *buf)
+/* Append the file `part` to `fd` (the temp file `tmp`). */
+static int append_part(struct storage *s, int fd, const char *key, const char *tmp,
+		       const char *part, uint64_t *size)
 {
-	ssize_t n;
-	int in, rc = 0;
+	const char *failed;
+	uint64_t copied;
+	int in, rc;
 
 	if ((in = open(part, O_RDONLY | O_CLOEXEC)) < 0)
 		return cst_error_errno("storage upload_commit %s: cannot open %s", key, part);
-	for (;;) {
-		if ((n = read(in, buf, LOCAL_CHUNK)) < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = cst_error_errno("storage upload_commit %s: cannot read %s", key, part);
-			break;
-		}
-		if (n == 0)
-			break;
-		if (cst_write_all(fd, buf, (size_t)n) != 0) {
-			rc = cst_error_errno("storage upload_commit %s: cannot write %s", key, tmp);
-			break;
-		}
-	}
+	if ((rc = local_copy(s, in, fd, 0, NULL, &copied, &failed)) < 0 && failed != NULL)
+		rc = cst_error_errno("storage upload_commit %s: cannot %s %s to %s", key, failed,
+				     part, tmp);
+	*size += copied;
 	close(in);
 	return rc;
 }
@@ -227,34 +207,33 @@ static int append_part(int fd, const char *key, const char *tmp, const char *par
  * nothing over the "network", so the bandwidth limit does not apply. */
 static int fill_parts(struct storage *s, int fd, const char *key, const char *tmp, void *arg)
 {
-	const struct parts_src *src = arg;
-	unsigned char *buf = NULL;
+	struct parts_src *src = arg;
 	char *part = NULL;
 	unsigned i;
 	int rc = 0;
 
-	(void)s;
-	if ((buf = cst_malloc(LOCAL_CHUNK)) == NULL)
-		return CST_ENOMEM;
+	src->size = 0;
 	for (i = 1; i <= src->n && rc == 0; i++) {
 		if ((part = cst_sprintf("%s/part-%05u", src->m->staging, i)) == NULL)
 			rc = CST_ENOMEM;
 		else
-			rc = append_part(fd, key, tmp, part, buf);
+			rc = append_part(s, fd, key, tmp, part, &src->size);
 		free(part);
 	}
-	free(buf);
 	return rc;
 }
 
-int local_mpu_commit(struct storage *s, void *upload, unsigned n_parts)
+int local_mpu_commit(struct storage *s, void *upload, unsigned n_parts,
+		     struct storage_stat *out)
 {
 	struct local_mpu *m = upload;
-	struct parts_src src = { m, n_parts };
+	struct parts_src src = { m, n_parts, 0 };
 	int rc;
 
-	if ((rc = local_put(s, "upload_commit", m->key, m->flags, fill_parts, &src)) != 0)
+	if ((rc = local_put(s, "upload_commit", m->key, m->flags & ~STORAGE_PUT_HANDOVER, fill_parts,
+			    &src, NULL)) != 0)
 		return rc;
+	out->size = src.size;	/* no ETag: nothing here keeps an MD5 */
 	/* The object is in place; a staging directory left by a failed
 	 * removal is hidden from listings and harmless. */
 	(void)cst_remove_tree(m->staging);

@@ -9,10 +9,15 @@
  * after open. The process should ignore SIGPIPE (the agent does): we set
  * CURLOPT_NOSIGNAL, as curl's own SIGPIPE juggling is not thread-safe.
  *
- * Integrity: every PUT carries Content-MD5, which the server checks, and the
- * ETag it answers must be that MD5 (CST_EINTEGRITY otherwise; a bucket with
- * SSE-KMS, whose ETags are no MD5, is not supported). Transient failures are
- * CST_ERETRY; storage.c retries, never this file.
+ * Integrity: a PUT carries Content-MD5 when the caller gives the body's MD5
+ * (the server checks it, and the ETag it answers must be that MD5:
+ * CST_EINTEGRITY otherwise); without one, the ETag the server answers, the
+ * MD5 of what it received, is what put_file reports. A bucket with SSE-KMS,
+ * whose ETags are no MD5, is not supported. storage_md5_use() tells callers
+ * when an MD5 is worth computing: always over plain http, where nothing else
+ * checks the bytes on the way; over https only when it is at hand, as TLS
+ * authenticates every byte. Transient failures are CST_ERETRY; storage.c
+ * retries, never this file.
  */
 #define _GNU_SOURCE
 #include "s3_int.h"
@@ -114,6 +119,7 @@ static int s3_open(struct storage **out, const struct storage_config *cfg)
 		goto out;
 	}
 	s->parent.ops = &storage_s3_ops;
+	s->parent.md5_use = cfg->secure ? STORAGE_MD5_IF_KNOWN : STORAGE_MD5_ALWAYS;
 	s->ssl_verify = cfg->ssl_verify;
 	/* A transfer under 1 KiB/s for a minute is dead, unless the bandwidth
 	 * cap itself is that low: then allow for 64 transfers sharing it. */
@@ -156,55 +162,40 @@ void s3_md5_base64(char out[25], const unsigned char md5[16])
 	EVP_EncodeBlock((unsigned char *)out, md5, 16);
 }
 
-/* MD5 of a whole file, read through fd from the start. */
-static int md5_fd(unsigned char md5[16], int fd, const char *path)
+static int is_md5_hex(const char *s)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char buf[65536];
-	off_t pos = 0;
-	ssize_t n;
-	int rc = 0;
+	size_t i;
 
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1) {
-		rc = cst_error(CST_ERROR, "s3: MD5 is not available");
-		goto out;
-	}
-	for (;;) {
-		n = pread(fd, buf, sizeof(buf), pos);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = cst_error_errno("s3: reading %s", path);
-			goto out;
-		}
-		if (n == 0)
-			break;
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
-		pos += n;
-	}
-	if (EVP_DigestFinal_ex(ctx, md5, NULL) != 1)
-		rc = cst_error(CST_ERROR, "s3: MD5 failed");
-out:
-	EVP_MD_CTX_free(ctx);
-	return rc;
+	for (i = 0; i < 32; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[32] == '\0';
 }
 
-/* Run a PUT whose body and Content-MD5 the caller set up, and check that
- * the ETag the server answers is that MD5. */
-int s3_put_checked(struct s3_storage *s, struct s3_req *r, const unsigned char md5[16])
+/* Run a PUT whose body the caller set up, with Content-MD5 when `md5` is
+ * given. The ETag the server answers is the MD5 of what it received: it
+ * must be that MD5, or without one at least an MD5 (a bucket with SSE-KMS,
+ * whose ETags are none, is not supported). */
+int s3_put_checked(struct s3_storage *s, struct s3_req *r, const unsigned char *md5)
 {
 	char b64[25], hex[33];
 	int rc;
 
-	s3_md5_base64(b64, md5);
-	cst_hex(hex, md5, 16);
-	r->content_md5 = b64;
+	if (md5 != NULL) {
+		s3_md5_base64(b64, md5);
+		cst_hex(hex, md5, 16);
+		r->content_md5 = b64;
+	}
 	if ((rc = s3_http_do(s, r)) != 0)
 		goto out;
-	if (strcmp(r->etag, hex) != 0)
+	if (md5 != NULL && strcmp(r->etag, hex) != 0)
 		rc = cst_error(CST_EINTEGRITY, "s3 %s %s/%s: the server answered ETag '%s', "
 			       "not the MD5 %s that was sent", r->what ? r->what : r->method,
 			       s->bucket, r->key, r->etag, hex);
+	else if (md5 == NULL && !is_md5_hex(r->etag))
+		rc = cst_error(CST_EUNSUPPORTED, "s3 %s %s/%s: the server answered ETag '%s', "
+			       "which is no MD5 (SSE-KMS or SSE-C buckets are not supported)",
+			       r->what ? r->what : r->method, s->bucket, r->key, r->etag);
 out:
 	r->content_md5 = NULL;
 	return rc;
@@ -242,18 +233,16 @@ static int s3_put_buf(struct storage *st, const char *key, const void *buf, size
 	return rc;
 }
 
-static int s3_put_file(struct storage *st, const char *key, const char *path, int flags)
+static int s3_put_file(struct storage *st, const char *key, const char *path, int flags,
+		       const unsigned char *md5, struct storage_stat *out)
 {
 	struct s3_storage *s = (struct s3_storage *)st;
 	struct s3_req r = { .method = "PUT", .key = key, .body_fd = 1, .fd = -1,
 			    .if_none_match = (flags & STORAGE_PUT_NO_OVERWRITE) != 0 };
-	unsigned char md5[16];
 	struct stat sb;
 	int rc;
 
-	/* One descriptor for hashing and sending: a file replaced in
-	 * between cannot mix two contents. A file changed in place is caught
-	 * by the server (BadDigest) or by a short read. */
+	/* The file is read once, as it is sent. */
 	if ((r.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		rc = cst_error_errno("s3 PUT %s/%s: cannot open %s", s->bucket, key, path);
 		goto out;
@@ -273,9 +262,12 @@ static int s3_put_file(struct storage *st, const char *key, const char *path, in
 		goto out;
 	}
 	r.fd_len = (uint64_t)sb.st_size;
-	if ((rc = md5_fd(md5, r.fd, path)) != 0)
+	if ((rc = s3_put_checked(s, &r, md5)) != 0)
 		goto out;
-	rc = s3_put_checked(s, &r, md5);
+	/* A 2xx answer to a body of Content-Length bytes: the server took
+	 * exactly those (a shorter body is a failed transfer, retried). */
+	out->size = r.fd_len;
+	snprintf(out->etag, sizeof(out->etag), "%s", r.etag);
 out:
 	if (r.fd >= 0)
 		close(r.fd);

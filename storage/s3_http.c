@@ -9,16 +9,17 @@
  *
  * Payload hashing. Bodies held in memory (put_buf, the Complete XML) are
  * signed with their real SHA-256: it is cheap. File bodies (put_file, parts)
- * go as UNSIGNED-PAYLOAD with Content-MD5, and Content-MD5 is a signed
- * header: the server checks the body against it (400 BadDigest), and nobody
- * can swap the MD5 without breaking the signature, so a body changed on the
- * way is refused all the same (that needs an MD5 second preimage, which no
- * one can make). The gain: a 5 MiB+ part is not read a second time only to
- * SHA-256 it; its MD5 came from the pipeline as the data passed. put_file
- * must read its file once before sending anyway (Content-MD5 precedes the
- * body), so one rule for all file bodies. Objects are encrypted and
- * authenticated by cassette besides. AWS and radosgw accept UNSIGNED-PAYLOAD
- * over http as over https (checked against radosgw 16).
+ * go as UNSIGNED-PAYLOAD: a file is never read a second time only to hash
+ * it. When the caller has the body's MD5 (from its own single pass) it goes
+ * as Content-MD5, a signed header: the server checks the body against it
+ * (400 BadDigest), and nobody can swap the MD5 without breaking the
+ * signature, so a body changed on the way is refused all the same (that
+ * needs an MD5 second preimage, which no one can make). The caller sends one
+ * over plain http always, over https only when it costs nothing (see
+ * storage_md5_use): TLS authenticates the bytes on the way, and cassette's
+ * objects are encrypted and authenticated besides. AWS and radosgw accept
+ * UNSIGNED-PAYLOAD over http as over https (checked against radosgw 16,
+ * which has no x-amz-checksum-* support to offer a cheaper checked sum).
  *
  * No loop here: a transient failure is CST_ERETRY and storage.c retries.
  */

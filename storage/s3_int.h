@@ -113,16 +113,18 @@ void s3_list_page_clear(struct s3_list_page *page);
 int s3_mpu_begin(struct storage *st, const char *key, int flags, void **upload);
 int s3_mpu_part(struct storage *st, void *upload, unsigned part_no, const char *path,
 		const unsigned char md5[16]);
-int s3_mpu_commit(struct storage *st, void *upload, unsigned n_parts);
+int s3_mpu_commit(struct storage *st, void *upload, unsigned n_parts, struct storage_stat *out);
 int s3_mpu_abort(struct storage *st, void *upload);
 void s3_mpu_free(struct storage *st, void *upload);
 
 /* Shared helpers of s3.c for s3_mpu.c. */
 /* Base64 of 16 MD5 bytes into out[25]. */
 void s3_md5_base64(char out[25], const unsigned char md5[16]);
-/* Run a PUT whose body the caller set up, with Content-MD5 from `md5`, and
- * check the ETag the server answers is that MD5 (else CST_EINTEGRITY). */
-int s3_put_checked(struct s3_storage *s, struct s3_req *r, const unsigned char md5[16]);
+/* Run a PUT whose body the caller set up, with Content-MD5 from `md5` when
+ * not NULL, and check the ETag the server answers is that MD5 (else
+ * CST_EINTEGRITY), or without one that it is an MD5 (else CST_EUNSUPPORTED).
+ * r->etag holds it afterwards. */
+int s3_put_checked(struct s3_storage *s, struct s3_req *r, const unsigned char *md5);
 /* HEAD `key`: size and ETag; CST_ENOTFOUND when missing. */
 int s3_head(struct s3_storage *s, const char *key, struct storage_stat *out);
 

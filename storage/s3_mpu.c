@@ -1,9 +1,11 @@
 /*
  * S3 multipart upload: InitiateMultipartUpload (POST ?uploads=), UploadPart
- * (PUT ?partNumber=N&uploadId=ID, with Content-MD5), CompleteMultipartUpload
+ * (PUT ?partNumber=N&uploadId=ID, with Content-MD5 when the caller gave the
+ * part's MD5; the server answers the part's ETag, its MD5, either way), CompleteMultipartUpload
  * (POST ?uploadId=ID with the part list) and AbortMultipartUpload (DELETE
  * ?uploadId=ID). Parts of one upload may be sent from several threads at
- * once: the table of part MD5s is the only shared state, under a mutex.
+ * once: the table of part MD5s (as the server answered them) is the only
+ * shared state, under a mutex.
  *
  * STORAGE_PUT_NO_OVERWRITE: S3 has no reliable "create only" for multipart
  * uploads (If-None-Match on Complete is recent and not everywhere), so we
@@ -13,8 +15,10 @@
  * the agent holds a per-node lock, so no second cassette writes that key.
  *
  * After Complete we HEAD the object: its ETag must be the S3 multipart ETag
- * md5(md5(part 1) || ... || md5(part N)) "-N" of what we sent (radosgw
- * answers Complete with an empty ETag), else CST_EINTEGRITY.
+ * md5(md5(part 1) || ... || md5(part N)) "-N" of the parts the server
+ * acknowledged (radosgw answers Complete with an empty ETag), else
+ * CST_EINTEGRITY; its ETag and size are what commit reports (storage.c
+ * checks the size against the parts).
  */
 #define _GNU_SOURCE
 #include "s3_int.h"
@@ -125,6 +129,7 @@ out:
 int s3_mpu_part(struct storage *st, void *upload, unsigned part_no, const char *path,
 		const unsigned char md5[16])
 {
+	unsigned char got[16];
 	struct s3_storage *s = (struct s3_storage *)st;
 	struct s3_upload *u = upload;
 	char num[16], what[32];
@@ -154,7 +159,10 @@ int s3_mpu_part(struct storage *st, void *upload, unsigned part_no, const char *
 	r.query = query;
 	if ((rc = s3_put_checked(s, &r, md5)) != 0)
 		goto out;
-	rc = record_part(u, part_no, md5);
+	/* The part's MD5 as the server computed it: what Complete names. */
+	if ((rc = cst_unhex(got, sizeof(got), r.etag)) != 0)
+		goto out;
+	rc = record_part(u, part_no, got);
 out:
 	if (r.fd >= 0)
 		close(r.fd);
@@ -209,21 +217,22 @@ out:
 	return rc;
 }
 
-/* The object must now carry the multipart ETag of what we sent. */
-static int check_etag(struct s3_storage *s, struct s3_upload *u, const char *want)
+/* The object must now carry the multipart ETag of what we sent; `st` gets
+ * its size and ETag. */
+static int check_etag(struct s3_storage *s, struct s3_upload *u, const char *want,
+		      struct storage_stat *st)
 {
-	struct storage_stat st;
 	int rc;
 
-	if ((rc = s3_head(s, u->key, &st)) != 0)
+	if ((rc = s3_head(s, u->key, st)) != 0)
 		return rc;
-	if (strcmp(st.etag, want) != 0)
+	if (strcmp(st->etag, want) != 0)
 		return cst_error(CST_EINTEGRITY, "s3 CompleteMultipartUpload %s/%s: the object's "
-				 "ETag is '%s', expected %s", s->bucket, u->key, st.etag, want);
+				 "ETag is '%s', expected %s", s->bucket, u->key, st->etag, want);
 	return 0;
 }
 
-int s3_mpu_commit(struct storage *st, void *upload, unsigned n_parts)
+int s3_mpu_commit(struct storage *st, void *upload, unsigned n_parts, struct storage_stat *out)
 {
 	struct s3_storage *s = (struct s3_storage *)st;
 	struct s3_upload *u = upload;
@@ -249,7 +258,7 @@ int s3_mpu_commit(struct storage *st, void *upload, unsigned n_parts)
 						 sizeof(msg)) && strcmp(code, "NoSuchUpload") == 0) {
 		/* A retry after a Complete whose answer was lost: the upload is
 		 * gone, and the object is ours if it has our ETag. */
-		if (check_etag(s, u, etag) == 0)
+		if (check_etag(s, u, etag, out) == 0)
 			rc = 0;
 		else
 			rc = cst_error(CST_ENOTFOUND, "s3 CompleteMultipartUpload %s/%s: upload "
@@ -266,7 +275,7 @@ int s3_mpu_commit(struct storage *st, void *upload, unsigned n_parts)
 			       msg[0] ? ": " : "", msg);
 		goto out;
 	}
-	rc = check_etag(s, u, etag);
+	rc = check_etag(s, u, etag, out);
 out:
 	s3_req_clear(&r);
 	free(query);

@@ -194,13 +194,16 @@ struct put_call {
 	const void *buf;
 	size_t len;
 	int flags;
+	const unsigned char *md5;
+	struct storage_stat *out;
 };
 
 static int put_file_attempt(struct storage *s, struct storage_call *c)
 {
 	struct put_call *p = (struct put_call *)c;
 
-	return s->ops->put_file(s, c->what, p->path, p->flags);
+	memset(p->out, 0, sizeof(*p->out));
+	return s->ops->put_file(s, c->what, p->path, p->flags, p->md5, p->out);
 }
 
 static int put_buf_attempt(struct storage *s, struct storage_call *c)
@@ -210,10 +213,25 @@ static int put_buf_attempt(struct storage *s, struct storage_call *c)
 	return s->ops->put_buf(s, c->what, p->buf, p->len, p->flags);
 }
 
-int storage_put_file(struct storage *s, const char *key, const char *path, int flags)
+int storage_md5_use(const struct storage *s)
 {
+	return s != NULL ? s->md5_use : STORAGE_MD5_NEVER;
+}
+
+int storage_takes_files_from(struct storage *s, const char *dir)
+{
+	if (s == NULL || dir == NULL || s->ops->takes_files_from == NULL)
+		return 0;
+	return s->ops->takes_files_from(s, dir);
+}
+
+int storage_put_file(struct storage *s, const char *key, const char *path, int flags,
+		     const unsigned char *md5, struct storage_stat *out)
+{
+	struct storage_stat ignored;
 	struct put_call p = { .c = { .op = OP_PUT_FILE, .what = key, .attempt = put_file_attempt },
-			      .path = path, .flags = flags };
+			      .path = path, .flags = flags, .md5 = md5,
+			      .out = out != NULL ? out : &ignored };
 	int rc;
 
 	if ((rc = storage_check_handle(s, "put_file")) != 0 ||

@@ -100,6 +100,12 @@ typedef int (*storage_list_fn)(void *arg, const char *key, uint64_t size);
 enum {
 	/* Fail with CST_EEXISTS instead of replacing an existing object. */
 	STORAGE_PUT_NO_OVERWRITE = 1 << 0,
+	/* put_file and upload_begin (for its parts): the caller hands the
+	 * source files over. It never changes them afterwards (it may delete
+	 * them), so the store may keep a file itself instead of copying it:
+	 * the local backend hard-links it into place when it is on the same
+	 * file system and no MD5 is to be checked. */
+	STORAGE_PUT_HANDOVER = 1 << 1,
 };
 
 /*
@@ -114,11 +120,56 @@ void storage_close(struct storage *s);
 /* The provider name ("local"), NULL for a NULL handle. Static string. */
 const char *storage_provider(const struct storage *s);
 
-/* Store the contents of the local file `path` under `key`, atomically: a
+/* What storage_stat() reports, and what a put_file or an upload commit
+ * reports about the object it just stored. */
+struct storage_stat {
+	uint64_t size;
+	/* The object's MD5 as lowercase hex, or an S3 multipart ETag
+	 * "<32 hex>-<parts>", as the store reports it; "" when the store keeps
+	 * none (the local backend). */
+	char etag[64];
+};
+
+/*
+ * What a body's MD5 is worth to this handle's store, for a caller that would
+ * have to compute it only to hand it to put_file or upload_part (the store
+ * never hashes a body itself to check it):
+ *   STORAGE_MD5_NEVER    the bytes cross no network (local): a check would
+ *                        cost a hash pass and catch nothing;
+ *   STORAGE_MD5_IF_KNOWN the transport authenticates every byte (S3 over
+ *                        TLS): give the MD5 when it is at hand anyway;
+ *   STORAGE_MD5_ALWAYS   nothing else checks the bytes on the way (S3 over
+ *                        plain http): give it, so the server refuses a body
+ *                        that was changed in transit.
+ */
+enum storage_md5_use {
+	STORAGE_MD5_NEVER,
+	STORAGE_MD5_IF_KNOWN,
+	STORAGE_MD5_ALWAYS,
+};
+/* The handle's storage_md5_use; STORAGE_MD5_NEVER for NULL. */
+int storage_md5_use(const struct storage *s);
+
+/* 1 when a file under the local directory `dir`, put with
+ * STORAGE_PUT_HANDOVER, becomes the object itself without a copy (the local
+ * backend, on the same file system): a caller then gains nothing by cutting
+ * a large object into multipart parts, which the local backend must join by
+ * copying. 0 otherwise (S3; another file system; `dir` missing). */
+int storage_takes_files_from(struct storage *s, const char *dir);
+
+/*
+ * Store the contents of the local file `path` under `key`, atomically: a
  * reader sees the old object or the whole new one, never a part. A missing
  * `path` is CST_ENOTFOUND (naming it); with STORAGE_PUT_NO_OVERWRITE an
- * existing object is CST_EEXISTS and stays as it was. */
-int storage_put_file(struct storage *s, const char *key, const char *path, int flags);
+ * existing object is CST_EEXISTS and stays as it was.
+ * `md5`, when not NULL, is the file's MD5: the store checks what it received
+ * against it (S3: Content-MD5; local: hashed as it is copied), a mismatch is
+ * CST_EINTEGRITY and nothing is kept. `out`, when not NULL, gets the size the
+ * store took and the ETag it reports for the new object (S3: the server's,
+ * the MD5 of what it received; local: ""), with no extra request.
+ */
+int storage_put_file(struct storage *s, const char *key, const char *path, int flags,
+		     const unsigned char *md5, struct storage_stat *out);
 /* Store a buffer under `key`, atomically. `buf` may be NULL when len is 0. */
 int storage_put_buf(struct storage *s, const char *key, const void *buf, size_t len, int flags);
 /* Stream an object to `sink`, in chunks (none for an empty object).
@@ -140,15 +191,6 @@ int storage_list(struct storage *s, const char *prefix, storage_list_fn cb, void
 /* Remove an object. Removing a missing key is not an error. */
 int storage_delete(struct storage *s, const char *key);
 
-/* What storage_stat() reports. */
-struct storage_stat {
-	uint64_t size;
-	/* The object's MD5 as lowercase hex, or an S3 multipart ETag
-	 * "<32 hex>-<parts>", as the store reports it; "" when the store keeps
-	 * none (the local backend). */
-	char etag[64];
-};
-
 /* Size and ETag of an object. CST_ENOTFOUND when missing. storage_head() is
  * the same call reporting the size only (traced as "head", not "stat"). */
 int storage_stat(struct storage *s, const char *key, struct storage_stat *out);
@@ -158,9 +200,10 @@ int storage_stat(struct storage *s, const char *key, struct storage_stat *out);
  * files; part numbers run 1..10000 and every part but the last must be at
  * least 5 MiB (S3's rule; checked here for every backend), none above 5 GiB.
  * Different parts of one upload may be sent from different threads at once.
- * `md5` is the part's MD5 (required), sent as Content-MD5 so the store
- * verifies what it received: a mismatch is CST_EINTEGRITY and the part is
- * not kept. Sending a part again replaces it.
+ * `md5`, when not NULL, is the part's MD5, checked as for put_file (S3 sends
+ * it as Content-MD5): a mismatch is CST_EINTEGRITY and the part is not kept.
+ * Without it the S3 backend builds the upload from the part ETags the server
+ * answered. Sending a part again replaces it.
  * The 5 MiB rule is checked at commit, since only then is the last part
  * known: commit refuses (CST_EINVALID, naming the part) a small part before
  * the last, a part of 1..n never sent, a part above n that was sent, or a
@@ -176,8 +219,12 @@ int storage_upload_begin(struct storage_upload **out, struct storage *s, const c
 int storage_upload_part(struct storage_upload *u, unsigned part_no, const char *path,
 			const unsigned char md5[16]);
 /* Complete with parts 1..n, all of which must have been sent. After commit
- * the object is visible whole; free the upload afterwards. */
-int storage_upload_commit(struct storage_upload *u, unsigned n_parts);
+ * the object is visible whole; free the upload afterwards. `out`, when not
+ * NULL, gets the object's size and ETag as the store reports them (S3: the
+ * multipart ETag "<32 hex>-<n>" of the parts it received, checked against
+ * the part ETags; local: ""); a size other than the sum of the parts is
+ * CST_EINTEGRITY. */
+int storage_upload_commit(struct storage_upload *u, unsigned n_parts, struct storage_stat *out);
 void storage_upload_free(struct storage_upload *u);
 
 /* 1 when `key` follows the key rules above, else 0. */

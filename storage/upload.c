@@ -56,6 +56,7 @@ struct upload_call {
 	unsigned part_no, n_parts;
 	const char *path;
 	const unsigned char *md5;
+	struct storage_stat *out;
 };
 
 static int begin_attempt(struct storage *s, struct storage_call *c)
@@ -76,7 +77,8 @@ static int commit_attempt(struct storage *s, struct storage_call *c)
 {
 	struct upload_call *uc = (struct upload_call *)c;
 
-	return s->ops->mpu_commit(s, uc->u->state, uc->n_parts);
+	memset(uc->out, 0, sizeof(*uc->out));
+	return s->ops->mpu_commit(s, uc->u->state, uc->n_parts, uc->out);
 }
 
 static int abort_attempt(struct storage *s, struct storage_call *c)
@@ -198,9 +200,9 @@ int storage_upload_part(struct storage_upload *u, unsigned part_no, const char *
 	if (part_no < 1 || part_no > PART_NO_MAX)
 		return cst_error(CST_EINVALID, "storage upload_part %s: part number %u is not in "
 				 "1..%u", u->key, part_no, PART_NO_MAX);
-	if (path == NULL || *path == '\0' || md5 == NULL)
-		return cst_error(CST_EINVALID, "storage upload_part %s: part %u: missing %s",
-				 u->key, part_no, md5 == NULL ? "MD5" : "source path");
+	if (path == NULL || *path == '\0')
+		return cst_error(CST_EINVALID, "storage upload_part %s: part %u: missing source path",
+				 u->key, part_no);
 	if ((rc = part_source(&size, u, part_no, path)) != 0)
 		return rc;
 	pthread_mutex_lock(&u->lock);
@@ -262,23 +264,43 @@ static int commit_problem(const struct storage_upload *u, unsigned n)
 	return 0;
 }
 
-int storage_upload_commit(struct storage_upload *u, unsigned n_parts)
+/* The sum of parts 1..n; called with the lock held, after commit_problem(). */
+static uint64_t parts_size(const struct storage_upload *u, unsigned n)
 {
+	uint64_t total = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		total += u->parts[i].size;
+	return total;
+}
+
+int storage_upload_commit(struct storage_upload *u, unsigned n_parts, struct storage_stat *out)
+{
+	struct storage_stat ignored;
 	struct upload_call uc = { .c = { .op = OP_UPLOAD_COMMIT, .attempt = commit_attempt },
-				  .u = u, .n_parts = n_parts };
+				  .u = u, .n_parts = n_parts, .out = out != NULL ? out : &ignored };
+	uint64_t want = 0;
 	int rc;
 
 	if (u == NULL)
 		return cst_error(CST_EINVALID, "storage upload_commit: no upload");
 	uc.c.what = u->key;
 	pthread_mutex_lock(&u->lock);
-	if ((rc = commit_problem(u, n_parts)) == 0)
+	if ((rc = commit_problem(u, n_parts)) == 0) {
 		u->phase = UPLOAD_COMMITTING;
+		want = parts_size(u, n_parts);
+	}
 	pthread_mutex_unlock(&u->lock);
 	if (rc != 0)
 		return rc;
 
 	rc = storage_call_run(u->s, &uc.c);
+	/* The object is in place but not what was sent: the caller deletes it. */
+	if (rc == 0 && uc.out->size != want)
+		rc = cst_error(CST_EINTEGRITY, "storage upload_commit %s: the store holds %llu "
+			       "bytes, the parts had %llu", u->key,
+			       (unsigned long long)uc.out->size, (unsigned long long)want);
 
 	pthread_mutex_lock(&u->lock);
 	u->phase = rc == 0 ? UPLOAD_COMMITTED : UPLOAD_FAILED;

@@ -329,7 +329,7 @@ static void test_upload_slots(void **state)
 	scratch_write(dir, "tmp/one", "hello", 5);
 	path = cst_path_join(dir, "tmp/one");
 	uploads_batch_init(&b);
-	assert_int_equal(uploads_put(r.u, &b, "obj/one", NULL, 0, path), 0);
+	assert_int_equal(uploads_put(r.u, &b, "obj/one", NULL, 0, path, NULL), 0);
 	assert_int_equal(uploads_wait(&b), 0);
 	pthread_join(t, NULL);
 	assert_int_equal(r.got, 1);
@@ -340,14 +340,14 @@ static void test_upload_slots(void **state)
 	/* NO_OVERWRITE onto a taken key lands on the variant, same bytes */
 	scratch_write(dir, "tmp/two", "world", 5);
 	assert_int_equal(uploads_put(r.u, &b, "obj/one", "obj/@v/one", STORAGE_PUT_NO_OVERWRITE,
-				     cst_path_join(dir, "tmp/two")), 0);
+				     cst_path_join(dir, "tmp/two"), NULL), 0);
 	assert_int_equal(uploads_wait(&b), 0);
 	assert_int_equal(b.used_variant, 1);
 	assert_int_equal(storage_head(st, "obj/@v/one", &size), 0);
 	/* a failed put is reported to the waiter with its message */
 	scratch_write(dir, "tmp/three", "x", 1);
 	assert_int_equal(uploads_put(r.u, &b, "obj/one", NULL, STORAGE_PUT_NO_OVERWRITE,
-				     cst_path_join(dir, "tmp/three")), 0);
+				     cst_path_join(dir, "tmp/three"), NULL), 0);
 	assert_int_equal(uploads_wait(&b), CST_EEXISTS);
 	assert_false(exists(dir, "tmp/three"));
 	/* after cancel, waiting for a slot fails at once */

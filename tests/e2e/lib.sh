@@ -40,7 +40,7 @@ write_config() {
 		echo "storage_provider = local"
 		echo "base_path = $store"
 		echo "fqdn = ${FQDN:-node1.example}"
-		echo "encryption_tmp_dir = $W/enctmp"
+		echo "encryption_tmp_dir = ${ENCTMP:-$W/enctmp}"
 		echo "state_dir = ${STATE_DIR:-$W/state}"
 		for line in "$@"; do echo "$line"; done
 	} > "$file"

@@ -81,7 +81,8 @@ done
 grep -q "CREATE TABLE IF NOT EXISTS ks1.t1" "$STORE/node1.example/b1/meta/schema.cql" || fail "schema.cql not collected"
 grep -q '"release_version":"4.1.3"' "$STORE/node1.example/b1/meta/server_version.json" || fail "server version"
 python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$STORE/node1.example/b1/meta/tokenmap.json"
-pyjson "$M1" 'all(len(o["source_MD5"])==32 and len(o["MD5"])==32 and len(o["salt"])==64 for t in m for o in t["objects"])' | grep -qx True || fail "manifest fields"
+pyjson "$M1" 'all(len(o["source_MD5"])==32 and o["MD5"]=="" and len(o["salt"])==64 for t in m for o in t["objects"])' | grep -qx True || fail "manifest fields (encrypted on local storage: MD5 \"\", see FORMAT.md)"
+S1=$(md5sum < "$STORE/node1.example/data/ks1/$T1/nb-2-big-Summary.db" | cut -c1-32)  # b1's object, for later
 ok "backup b1 stores every live component once, with plaintext meta"
 
 # data objects are ciphertext, meta is not
@@ -123,7 +124,6 @@ grep -q "/@b2/nb-2-big-Summary.db$" "$W/uploaded2" || fail "rewritten Summary.db
 grep -q 'nb-2-big-Data.db' "$W/uploaded2" && fail "unchanged file uploaded again"
 M2=$STORE/node1.example/b2/meta/manifest.json
 grep -q "$T1/nb-1-big-" <<< "$(pyjson "$M2" '"\n".join(o["path"] for t in m for o in t["objects"])')" && fail "removed generation still in b2"
-S1=$(pyjson "$M1" '[o["MD5"] for t in m for o in t["objects"] if o["path"].endswith("nb-2-big-Summary.db")][0]')
 [ "$(md5sum < "$STORE/node1.example/data/ks1/$T1/nb-2-big-Summary.db" | cut -c1-32)" = "$S1" ] || fail "b1's Summary.db object was overwritten"
 ok "b2 stores only what changed and never overwrites b1's objects"
 
@@ -154,6 +154,22 @@ diff <(sstable_digest "$W/data-at-b1") <(sstable_digest "$W/r1") || fail "restor
 cas 0 restore-node --backup-name b2 --target-dir "$W/r2"
 diff <(sstable_digest "$W/data-at-b2") <(sstable_digest "$W/r2") || fail "restore of b2 differs"
 ok "restores of b1 and b2 are byte-identical to their snapshots"
+
+# A manifest written before the MD5 rule (FORMAT.md) holds the ciphertext's
+# MD5 for local encrypted objects: it still loads and restores.
+mkdir -p "$STORE/node1.example/old1/meta"
+python3 - "$M1" "$STORE" "$STORE/node1.example/old1/meta/manifest.json" <<'PY'
+import hashlib, json, sys
+m = json.load(open(sys.argv[1]))
+for t in m:
+    for o in t["objects"]:
+        o["MD5"] = hashlib.md5(open(sys.argv[2] + "/" + o["path"], "rb").read()).hexdigest()
+json.dump(m, open(sys.argv[3], "w"), separators=(",", ":"))
+PY
+cas 0 restore-node --backup-name old1 --target-dir "$W/rold"
+diff <(sstable_digest "$W/data-at-b1") <(sstable_digest "$W/rold") || fail "restore of an old-style manifest differs"
+rm -r "$STORE/node1.example/old1"
+ok "a manifest from before the MD5 rule (ciphertext MD5s) still restores"
 
 cas 0 restore-node --backup-name b2 --target-dir "$W/r3" --keyspace ks1 --table t2
 [ "$(find "$W/r3" -type f | wc -l)" = 16 ] || fail "--table t2 restored $(find "$W/r3" -type f | wc -l) files"

@@ -36,13 +36,28 @@ WORKERS=$(nproc); [ "$WORKERS" -gt 32 ] && WORKERS=32
 "$CASSETTE" keygen > "$W/backup.key"
 "$CASSETTE" keygen > "$W/other.key"
 CFG=$W/node.ini
+# Temp files on another file system than the store, so the multipart path
+# (parts copied into place) runs too: on one file system the local store
+# takes each temp file whole, by a hard link.
+if [ -d /dev/shm ] && [ "$(stat -f -c %T /dev/shm)" != "$(stat -f -c %T "$W")" ]; then
+	ENCTMP=$(mktemp -d /dev/shm/cassette-restore.XXXXXX)
+	trap 'rm -rf "$W" "$ENCTMP"' EXIT
+	export ENCTMP
+	PARTS=3
+else
+	PARTS=1
+fi
 write_config "$CFG" "$D" "$W/store" "key_secret_file = $W/backup.key" \
 	"multi_part_upload_threshold = 1MB"
 M=$W/store/node1.example/b1/meta/manifest.json
 
 CASSETTE_STORAGE_TRACE=$W/trace-b1 cas 0 backup-node --backup-name b1
 [ ! -s "$W/err" ] || { cat "$W/err"; fail "backup without a terminal wrote to stderr"; }
-[ "$(grep -c '^upload_part .*/nb-1-big-Data.db$' "$W/trace-b1")" = 3 ] || fail "the 20 MiB file did not go up in 3 parts"
+if [ "$PARTS" = 3 ]; then
+	[ "$(grep -c '^upload_part .*/nb-1-big-Data.db$' "$W/trace-b1")" = 3 ] || fail "the 20 MiB file did not go up in 3 parts"
+else
+	grep -q '^put_file .*/nb-1-big-Data.db$' "$W/trace-b1" || fail "the 20 MiB file was not stored whole"
+fi
 [ "$(pyjson "$M" 'sum(len(t["objects"]) for t in m)')" = "$N_FILES" ] || fail "manifest object count"
 ok "backup of $N_FILES files (empty to 20 MiB, one multipart) with no terminal prints nothing on stderr"
 

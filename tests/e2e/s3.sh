@@ -31,7 +31,7 @@ s3_config() { # s3_config FILE PORT EXTRA...
 	local file=$1 port=$2; shift 2
 	printf '%s\n' "[cassandra]" "data_dir = $D" "snapshot_mode = hardlink" "[storage]" \
 		"storage_provider = s3" "host = 127.0.0.1" "port = $port" "secure = false" \
-		"bucket_name = $BUCKET" "prefix = e2e" "fqdn = node1" "key_file = ${S3_KEYFILE:-$W/creds}" \
+		"bucket_name = $BUCKET" "prefix = ${S3_PREFIX:-e2e}" "fqdn = node1" "key_file = ${S3_KEYFILE:-$W/creds}" \
 		"encryption_tmp_dir = $W/enctmp" "state_dir = $W/state" "multi_part_upload_threshold = 6MB" \
 		"concurrent_transfers = 3" "$@" > "$file"
 }
@@ -62,6 +62,68 @@ awsenv s3api list-multipart-uploads --bucket "$BUCKET" --output text > "$W/mpu"
 grep -q UPLOADS "$W/mpu" && fail "a multipart upload was left open"
 ok "backup to radosgw: plain S3 objects (awscli lists and fetches them), multipart ETag recorded, nothing left open"
 
+# The manifest's MD5 of every object is the ETag the server reports for it
+# (FORMAT.md), and its size the size the server lists: one listing checks all.
+awsenv s3api list-objects-v2 --bucket "$BUCKET" --prefix e2e/node1/data/ --output json > "$W/objs.json"
+python3 - "$W/m1.json" "$W/objs.json" <<'PY' || fail "manifest MD5/size differ from what the server lists"
+import json, sys
+m = json.load(open(sys.argv[1]))
+listed = {o["Key"]: (o["ETag"].strip('"'), o["Size"]) for o in json.load(open(sys.argv[2]))["Contents"]}
+objs = [o for t in m for o in t["objects"]]
+assert len(objs) == 18 and all(o.get("salt") for o in objs), objs
+for o in objs:
+    assert listed[o["path"]] == (o["MD5"], o["size"]), (o, listed.get(o["path"]))
+    assert o["MD5"] != o["source_MD5"], o   # the ciphertext's, not the plaintext's
+PY
+ok "encrypted objects on S3: each manifest MD5 is the server's ETag, each size the listed size"
+
+# encryption = none: the stored bytes are the source, so MD5 = source_MD5
+# for a whole object and the server's multipart ETag for a multipart one.
+S3_PREFIX=e2e-plain s3_config "$W/plain.ini" "$CASSETTE_TEST_S3_PORT" "encryption = none"
+CFG=$W/plain.ini cas 0 backup-node --backup-name p1
+awsenv s3 cp "s3://$BUCKET/e2e-plain/node1/p1/meta/manifest.json" "$W/mp.json" >/dev/null
+awsenv s3api list-objects-v2 --bucket "$BUCKET" --prefix e2e-plain/node1/data/ --output json > "$W/pobjs.json"
+python3 - "$W/mp.json" "$W/pobjs.json" "$D" <<'PY' || fail "plaintext manifest MD5 rule"
+import hashlib, json, sys
+m = json.load(open(sys.argv[1]))
+listed = {o["Key"]: (o["ETag"].strip('"'), o["Size"]) for o in json.load(open(sys.argv[2]))["Contents"]}
+multi = 0
+for t in m:
+    for o in t["objects"]:
+        assert "salt" not in o and listed[o["path"]] == (o["MD5"], o["size"]), o
+        rel = o["path"].split("/data/", 1)[1]
+        assert o["source_MD5"] == hashlib.md5(open(sys.argv[3] + "/" + rel, "rb").read()).hexdigest(), o
+        if "-" in o["MD5"]:
+            multi += 1
+        else:
+            assert o["MD5"] == o["source_MD5"], o
+assert multi == 1, multi
+PY
+CFG=$W/plain.ini cas 0 restore-node --backup-name p1 --target-dir "$W/rp1"
+diff <(sstable_digest "$W/data-at-b1") <(sstable_digest "$W/rp1") || fail "plaintext restore differs"
+ok "plaintext objects on S3: MD5 = source_MD5 (whole) or the server's multipart ETag; restore proves source_MD5"
+
+# Over https no encrypted body carries a Content-MD5 (TLS checks the bytes on
+# the way): the manifest still records the server's ETags and sizes.
+S3_PREFIX=e2e-tls s3_config "$W/tls.ini" "$CASSETTE_TEST_S3_TLS_PORT" "key_secret_file = $W/k" \
+	"ca_file = $CASSETTE_TEST_S3_CA"
+sed -i 's/^secure = false$/secure = true/' "$W/tls.ini"
+CFG=$W/tls.ini cas 0 backup-node --backup-name t1
+awsenv s3 cp "s3://$BUCKET/e2e-tls/node1/t1/meta/manifest.json" "$W/mt.json" >/dev/null
+awsenv s3api list-objects-v2 --bucket "$BUCKET" --prefix e2e-tls/node1/data/ --output json > "$W/tobjs.json"
+python3 - "$W/mt.json" "$W/tobjs.json" <<'PY' || fail "manifest MD5/size over https differ from the listing"
+import json, sys
+m = json.load(open(sys.argv[1]))
+listed = {o["Key"]: (o["ETag"].strip('"'), o["Size"]) for o in json.load(open(sys.argv[2]))["Contents"]}
+objs = [o for t in m for o in t["objects"]]
+assert len(objs) == 18 and sum("-" in o["MD5"] for o in objs) == 1, objs
+for o in objs:
+    assert o.get("salt") and listed[o["path"]] == (o["MD5"], o["size"]), (o, listed.get(o["path"]))
+PY
+CFG=$W/tls.ini cas 0 restore-node --backup-name t1 --target-dir "$W/rt1"
+diff <(sstable_digest "$W/data-at-b1") <(sstable_digest "$W/rt1") || fail "restore over https differs"
+ok "over https (no Content-MD5 on encrypted bodies): manifest MD5s are the server's ETags; restore is byte-identical"
+
 # ---- change, backup 2, listing without a key ------------------------------------
 rm "$D/ks1/$T1"/nb-2-big-*
 mk "$D/ks1/$T2" 3 50000
@@ -90,6 +152,16 @@ cp "$W/v" "$W/v.bad"; printf '\x5a' | dd of="$W/v.bad" bs=1 seek=100 conv=notrun
 awsenv s3 cp "$W/v.bad" "s3://$BUCKET/$VICTIM" >/dev/null
 cas 1 restore-node --backup-name b2 --target-dir "$W/t1"; err_has "nb-1-big-Index.db"
 [ -z "$(find "$W/t1" -type f 2>/dev/null)" ] || fail "partial restore"
+# the same size, so only the AEAD tags can tell: the flipped byte is in the
+# multipart object's last part this time
+BIGV=e2e/node1/data/ks1/$T1/nb-1-big-Data.db
+awsenv s3 cp "s3://$BUCKET/$BIGV" "$W/bv" >/dev/null
+cp "$W/bv" "$W/bv.bad"; printf '\x01' | dd of="$W/bv.bad" bs=1 seek=$((20 * 1024 * 1024)) conv=notrunc status=none
+cmp -s "$W/bv" "$W/bv.bad" && printf '\x02' | dd of="$W/bv.bad" bs=1 seek=$((20 * 1024 * 1024)) conv=notrunc status=none
+awsenv s3 cp "$W/bv.bad" "s3://$BUCKET/$BIGV" >/dev/null
+cas 1 restore-node --backup-name b1 --target-dir "$W/t1b"; err_has "nb-1-big-Data.db"
+[ -z "$(find "$W/t1b" -type f 2>/dev/null)" ] || fail "partial restore"
+awsenv s3 cp "$W/bv" "s3://$BUCKET/$BIGV" >/dev/null
 awsenv s3 cp "$W/v" "s3://$BUCKET/$VICTIM" >/dev/null
 "$CASSETTE" keygen > "$W/k2"
 CASSETTE_KEY_FILE=$W/k2 cas 1 restore-node --backup-name b2 --target-dir "$W/t2"; err_has "wrong key"

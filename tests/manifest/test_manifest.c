@@ -211,6 +211,41 @@ static void test_exact_json(void **state)
 	manifest_free(m);
 }
 
+/* MD5 "" (an encrypted object in a store that keeps no ETag) is written and
+ * read back, and refused for a plaintext object, whose MD5 is always known;
+ * an old manifest's 32-hex MD5 of an encrypted object still loads. */
+static void test_empty_md5(void **state)
+{
+	static const char plain[] = "[{\"keyspace\":\"ks\",\"columnfamily\":\"t\",\"objects\":"
+		"[{\"path\":\"p\",\"MD5\":\"\",\"size\":1,\"source_MD5\":"
+		"\"0123456789abcdef0123456789abcdef\",\"source_size\":1}]}]";
+	struct manifest_object o;
+	struct manifest *m = NULL, *p = NULL;
+	char *s;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(manifest_new(&m), 0);
+	tm_object(&o, "sealed", 2, 1);
+	assert_int_equal(manifest_add(m, "ks", "t", &o), 0);	/* old: 32 hex */
+	o.md5[0] = '\0';
+	assert_int_equal(manifest_add(m, "ks", "t", &o), 0);
+	s = tm_dump(m, &n);
+	assert_non_null(strstr(s, "\"MD5\":\"\""));
+	assert_int_equal(manifest_parse(&p, s, n, TM_ORIGIN), 0);
+	assert_int_equal(strlen(manifest_table_at(p, 0)->objects[0].md5), 32);
+	assert_string_equal(manifest_table_at(p, 0)->objects[1].md5, "");
+	tm_object(&o, "plain", 1, 0);
+	o.md5[0] = '\0';
+	assert_int_equal(manifest_add(m, "ks", "t", &o), CST_EINVALID);
+	manifest_free(p);
+	p = NULL;
+	assert_int_equal(manifest_parse(&p, plain, sizeof(plain) - 1, TM_ORIGIN), CST_EINVALID);
+	assert_null(p);
+	free(s);
+	manifest_free(m);
+}
+
 static void test_salt_omitted(void **state)
 {
 	struct manifest_object o;
@@ -495,7 +530,7 @@ static void test_counts(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		T(roundtrip), T(exact_json), T(salt_omitted), T(medusa_fallback),
+		T(roundtrip), T(exact_json), T(salt_omitted), T(empty_md5), T(medusa_fallback),
 		T(multipart_etag), T(uppercase_normalised), T(add_invalid),
 		T(duplicate_tables_merged), T(duplicate_keys), T(counts), T(malformed),
 		T(nul_in_string), T(deep_nesting), T(hostile_names_one_line),

@@ -190,7 +190,7 @@ static void test_put_file_round_trip_large(void **state)
 	assert_non_null(data);
 	fill_pattern(data, len, 0x5eed);
 	path = src_file(fx, "big.bin", data, len);
-	assert_ok(storage_put_file(fx->s, "data/big.bin", path, 0));
+	assert_ok(storage_put_file(fx->s, "data/big.bin", path, 0, NULL, NULL));
 	assert_ok(storage_head(fx->s, "data/big.bin", &size));
 	assert_int_equal(size, len);
 
@@ -221,7 +221,7 @@ static void test_empty_object(void **state)
 
 	assert_ok(storage_put_buf(fx->s, "empty/buf", NULL, 0, 0));
 	path = src_file(fx, "empty-src", "", 0);
-	assert_ok(storage_put_file(fx->s, "empty/file", path, 0));
+	assert_ok(storage_put_file(fx->s, "empty/file", path, 0, NULL, NULL));
 	assert_ok(storage_head(fx->s, "empty/buf", &size));
 	assert_int_equal(size, 0);
 	assert_ok(storage_get(fx->s, "empty/file", compare_sink_fn, &c));
@@ -355,7 +355,7 @@ static void test_invalid_keys(void **state)
 		key = i < ARRAY_LEN(bad_keys) ? bad_keys[i] : long_key;
 		assert_false(storage_key_is_valid(key));
 		assert_rc(storage_put_buf(fx->s, key, "x", 1, 0), CST_EINVALID);
-		assert_rc(storage_put_file(fx->s, key, path, 0), CST_EINVALID);
+		assert_rc(storage_put_file(fx->s, key, path, 0, NULL, NULL), CST_EINVALID);
 		assert_rc(storage_get(fx->s, key, compare_sink_fn, &c), CST_EINVALID);
 		assert_rc(storage_get_buf(fx->s, key, &got, NULL, 10), CST_EINVALID);
 		assert_null(got);
@@ -381,8 +381,8 @@ static void test_invalid_keys(void **state)
 	/* Other arguments. */
 	assert_rc(storage_put_buf(fx->s, "k", NULL, 1, 0), CST_EINVALID);
 	assert_rc(storage_put_buf(fx->s, "k", "x", 1, 0x100), CST_EINVALID);
-	assert_rc(storage_put_file(fx->s, "k", NULL, 0), CST_EINVALID);
-	assert_rc(storage_put_file(fx->s, "k", "", 0), CST_EINVALID);
+	assert_rc(storage_put_file(fx->s, "k", NULL, 0, NULL, NULL), CST_EINVALID);
+	assert_rc(storage_put_file(fx->s, "k", "", 0, NULL, NULL), CST_EINVALID);
 	assert_rc(storage_get(fx->s, "k", NULL, NULL), CST_EINVALID);
 	assert_rc(storage_get_buf(fx->s, "k", NULL, NULL, 10), CST_EINVALID);
 	assert_rc(storage_head(fx->s, "k", NULL), CST_EINVALID);
@@ -433,7 +433,7 @@ static void test_overwrite_replaces(void **state)
 	assert_ok(storage_head(fx->s, "ow/k", &size));
 	assert_int_equal(size, 6);
 	path = src_file(fx, "third", "third!!", 7);
-	assert_ok(storage_put_file(fx->s, "ow/k", path, 0));
+	assert_ok(storage_put_file(fx->s, "ow/k", path, 0, NULL, NULL));
 	assert_content(fx->s, "ow/k", "third!!");
 	assert_listing(fx->s, "", "ow/k:7\n");
 	free(path);
@@ -449,11 +449,11 @@ static void test_no_overwrite(void **state)
 		  CST_EEXISTS);
 	assert_non_null(strstr(cst_error_msg(), "no/k"));
 	path = src_file(fx, "repl", "replacement", 11);
-	assert_rc(storage_put_file(fx->s, "no/k", path, STORAGE_PUT_NO_OVERWRITE), CST_EEXISTS);
+	assert_rc(storage_put_file(fx->s, "no/k", path, STORAGE_PUT_NO_OVERWRITE, NULL, NULL), CST_EEXISTS);
 	assert_content(fx->s, "no/k", "original");
 	assert_listing(fx->s, "", "no/k:8\n");
 	/* Without the flag it replaces. */
-	assert_ok(storage_put_file(fx->s, "no/k", path, 0));
+	assert_ok(storage_put_file(fx->s, "no/k", path, 0, NULL, NULL));
 	assert_content(fx->s, "no/k", "replacement");
 	free(path);
 }
@@ -532,7 +532,7 @@ static void test_sink_error_propagates(void **state)
 
 	/* A large object stops at the first failing chunk. */
 	path = src_file(fx, "big", data, len);
-	assert_ok(storage_put_file(fx->s, "sink/big", path, 0));
+	assert_ok(storage_put_file(fx->s, "sink/big", path, 0, NULL, NULL));
 	c.calls = 0;
 	c.fail_rc = CST_EAUTH;
 	assert_rc(storage_get(fx->s, "sink/big", compare_sink_fn, &c), CST_EAUTH);
@@ -548,15 +548,15 @@ static void test_failed_put_file_leaves_nothing(void **state)
 	uint64_t size;
 
 	assert_non_null(missing);
-	assert_rc(storage_put_file(fx->s, "fail/obj", missing, 0), CST_ENOTFOUND);
+	assert_rc(storage_put_file(fx->s, "fail/obj", missing, 0, NULL, NULL), CST_ENOTFOUND);
 	assert_non_null(strstr(cst_error_msg(), missing));
 	assert_rc(storage_head(fx->s, "fail/obj", &size), CST_ENOTFOUND);
 	assert_listing(fx->s, "", "");
 
 	/* Over an existing object, the old one survives. */
 	put_str(fx->s, "fail/obj", "kept");
-	assert_rc(storage_put_file(fx->s, "fail/obj", missing, 0), CST_ENOTFOUND);
-	assert_rc(storage_put_file(fx->s, "fail/obj", missing, STORAGE_PUT_NO_OVERWRITE),
+	assert_rc(storage_put_file(fx->s, "fail/obj", missing, 0, NULL, NULL), CST_ENOTFOUND);
+	assert_rc(storage_put_file(fx->s, "fail/obj", missing, STORAGE_PUT_NO_OVERWRITE, NULL, NULL),
 		  CST_ENOTFOUND);
 	assert_content(fx->s, "fail/obj", "kept");
 	assert_listing(fx->s, "", "fail/obj:4\n");

@@ -139,7 +139,7 @@ static int one_round(struct worker *w, int i)
 	if (i % 2 == 0)
 		rc = storage_put_buf(w->s, key, want, own_len(w->t, i), 0);
 	else
-		rc = storage_put_file(w->s, key, w->src[i], 0);
+		rc = storage_put_file(w->s, key, w->src[i], 0, NULL, NULL);
 	if (rc != 0)
 		rc = wfail(w, key, rc);
 	else if (check_get(w, key, want, own_len(w->t, i)) != 0 ||

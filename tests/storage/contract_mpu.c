@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "contract_int.h"
 
@@ -106,7 +107,7 @@ static void test_stat(void **state)
 	assert_etag_single(st.etag, "hello", 5);
 
 	path = src_file(fx, "big", data, len);
-	assert_ok(storage_put_file(fx->s, "st/big file+", path, 0));
+	assert_ok(storage_put_file(fx->s, "st/big file+", path, 0, NULL, NULL));
 	assert_ok(storage_stat(fx->s, "st/big file+", &st));
 	assert_int_equal(st.size, len);
 	assert_etag_single(st.etag, data, len);
@@ -151,7 +152,7 @@ static void test_mpu_round_trip(void **state)
 	/* Nothing is visible before the commit. */
 	assert_absent(fx->s, ODD_KEY);
 	assert_listing(fx->s, "", "");
-	assert_ok(storage_upload_commit(u, 3));
+	assert_ok(storage_upload_commit(u, 3, NULL));
 	storage_upload_free(u);
 
 	assert_ok(storage_stat(fx->s, ODD_KEY, &st));
@@ -173,7 +174,7 @@ static void test_mpu_single_small_part(void **state)
 
 	assert_ok(storage_upload_begin(&u, fx->s, "mp/one+part", STORAGE_PUT_NO_OVERWRITE));
 	assert_ok(send_part(fx, u, 1, (const unsigned char *)"tiny", 4, 0));
-	assert_ok(storage_upload_commit(u, 1));
+	assert_ok(storage_upload_commit(u, 1, NULL));
 	storage_upload_free(u);
 	assert_content(fx->s, "mp/one+part", "tiny");
 	assert_listing(fx->s, "", "mp/one+part:4\n");
@@ -188,13 +189,13 @@ static void test_mpu_small_part_not_last(void **state)
 	assert_ok(storage_upload_begin(&u, fx->s, "mp/small", 0));
 	assert_ok(send_part(fx, u, 1, data, PART - 1, 0));
 	assert_ok(send_part(fx, u, 2, data + PART, 17, 0));
-	assert_rc(storage_upload_commit(u, 2), CST_EINVALID);
+	assert_rc(storage_upload_commit(u, 2, NULL), CST_EINVALID);
 	assert_non_null(strstr(cst_error_msg(), "part 1"));
 	assert_non_null(strstr(cst_error_msg(), "mp/small"));
 	assert_absent(fx->s, "mp/small");
 	/* The refusal leaves the upload open: a right-sized part 1 fixes it. */
 	assert_ok(send_part(fx, u, 1, data, PART, 0));
-	assert_ok(storage_upload_commit(u, 2));
+	assert_ok(storage_upload_commit(u, 2, NULL));
 	storage_upload_free(u);
 	assert_object(fx->s, "mp/small", data, PART + 17);
 	free(data);
@@ -223,17 +224,16 @@ static void test_mpu_bad_arguments(void **state)
 	assert_rc(storage_upload_part(u, UINT_MAX, path, md5), CST_EINVALID);
 	assert_rc(storage_upload_part(u, 1, NULL, md5), CST_EINVALID);
 	assert_rc(storage_upload_part(u, 1, "", md5), CST_EINVALID);
-	assert_rc(storage_upload_part(u, 1, path, NULL), CST_EINVALID);
 	assert_rc(storage_upload_part(u, 1, missing, md5), CST_ENOTFOUND);
 	assert_rc(storage_upload_part(u, 1, fx->src_dir, md5), CST_EINVALID);
 	assert_rc(storage_upload_part(NULL, 1, path, md5), CST_EINVALID);
-	assert_rc(storage_upload_commit(u, 0), CST_EINVALID);
-	assert_rc(storage_upload_commit(u, 10001), CST_EINVALID);
-	assert_rc(storage_upload_commit(NULL, 1), CST_EINVALID);
+	assert_rc(storage_upload_commit(u, 0, NULL), CST_EINVALID);
+	assert_rc(storage_upload_commit(u, 10001, NULL), CST_EINVALID);
+	assert_rc(storage_upload_commit(NULL, 1, NULL), CST_EINVALID);
 	/* Part 10000 is the last allowed; committing 1 part now leaves it out. */
 	assert_ok(storage_upload_part(u, 1, path, md5));
 	assert_ok(storage_upload_part(u, 10000, path, md5));
-	assert_rc(storage_upload_commit(u, 1), CST_EINVALID);
+	assert_rc(storage_upload_commit(u, 1, NULL), CST_EINVALID);
 	assert_non_null(strstr(cst_error_msg(), "part 10000"));
 	storage_upload_free(u);
 	storage_upload_free(NULL);
@@ -252,13 +252,13 @@ static void test_mpu_missing_part(void **state)
 	assert_ok(storage_upload_begin(&u, fx->s, "mp/gap", 0));
 	assert_ok(send_part(fx, u, 1, data, PART, 0));
 	assert_ok(send_part(fx, u, 3, data, PART, 0));
-	assert_rc(storage_upload_commit(u, 3), CST_EINVALID);
+	assert_rc(storage_upload_commit(u, 3, NULL), CST_EINVALID);
 	assert_non_null(strstr(cst_error_msg(), "part 2"));
 	assert_absent(fx->s, "mp/gap");
 	assert_listing(fx->s, "", "");
 	/* The missing part may be the last one too. */
 	assert_ok(send_part(fx, u, 2, data, PART, 0));
-	assert_rc(storage_upload_commit(u, 4), CST_EINVALID);
+	assert_rc(storage_upload_commit(u, 4, NULL), CST_EINVALID);
 	assert_non_null(strstr(cst_error_msg(), "part 4"));
 	assert_absent(fx->s, "mp/gap");
 	storage_upload_free(u);
@@ -295,10 +295,10 @@ static void test_mpu_no_overwrite(void **state)
 	put_str(fx->s, "mp/k", "old");
 	assert_ok(storage_upload_begin(&u, fx->s, "mp/k", STORAGE_PUT_NO_OVERWRITE));
 	assert_ok(send_part(fx, u, 1, (const unsigned char *)"new content", 11, 0));
-	assert_rc(storage_upload_commit(u, 1), CST_EEXISTS);
+	assert_rc(storage_upload_commit(u, 1, NULL), CST_EEXISTS);
 	assert_non_null(strstr(cst_error_msg(), "mp/k"));
 	/* A failed commit closes the upload. */
-	assert_rc(storage_upload_commit(u, 1), CST_EINVALID);
+	assert_rc(storage_upload_commit(u, 1, NULL), CST_EINVALID);
 	assert_rc(send_part(fx, u, 1, (const unsigned char *)"x", 1, 0), CST_EINVALID);
 	storage_upload_free(u);
 	assert_content(fx->s, "mp/k", "old");
@@ -307,9 +307,9 @@ static void test_mpu_no_overwrite(void **state)
 	/* Without the flag it replaces. */
 	assert_ok(storage_upload_begin(&u, fx->s, "mp/k", 0));
 	assert_ok(send_part(fx, u, 1, (const unsigned char *)"new content", 11, 0));
-	assert_ok(storage_upload_commit(u, 1));
+	assert_ok(storage_upload_commit(u, 1, NULL));
 	/* Committed: no more parts or commits. */
-	assert_rc(storage_upload_commit(u, 1), CST_EINVALID);
+	assert_rc(storage_upload_commit(u, 1, NULL), CST_EINVALID);
 	assert_rc(send_part(fx, u, 2, (const unsigned char *)"x", 1, 0), CST_EINVALID);
 	storage_upload_free(u);
 	assert_content(fx->s, "mp/k", "new content");
@@ -324,11 +324,108 @@ static void test_mpu_md5_mismatch(void **state)
 
 	assert_ok(storage_upload_begin(&u, fx->s, "mp/md5", 0));
 	assert_rc(send_part(fx, u, 1, (const unsigned char *)"payload", 7, 1), CST_EINTEGRITY);
-	assert_rc(storage_upload_commit(u, 1), CST_EINVALID);
+	assert_rc(storage_upload_commit(u, 1, NULL), CST_EINVALID);
 	assert_ok(send_part(fx, u, 1, (const unsigned char *)"payload", 7, 0));
-	assert_ok(storage_upload_commit(u, 1));
+	assert_ok(storage_upload_commit(u, 1, NULL));
 	storage_upload_free(u);
 	assert_content(fx->s, "mp/md5", "payload");
+}
+
+/* What a put reports: the size taken and the store's ETag ("" or the MD5 of
+ * what it received), with or without an MD5 from the caller; a wrong MD5 is
+ * refused and nothing is kept. */
+static void test_put_file_reports(void **state)
+{
+	struct fx *fx = *state;
+	size_t len = 2 * MIB + 3;
+	unsigned char *data = pattern(len, 5), md5[16];
+	struct storage_stat got, st;
+	char *path = src_file(fx, "rep", data, len);
+
+	memset(&got, 0x55, sizeof(got));
+	assert_ok(storage_put_file(fx->s, "rep/none", path, 0, NULL, &got));
+	assert_int_equal(got.size, len);
+	assert_true(memchr(got.etag, '\0', sizeof(got.etag)) != NULL);
+	assert_etag_single(got.etag, data, len);
+	assert_ok(storage_stat(fx->s, "rep/none", &st));
+	assert_string_equal(st.etag, got.etag);
+
+	md5_of(md5, data, len);
+	assert_ok(storage_put_file(fx->s, "rep/md5", path, 0, md5, &got));
+	assert_int_equal(got.size, len);
+	assert_etag_single(got.etag, data, len);
+	md5[3] ^= 1;
+	assert_rc(storage_put_file(fx->s, "rep/bad", path, 0, md5, &got), CST_EINTEGRITY);
+	assert_absent(fx->s, "rep/bad");
+	assert_object(fx->s, "rep/md5", data, len);
+	free(path);
+	free(data);
+}
+
+/* Parts sent without an MD5: the store builds the object all the same, and
+ * commit reports its size and the multipart ETag of what it received. */
+static void test_mpu_without_md5(void **state)
+{
+	struct fx *fx = *state;
+	size_t len = PART + 9;
+	unsigned char *data = pattern(len, 9), md5s[2][16];
+	struct storage_upload *u = NULL;
+	struct storage_stat got;
+	char *p1 = src_file(fx, "nm1", data, PART), *p2 = src_file(fx, "nm2", data + PART, 9);
+
+	md5_of(md5s[0], data, PART);
+	md5_of(md5s[1], data + PART, 9);
+	assert_ok(storage_upload_begin(&u, fx->s, "mp/nomd5", 0));
+	assert_ok(storage_upload_part(u, 2, p2, NULL));
+	assert_ok(storage_upload_part(u, 1, p1, NULL));
+	memset(&got, 0x55, sizeof(got));
+	assert_ok(storage_upload_commit(u, 2, &got));
+	storage_upload_free(u);
+	assert_int_equal(got.size, len);
+	assert_true(memchr(got.etag, '\0', sizeof(got.etag)) != NULL);
+	assert_etag_multi(got.etag, (const unsigned char(*)[16])md5s, 2);
+	assert_object(fx->s, "mp/nomd5", data, len);
+	free(p1);
+	free(p2);
+	free(data);
+}
+
+/* STORAGE_PUT_HANDOVER: the store may keep the caller's files themselves;
+ * a refused put leaves the source as it was, and deleting the sources
+ * afterwards changes no object. */
+static void test_handover(void **state)
+{
+	struct fx *fx = *state;
+	size_t len = PART + 5;
+	unsigned char *data = pattern(len, 21);
+	struct storage_upload *u = NULL;
+	struct storage_stat got;
+	char *whole = src_file(fx, "ho-whole", data, 1000);
+	char *p1 = src_file(fx, "ho-1", data, PART), *p2 = src_file(fx, "ho-2", data + PART, 5);
+
+	put_str(fx->s, "ho/taken", "taken");
+	assert_rc(storage_put_file(fx->s, "ho/taken", whole,
+				   STORAGE_PUT_NO_OVERWRITE | STORAGE_PUT_HANDOVER, NULL, &got),
+		  CST_EEXISTS);
+	assert_content(fx->s, "ho/taken", "taken");
+	assert_ok(storage_put_file(fx->s, "ho/whole", whole, STORAGE_PUT_HANDOVER, NULL, &got));
+	assert_int_equal(got.size, 1000);
+	assert_ok(storage_upload_begin(&u, fx->s, "ho/multi", STORAGE_PUT_HANDOVER));
+	assert_ok(storage_upload_part(u, 1, p1, NULL));
+	assert_ok(storage_upload_part(u, 2, p2, NULL));
+	assert_ok(storage_upload_commit(u, 2, &got));
+	storage_upload_free(u);
+	assert_int_equal(got.size, len);
+	assert_int_equal(unlink(whole), 0);
+	assert_int_equal(unlink(p1), 0);
+	assert_int_equal(unlink(p2), 0);
+	assert_object(fx->s, "ho/whole", data, 1000);
+	assert_object(fx->s, "ho/multi", data, len);
+	assert_listing(fx->s, "ho/", "ho/multi:5242885\nho/taken:5\nho/whole:1000\n");
+	free(whole);
+	free(p1);
+	free(p2);
+	free(data);
 }
 
 /* ---- parts from several threads ---- */
@@ -397,7 +494,7 @@ static void test_mpu_parallel_parts(void **state)
 	for (i = 0; i < MT_THREADS; i++)
 		if (jobs[i].rc != 0)
 			fail_msg("thread %d: %d %s", i, jobs[i].rc, jobs[i].msg);
-	assert_ok(storage_upload_commit(u, MT_PARTS));
+	assert_ok(storage_upload_commit(u, MT_PARTS, NULL));
 	storage_upload_free(u);
 	assert_object(fx->s, "mp/parallel parts+", data, len);
 	for (i = 0; i < MT_PARTS; i++)
@@ -417,6 +514,9 @@ const struct CMUnitTest contract_mpu_tests[] = {
 	CT(test_mpu_free_aborts),
 	CT(test_mpu_no_overwrite),
 	CT(test_mpu_md5_mismatch),
+	CT(test_put_file_reports),
+	CT(test_mpu_without_md5),
+	CT(test_handover),
 	CT(test_mpu_parallel_parts),
 };
 

@@ -561,7 +561,7 @@ static void test_throttle_local_paths(void **state)
 
 	open_limited(fx, 16 * MIB);
 	t0 = now_s();
-	assert_ok(storage_put_file(fx->s, "k2", src, 0));
+	assert_ok(storage_put_file(fx->s, "k2", src, 0, NULL, NULL));
 	assert_took(t0, 0.2, "put_file of 4 MiB at 16 MiB/s");
 
 	open_limited(fx, 16 * MIB);

@@ -78,7 +78,7 @@ static void test_staging_layout(void **state)
 	assert_tree(fx->dir, want);
 	/* The staging directory is no object and no prefix. */
 	assert_listing(fx->s, "", "");
-	assert_ok(storage_upload_commit(u, 2));
+	assert_ok(storage_upload_commit(u, 2, NULL));
 	storage_upload_free(u);
 	assert_tree(fx->dir, "b\nb/x\nb/x/y\nb/x/y/obj.bin\n");
 	assert_object(fx->s, "x/y/obj.bin", data, 5 * MIB + 3);
@@ -131,7 +131,7 @@ static void test_local_conflicts(void **state)
 	assert_rc(storage_upload_begin(&u, fx->s, "k.cassette-tmp-1", 0), CST_EINVALID);
 	assert_ok(storage_upload_begin(&u, fx->s, "d", 0));
 	assert_ok(part(fx, u, 1, "abc", 3, 0));
-	assert_rc(storage_upload_commit(u, 1), CST_EINVALID);
+	assert_rc(storage_upload_commit(u, 1, NULL), CST_EINVALID);
 	storage_upload_free(u);
 	assert_tree(fx->dir, "b\nb/d\nb/d/x\nb/f\n");
 
@@ -141,7 +141,7 @@ static void test_local_conflicts(void **state)
 	snprintf(key, sizeof(key), "long/%s", seg);
 	assert_ok(storage_upload_begin(&u, fx->s, key, 0));
 	assert_ok(part(fx, u, 1, "long", 4, 0));
-	assert_ok(storage_upload_commit(u, 1));
+	assert_ok(storage_upload_commit(u, 1, NULL));
 	storage_upload_free(u);
 	assert_content(fx->s, key, "long");
 }
@@ -163,7 +163,7 @@ static void test_upload_trace_and_faults(void **state)
 	/* A retried part, then a commit that fails: free aborts. */
 	assert_ok(storage_upload_begin(&u, fx->s, "m k", 0));
 	assert_ok(part(fx, u, 1, "abc", 3, 0));
-	assert_rc(storage_upload_commit(u, 1), CST_EIO);
+	assert_rc(storage_upload_commit(u, 1, NULL), CST_EIO);
 	assert_string_equal(cst_error_msg(), "injected fault: upload_commit m k");
 	storage_upload_free(u);
 	/* free keeps the caller's error message. */
@@ -172,7 +172,7 @@ static void test_upload_trace_and_faults(void **state)
 
 	assert_ok(storage_upload_begin(&u, fx->s, "m k", 0));
 	assert_ok(part(fx, u, 1, "abc", 3, 0));
-	assert_ok(storage_upload_commit(u, 1));
+	assert_ok(storage_upload_commit(u, 1, NULL));
 	storage_upload_free(u);
 	assert_content(fx->s, "m k", "abc");
 

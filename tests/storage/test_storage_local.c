@@ -325,16 +325,16 @@ static void test_failed_put_leaves_empty_dir(void **state)
 	char *missing = path_in(fx->dir, "nope");
 
 	lfx_open(fx);
-	assert_rc(storage_put_file(fx->s, "deep/er/obj", missing, 0), CST_ENOTFOUND);
+	assert_rc(storage_put_file(fx->s, "deep/er/obj", missing, 0, NULL, NULL), CST_ENOTFOUND);
 	assert_tree(fx->dir, "");
 	put_str(fx->s, "deep/er/obj", "old");
-	assert_rc(storage_put_file(fx->s, "deep/er/obj", missing, 0), CST_ENOTFOUND);
+	assert_rc(storage_put_file(fx->s, "deep/er/obj", missing, 0, NULL, NULL), CST_ENOTFOUND);
 	assert_rc(storage_put_buf(fx->s, "deep/er/obj", "new", 3, STORAGE_PUT_NO_OVERWRITE),
 		  CST_EEXISTS);
 	assert_tree(fx->dir, "deep\ndeep/er\ndeep/er/obj\n");
 	assert_content(fx->s, "deep/er/obj", "old");
 	/* A directory as the source is refused before anything is made. */
-	assert_rc(storage_put_file(fx->s, "other/obj", fx->dir, 0), CST_EINVALID);
+	assert_rc(storage_put_file(fx->s, "other/obj", fx->dir, 0, NULL, NULL), CST_EINVALID);
 	assert_tree(fx->dir, "deep\ndeep/er\ndeep/er/obj\n");
 	free(missing);
 }
@@ -359,6 +359,42 @@ static void test_temp_files_hidden(void **state)
 
 		assert_rc(storage_head(fx->s, "z.cassette-tmp-000000", &size), CST_EINVALID);
 	}
+}
+
+/* A handed-over file on the same file system becomes the object itself:
+ * same inode, no copy; mode 0644 like any object. */
+static void test_handover_links(void **state)
+{
+	struct lfx *fx = *state;
+	struct stat src, obj;
+	struct storage_stat got;
+	char *path, *objpath;
+
+	lfx_open(fx);
+	scratch_write(fx->dir, "srcdir/f.cassette-tmp-src", "handed over", 11);
+	path = path_in(fx->dir, "srcdir/f.cassette-tmp-src");
+	assert_ok(storage_put_file(fx->s, "h/obj", path, STORAGE_PUT_HANDOVER, NULL, &got));
+	assert_int_equal(got.size, 11);
+	assert_string_equal(got.etag, "");
+	objpath = path_in(fx->dir, "h/obj");
+	assert_int_equal(stat(path, &src), 0);
+	assert_int_equal(stat(objpath, &obj), 0);
+	assert_true(src.st_ino == obj.st_ino && src.st_dev == obj.st_dev);
+	assert_int_equal(obj.st_mode & 07777, 0644);
+	assert_int_equal(unlink(path), 0);
+	assert_content(fx->s, "h/obj", "handed over");
+	/* without the flag: a copy */
+	scratch_write(fx->dir, "srcdir/g.cassette-tmp-src", "copied", 6);
+	free(path);
+	path = path_in(fx->dir, "srcdir/g.cassette-tmp-src");
+	assert_ok(storage_put_file(fx->s, "h/copy", path, 0, NULL, NULL));
+	free(objpath);
+	objpath = path_in(fx->dir, "h/copy");
+	assert_int_equal(stat(path, &src), 0);
+	assert_int_equal(stat(objpath, &obj), 0);
+	assert_true(src.st_ino != obj.st_ino);
+	free(path);
+	free(objpath);
 }
 
 static void test_long_segments(void **state)
@@ -490,7 +526,7 @@ static void test_trace(void **state)
 	lfx_open(fx);
 	unsetenv("CASSETTE_STORAGE_TRACE"); /* read at open, not per call */
 	put_str(fx->s, "a/x", "x");
-	assert_ok(storage_put_file(fx->s, "a/y", src, 0));
+	assert_ok(storage_put_file(fx->s, "a/y", src, 0, NULL, NULL));
 	assert_ok(storage_get_buf(fx->s, "a/x", &got, NULL, 10));
 	free(got);
 	assert_ok(storage_head(fx->s, "a/x", &size));
@@ -587,9 +623,9 @@ static void test_fault_persistent(void **state)
 		assert_string_equal(cst_error_msg(), "injected fault: get k");
 	}
 	assert_ok(storage_head(fx->s, "k", &size));
-	assert_ok(storage_put_file(fx->s, "f1", src, 0));
-	assert_rc(storage_put_file(fx->s, "f2", src, 0), CST_EIO);
-	assert_rc(storage_put_file(fx->s, "f3", src, 0), CST_EIO);
+	assert_ok(storage_put_file(fx->s, "f1", src, 0, NULL, NULL));
+	assert_rc(storage_put_file(fx->s, "f2", src, 0, NULL, NULL), CST_EIO);
+	assert_rc(storage_put_file(fx->s, "f3", src, 0, NULL, NULL), CST_EIO);
 	free(listing(fx->s, ""));
 	free(listing(fx->s, "k"));
 	{
@@ -747,6 +783,7 @@ static const struct CMUnitTest local_tests[] = {
 	LT(test_bad_config),
 	LT(test_failed_put_leaves_empty_dir),
 	LT(test_temp_files_hidden),
+	LT(test_handover_links),
 	LT(test_long_segments),
 	LT(test_file_dir_conflicts),
 	LT(test_symlinks_are_not_objects),

@@ -147,9 +147,9 @@ static void test_etag_and_overwrite(void **state)
 	assert_msg_has("e/k");
 	scratch_write(fx->dir, "f", "file body", 9);
 	path = cst_path_join(fx->dir, "f");
-	assert_rc(storage_put_file(fx->s, "e/k", path, STORAGE_PUT_NO_OVERWRITE), CST_EEXISTS);
+	assert_rc(storage_put_file(fx->s, "e/k", path, STORAGE_PUT_NO_OVERWRITE, NULL, NULL), CST_EEXISTS);
 	s3t_assert_content(fx->s, "e/k", "hello", 5);
-	assert_ok(storage_put_file(fx->s, "e/k", path, 0));
+	assert_ok(storage_put_file(fx->s, "e/k", path, 0, NULL, NULL));
 	assert_ok(storage_stat(fx->s, "e/k", &st));
 	s3t_md5_hex(hex, "file body", 9);
 	assert_string_equal(st.etag, hex);
@@ -200,7 +200,7 @@ static void test_odd_keys_awscli(void **state)
 	fill_pattern(data, len, 42);
 	scratch_write(fx->dir, "blob", data, len);
 	path = cst_path_join(fx->dir, "blob");
-	assert_ok(storage_put_file(fx->s, "interop/blob", path, 0));
+	assert_ok(storage_put_file(fx->s, "interop/blob", path, 0, NULL, NULL));
 	got = cst_sprintf("s3://%s/interop/blob", fx->bucket);
 	free(path);
 	path = cst_path_join(fx->dir, "blob.aws");
@@ -365,7 +365,7 @@ static void test_multipart(void **state)
 		if (jobs[i].rc != 0)
 			fail_msg("part %d: %d %s", i + 1, jobs[i].rc, jobs[i].msg);
 	}
-	assert_ok(storage_upload_commit(u, 3));
+	assert_ok(storage_upload_commit(u, 3, NULL));
 	storage_upload_free(u);
 
 	assert_int_equal(EVP_Digest(all, sizeof(all), md, NULL, EVP_md5(), NULL), 1);
@@ -420,7 +420,7 @@ static void test_multipart_abort(void **state)
 	assert_msg_has("BadDigest");
 	md5[0] ^= 1;
 	/* Commit with a part missing. */
-	assert_rc(storage_upload_commit(u, 1), CST_EINVALID);
+	assert_rc(storage_upload_commit(u, 1, NULL), CST_EINVALID);
 	storage_upload_free(u);
 
 	/* NO_OVERWRITE on an existing key: the commit refuses, and the
@@ -428,7 +428,7 @@ static void test_multipart_abort(void **state)
 	assert_ok(storage_put_buf(fx->s, "mpu/exists", "x", 1, 0));
 	assert_ok(storage_upload_begin(&u, fx->s, "mpu/exists", STORAGE_PUT_NO_OVERWRITE));
 	assert_ok(storage_upload_part(u, 1, path, md5));
-	assert_rc(storage_upload_commit(u, 1), CST_EEXISTS);
+	assert_rc(storage_upload_commit(u, 1, NULL), CST_EEXISTS);
 	assert_msg_has("mpu/exists");
 	storage_upload_free(u);
 	s3t_assert_content(fx->s, "mpu/exists", "x", 1);

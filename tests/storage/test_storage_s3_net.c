@@ -34,7 +34,7 @@ static void test_retry_rides_out_503(void **state)
 	fill_pattern(data, len, 503);
 	scratch_write(fx->dir, "big", data, len);
 	path = cst_path_join(fx->dir, "big");
-	assert_ok(storage_put_file(s, "r/big", path, 0));
+	assert_ok(storage_put_file(s, "r/big", path, 0, NULL, NULL));
 	assert_int_equal(s3t_proxy_count(&fx->px, " fail"), 3);
 	assert_int_equal(s3t_proxy_count(&fx->px, "PUT"), 4);
 	s3t_assert_content(s, "r/big", data, len);

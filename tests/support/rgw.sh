@@ -14,7 +14,9 @@
 #
 # run exports CASSETTE_TEST_S3_ENDPOINT, CASSETTE_TEST_S3_HOST,
 # CASSETTE_TEST_S3_PORT, CASSETTE_TEST_S3_BUCKET, CASSETTE_TEST_S3_KEY_ID,
-# CASSETTE_TEST_S3_SECRET and CASSETTE_TEST_S3_DIR. With CASSETTE_SKIP_S3=1 it
+# CASSETTE_TEST_S3_SECRET and CASSETTE_TEST_S3_DIR, and for https on the
+# next port but one CASSETTE_TEST_S3_TLS_PORT with CASSETTE_TEST_S3_CA (a
+# self-signed certificate for 127.0.0.1 to trust). With CASSETTE_SKIP_S3=1 it
 # prints SKIP and exits 77 (for developers without Ceph); without radosgw it
 # fails. MON_PORT defaults to PORT+1. A DIR that holds a running cluster, or
 # anything not made by this script, is refused; so is a busy port.
@@ -60,7 +62,7 @@ show_logs() {
 }
 
 write_conf() {
-	local d=$1 port=$2 monport=$3 fsid=$4
+	local d=$1 port=$2 monport=$3 fsid=$4 tlsport=$5
 	cat >"$d/ceph.conf" <<EOF
 [global]
 fsid = $fsid
@@ -93,7 +95,7 @@ osd data = $d/osd\$id
 osd objectstore = memstore
 memstore device bytes = 1073741824
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$port
+rgw frontends = beast endpoint=127.0.0.1:$port ssl_endpoint=127.0.0.1:$tlsport ssl_certificate=$d/tls/cert.pem ssl_private_key=$d/tls/key.pem
 rgw data = $d/rgw
 # Virtual-host style: http://BUCKET.localhost:PORT/ (curl resolves
 # *.localhost itself); other Host names stay path style.
@@ -111,12 +113,13 @@ s3_curl() {
 }
 
 cmd_start() {
-	local d port monport fsid ouid id code i
+	local d port monport tlsport fsid ouid id code i
 	[ $# -ge 2 ] || die "usage: rgw.sh start DIR PORT [MON_PORT]"
 	need_tools
 	d=$(realpath -m "$1"); port=$2
 	case "$port" in '' | *[!0-9]*) die "bad port '$port'" ;; esac
 	monport=${3:-$((port + 1))}
+	tlsport=$((port + 2))
 	for i in "$d"/run/*.pid; do
 		! alive "$i" || die "$d already runs a cluster ($(basename "$i" .pid) pid $(cat "$i")); run 'rgw.sh stop $d' first"
 	done
@@ -125,12 +128,18 @@ cmd_start() {
 	fi
 	check_port "$port"
 	check_port "$monport"
+	check_port "$tlsport"
 	[ "$port" != "$monport" ] || die "PORT and MON_PORT must differ"
 	rm -rf "$d"
-	mkdir -p "$d"/{mon,osd0,run,log,rgw}
+	mkdir -p "$d"/{mon,osd0,run,log,rgw,tls}
 	touch "$d/$MARKER"
+	# https beside http, with a throw-away self-signed certificate for
+	# 127.0.0.1 that is also the CA file clients trust (tls/cert.pem).
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
+		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+		-keyout "$d/tls/key.pem" -out "$d/tls/cert.pem" 2>/dev/null || die "openssl req failed"
 	fsid=$(uuidgen)
-	write_conf "$d" "$port" "$monport" "$fsid"
+	write_conf "$d" "$port" "$monport" "$fsid" "$tlsport"
 	cd "$d"
 	ceph-authtool --create-keyring keyring --gen-key -n mon. --cap mon 'allow *' >/dev/null
 	monmaptool --create --clobber --fsid "$fsid" --addv a "[v2:127.0.0.1:$monport]" monmap >/dev/null
@@ -155,6 +164,8 @@ cmd_start() {
 	[ "$code" = 200 ] || { show_logs "$d"; die "radosgw did not answer on 127.0.0.1:$port"; }
 	code=$(s3_curl -X PUT "http://127.0.0.1:$port/$BUCKET")
 	[ "$code" = 200 ] || { show_logs "$d"; die "creating bucket $BUCKET failed: HTTP $code"; }
+	code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$d/tls/cert.pem" "https://127.0.0.1:$tlsport/" || true)
+	[ "$code" = 200 ] || { show_logs "$d"; die "radosgw did not answer https on 127.0.0.1:$tlsport"; }
 	echo "http://127.0.0.1:$port"
 }
 
@@ -172,14 +183,14 @@ cmd_stop() {
 	done
 }
 
-# Two free ports next to each other, starting from a PID-derived base so that
+# Three free ports next to each other (http, monitor, https), starting from a PID-derived base so that
 # parallel runs start apart.
 pick_ports() {
 	local base i p
 	base=$((20000 + ($$ * 7 + ${1:-0} * 131) % 20000))
 	for i in $(seq 0 200); do
-		p=$((base + i * 2))
-		port_busy "$p" || port_busy "$((p + 1))" || { echo "$p"; return 0; }
+		p=$((base + i * 3))
+		port_busy "$p" || port_busy "$((p + 1))" || port_busy "$((p + 2))" || { echo "$p"; return 0; }
 	done
 	die "no free port pair found"
 }
@@ -216,7 +227,8 @@ cmd_run() {
 	export CASSETTE_TEST_S3_ENDPOINT="$out" CASSETTE_TEST_S3_HOST=127.0.0.1 \
 		CASSETTE_TEST_S3_PORT="$port" CASSETTE_TEST_S3_BUCKET="$BUCKET" \
 		CASSETTE_TEST_S3_KEY_ID="$ACCESS_KEY" CASSETTE_TEST_S3_SECRET="$SECRET_KEY" \
-		CASSETTE_TEST_S3_DIR="$d"
+		CASSETTE_TEST_S3_DIR="$d" CASSETTE_TEST_S3_TLS_PORT=$((port + 2)) \
+		CASSETTE_TEST_S3_CA="$d/tls/cert.pem"
 	echo "rgw.sh: radosgw on $out (dir $d)" >&2
 	"$@" || rc=$?
 	exit "$rc"
