@@ -50,7 +50,8 @@ struct run {
 	struct file_result *results;	/* one per snapshot file */
 	/* shared by the encoder threads */
 	pthread_mutex_t lock;
-	size_t next;
+	size_t next;			/* into order[] */
+	size_t *order;			/* file indexes, largest first */
 	int failed;
 	int rc;
 	char msg[1024];
@@ -203,7 +204,7 @@ static void *encoder(void *arg)
 		size_t i;
 
 		pthread_mutex_lock(&r->lock);
-		i = r->next++;
+		i = r->next < r->snap->n_files ? r->order[r->next++] : r->snap->n_files;
 		rc = r->failed;
 		pthread_mutex_unlock(&r->lock);
 		if (rc || i >= r->snap->n_files)
@@ -224,6 +225,31 @@ static void *encoder(void *arg)
 	}
 	pipeline_free(p);
 	return NULL;
+}
+
+static int cmp_larger_first(const void *pa, const void *pb, void *arg)
+{
+	const struct snap_file *files = arg;
+	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+
+	if (files[a].size != files[b].size)
+		return files[a].size > files[b].size ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+/* Largest files first, so that no big file is left for the end while the
+ * other cores have nothing to do: one file is encoded by one thread. */
+static int plan_order(struct run *r, const struct snapshot *snap)
+{
+	size_t i;
+
+	if ((r->order = cst_calloc(snap->n_files ? snap->n_files : 1, sizeof(*r->order))) == NULL)
+		return CST_ENOMEM;
+	for (i = 0; i < snap->n_files; i++)
+		r->order[i] = i;
+	if (snap->n_files > 1)
+		qsort_r(r->order, snap->n_files, sizeof(*r->order), cmp_larger_first, snap->files);
+	return 0;
 }
 
 static unsigned encoder_count(size_t files)
@@ -308,6 +334,8 @@ static int run_files(struct run *r, const struct snapshot *snap)
 	r->snap = snap;
 	if ((r->results = cst_calloc(snap->n_files, sizeof(*r->results))) == NULL)
 		return CST_ENOMEM;
+	if ((rc = plan_order(r, snap)) != 0)
+		return rc;
 	if ((rc = uploads_new(&r->uploads, r->st, r->cfg->concurrent_transfers)) != 0)
 		return rc;
 	for (i = 0; i < snap->n_files; i++)
@@ -622,6 +650,7 @@ out:
 				free((void *)r.results[i].rec);
 		free(r.results);
 	}
+	free(r.order);
 	pthread_mutex_destroy(&r.lock);
 	free(tag);
 	free(started_key);
