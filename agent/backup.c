@@ -200,6 +200,7 @@ static void *encoder(void *arg)
 		fail_run(r, rc);
 		return NULL;
 	}
+	pipeline_set_progress(p, r->progress);
 	for (;;) {
 		size_t i;
 
@@ -221,7 +222,8 @@ static void *encoder(void *arg)
 					      r->snap->files[i].table, r->snap->files[i].rel, saved));
 			break;
 		}
-		progress_file_done(r->progress, r->snap->files[i].size);
+		/* a stored file's bytes were counted as the pipeline read them */
+		progress_file_done(r->progress, r->results[i].stored ? 0 : r->snap->files[i].size);
 	}
 	pipeline_free(p);
 	return NULL;

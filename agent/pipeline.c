@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "progress.h"
 #include "snapshot.h"
 #include "storage.h"
 #include "uploads.h"
@@ -29,6 +30,7 @@ struct pipeline {
 	int whole;			/* the store takes temp files as they are */
 	struct crypto_md5 *md5_src, *md5_part;
 	unsigned char *buf;
+	struct progress *progress;	/* NULL: none */
 };
 
 /* The object being written: its current part file and the parts so far. */
@@ -85,6 +87,11 @@ int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage
 out:
 	pipeline_free(p);
 	return rc;
+}
+
+void pipeline_set_progress(struct pipeline *p, struct progress *progress)
+{
+	p->progress = progress;
 }
 
 void pipeline_free(struct pipeline *p)
@@ -234,6 +241,7 @@ static int encode(struct pipeline *p, int src, const struct snap_file *f, const 
 			      : write_sink(w, p->buf, (size_t)n)) != 0)
 			goto out;
 		out->source_size += (uint64_t)n;
+		progress_add_bytes(p->progress, (uint64_t)n);
 	}
 	if (n < 0) {
 		rc = cst_error_errno("cannot read %s", f->path);

@@ -13,6 +13,7 @@
 
 struct config;
 struct crypto_key;
+struct progress;
 struct snap_file;
 struct storage;
 struct uploads;
@@ -39,6 +40,9 @@ struct stored_object {
 int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage *st,
 		 struct uploads *up, const struct crypto_key *key);
 void pipeline_free(struct pipeline *p);
+/* Count the plaintext bytes pipeline_store() reads, as they pass, on
+ * `progress` (NULL: none). pipeline_hash_file() does not count. */
+void pipeline_set_progress(struct pipeline *p, struct progress *progress);
 
 /* MD5 and size of a local file (the file is read once). */
 int pipeline_hash_file(struct pipeline *p, const char *path, unsigned char md5[16], uint64_t *size);
