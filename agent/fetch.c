@@ -64,6 +64,20 @@ unsigned fetch_worker_count(int remote, unsigned concurrent_transfers, size_t n_
 	return n;
 }
 
+char *fetch_dest(const char *target_dir, const struct fetch_job *j)
+{
+	return cst_sprintf("%s/%s/%s/%s", target_dir, j->tab->keyspace, j->tab->columnfamily,
+			   fetch_rel(j));
+}
+
+char *fetch_tmp(const char *target_dir, const struct fetch_job *j)
+{
+	if (j->tmp_tag[0] == '\0')
+		return NULL;
+	return cst_sprintf("%s/%s/%s/%s" FETCH_TMP_SUFFIX "%s", target_dir, j->tab->keyspace,
+			   j->tab->columnfamily, fetch_rel(j), j->tmp_tag);
+}
+
 static void fail(struct pool *pool, int rc)
 {
 	pthread_mutex_lock(&pool->lock);
@@ -110,9 +124,9 @@ static int from_storage(void *arg, const unsigned char *buf, size_t len)
 
 static int verify(const struct fetch_job *j, struct sink *s)
 {
-	const struct manifest_object *obj = j->obj;
+	const struct manifest_rec *obj = &j->rec;
 	unsigned char md5[16];
-	char hex[33];
+	char hex[33], want[33];
 	int rc;
 
 	if (s->stored != obj->size)
@@ -124,10 +138,12 @@ static int verify(const struct fetch_job *j, struct sink *s)
 	if (s->md5 != NULL) {
 		if ((rc = crypto_md5_final(s->md5, md5)) != 0)
 			return rc;
-		cst_hex(hex, md5, 16);
-		if (strcmp(hex, obj->source_md5) != 0)
+		if (memcmp(md5, obj->source_md5, sizeof(md5)) != 0) {
+			cst_hex(hex, md5, sizeof(md5));
+			cst_hex(want, obj->source_md5, sizeof(md5));
 			return cst_error(CST_EINTEGRITY, "object %s has MD5 %s, the manifest says %s",
-					 obj->path, hex, obj->source_md5);
+					 obj->path, hex, want);
+		}
 	}
 	return 0;
 }
@@ -137,52 +153,55 @@ static int name_failure(const struct fetch_job *j, int rc)
 {
 	char saved[900];
 
-	if (rc == CST_ENOMEM || strstr(cst_error_msg(), j->obj->path) != NULL)
+	if (rc == CST_ENOMEM || strstr(cst_error_msg(), j->rec.path) != NULL)
 		return rc;
 	snprintf(saved, sizeof(saved), "%s", cst_error_msg());
-	return cst_error(rc, "%s.%s/%s (object %s): %s", j->keyspace, j->table, j->rel,
-			 j->obj->path, saved);
+	return cst_error(rc, "%s.%s/%s (object %s): %s", j->tab->keyspace, j->tab->columnfamily,
+			 fetch_rel(j), j->rec.path, saved);
 }
 
 static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *md5)
 {
 	const struct fetch_params *p = pool->p;
-	struct crypto_identity id = { p->fqdn, j->keyspace, j->table, j->rel };
-	unsigned char salt[CRYPTO_SALT_LEN];
+	struct crypto_identity id = { p->fqdn, j->tab->keyspace, j->tab->columnfamily, fetch_rel(j) };
+	char *dest = NULL, *tmp = NULL;
 	struct sink s;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
 	s.pool = pool;
 	s.fd = -1;
-	if ((j->tmp = cst_sprintf("%s.cassette-tmp-XXXXXX", j->dest)) == NULL)
-		return CST_ENOMEM;
-	if ((s.fd = mkstemp(j->tmp)) < 0) {
-		rc = cst_error_errno("cannot create %s", j->tmp);
-		free(j->tmp);
-		j->tmp = NULL;
+	if ((dest = fetch_dest(p->target_dir, j)) == NULL ||
+	    (tmp = cst_sprintf("%s" FETCH_TMP_SUFFIX "XXXXXX", dest)) == NULL) {
+		rc = CST_ENOMEM;
 		goto out;
 	}
-	s.path = j->tmp;
-	if (j->obj->salt[0] != '\0') {
-		if ((rc = cst_unhex(salt, sizeof(salt), j->obj->salt)) != 0 ||
-		    (rc = crypto_decryptor_new(&s.dec, p->key, &id, salt)) != 0)
+	if ((s.fd = mkstemp(tmp)) < 0) {
+		rc = cst_error_errno("cannot create %s", tmp);
+		goto out;
+	}
+	memcpy(j->tmp_tag, tmp + strlen(tmp) - 6, sizeof(j->tmp_tag));
+	s.path = tmp;
+	if (j->rec.encrypted) {
+		if ((rc = crypto_decryptor_new(&s.dec, p->key, &id, j->rec.salt)) != 0)
 			goto out;
 	} else {
 		s.md5 = md5;
 		if ((rc = crypto_md5_reset(md5)) != 0)
 			goto out;
 	}
-	if ((rc = storage_get(p->st, j->obj->path, from_storage, &s)) != 0 ||
+	if ((rc = storage_get(p->st, j->rec.path, from_storage, &s)) != 0 ||
 	    (s.dec && (rc = crypto_stream_final(s.dec, write_plain, &s)) != 0) ||
 	    (rc = verify(j, &s)) != 0)
 		goto out;
 	if (fchmod(s.fd, 0644) != 0 || fsync(s.fd) != 0)
-		rc = cst_error_errno("cannot write %s", j->tmp);
+		rc = cst_error_errno("cannot write %s", tmp);
 out:
 	if (s.fd >= 0 && close(s.fd) != 0 && rc == 0)
-		rc = cst_error_errno("cannot write %s", j->tmp);
+		rc = cst_error_errno("cannot write %s", tmp);
 	crypto_stream_free(s.dec);
+	free(dest);
+	free(tmp);
 	return rc != 0 ? name_failure(j, rc) : 0;
 }
 
@@ -221,8 +240,8 @@ static int larger_first(const void *a, const void *b)
 	const struct fetch_job *x = *(const struct fetch_job *const *)a;
 	const struct fetch_job *y = *(const struct fetch_job *const *)b;
 
-	if (x->obj->source_size != y->obj->source_size)
-		return x->obj->source_size > y->obj->source_size ? -1 : 1;
+	if (x->rec.source_size != y->rec.source_size)
+		return x->rec.source_size > y->rec.source_size ? -1 : 1;
 	return x < y ? -1 : x > y;	/* then in manifest order */
 }
 

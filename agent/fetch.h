@@ -10,24 +10,49 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
+#include "manifest.h"
+
 struct crypto_key;
-struct manifest_object;
 struct progress;
 struct storage;
 
-struct fetch_job {
-	const char *keyspace, *table;		/* borrowed from the manifest */
-	const struct manifest_object *obj;	/* borrowed */
-	char *rel;				/* path below the table directory */
-	char *dest;				/* where the file goes; its directory exists */
-	char *tmp;	/* set by fetch_all() once the temp file exists; owned by the
-			 * caller, who renames or removes it and frees the name */
+/* FETCH_TMP_SUFFIX "XXXXXX", beside the destination. */
+#define FETCH_TMP_SUFFIX ".cassette-tmp-"
+
+struct fetch_table {
+	char *keyspace, *columnfamily;
 };
+
+/*
+ * One file to restore, packed (a node may have 100,000): the names are
+ * derived, not kept. Its destination is
+ * <target_dir>/<keyspace>/<columnfamily>/<rel>, its temp file the
+ * destination + FETCH_TMP_SUFFIX + tmp_tag.
+ */
+struct fetch_job {
+	struct manifest_rec rec;	/* rec.path: the storage key, the caller's */
+	const struct fetch_table *tab;	/* the caller's */
+	uint32_t rel;			/* rec.path + rel: the path below the table dir */
+	char tmp_tag[7];	/* set by fetch_all() once the temp file exists, "" before;
+				 * the caller renames or removes that file */
+};
+
+static inline const char *fetch_rel(const struct fetch_job *j)
+{
+	return j->rec.path + j->rel;
+}
+/* The job's destination, and its temp file (NULL when it has none); the
+ * caller frees. NULL with CST_ENOMEM set when out of memory. */
+char *fetch_dest(const char *target_dir, const struct fetch_job *j);
+char *fetch_tmp(const char *target_dir, const struct fetch_job *j);
 
 struct fetch_params {
 	struct storage *st;		/* shared by the workers (thread safe) */
 	const struct crypto_key *key;	/* NULL when every object is plaintext */
 	const char *fqdn;		/* the identity objects were encrypted under */
+	const char *target_dir;		/* each job's directory exists below it */
 	unsigned workers;		/* threads; at most the number of jobs is used */
 	struct progress *progress;	/* NULL: none */
 };
@@ -37,7 +62,7 @@ struct fetch_params {
  * proven, fsynced plaintext (mode 0644). Otherwise the first failure: one
  * line in this thread's error slot naming the file and its object (or
  * "interrupted" after SIGINT/SIGTERM); the other workers stop at their next
- * chunk. Either way each job's tmp names the temp file it created, if any.
+ * chunk. Either way each job's tmp_tag tells the temp file it created, if any.
  */
 int fetch_all(struct fetch_job *jobs, size_t n_jobs, const struct fetch_params *p);
 

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,27 +17,60 @@
 #include "commands.h"
 #include "crypto.h"
 #include "fetch.h"
-#include "history.h"
 #include "layout.h"
 #include "manifest.h"
 #include "progress.h"
 #include "storage.h"
 #include "util.h"
 
+/* The jobs' storage keys, bump-allocated: one malloc per 256 KiB, not per file. */
+#define NAMES_BLOCK (256 * 1024)
+struct names {
+	struct names *next;
+	size_t used, cap;
+	char data[];
+};
+
 struct restore {
 	const struct config *cfg;
 	const struct restore_opts *o;
 	struct storage *st;
 	struct crypto_key *key;
-	struct fetch_job *jobs;
-	size_t n_jobs;
+	struct fetch_table **tables;	/* each (keyspace, table) once */
+	size_t n_tables, cap_tables;
+	const struct fetch_table *cur;	/* the table being read; NULL: not restored */
+	struct fetch_job *jobs;		/* in manifest order */
+	size_t n_jobs, cap_jobs;
+	struct names *names;
 	uint64_t bytes;
+	int encrypted;			/* some object is */
 	char **dirs;		/* each destination directory once, sorted */
-	size_t n_dirs;
+	size_t n_dirs, cap_dirs;
 	char **created;		/* directories this restore made, parents first */
 	size_t n_created, cap_created;
 	size_t n_renamed;	/* jobs[0..n_renamed) are in place */
 };
+
+static const char *names_dup(struct restore *rs, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	struct names *b = rs->names;
+	char *p;
+
+	if (b == NULL || b->cap - b->used < len) {
+		size_t cap = len > NAMES_BLOCK ? len : NAMES_BLOCK;
+
+		if ((b = cst_malloc(sizeof(*b) + cap)) == NULL)
+			return NULL;
+		b->next = rs->names;
+		b->used = 0;
+		b->cap = cap;
+		rs->names = b;
+	}
+	p = memcpy(b->data + b->used, s, len);
+	b->used += len;
+	return p;
+}
 
 static int table_matches(const char *cf, const char *want)
 {
@@ -48,57 +82,146 @@ static int table_matches(const char *cf, const char *want)
 	return strncmp(cf, want, n) == 0 && cf[n] == '-' && strlen(cf + n + 1) == 32;
 }
 
-static int add_job(struct restore *rs, const struct manifest_table *tab, size_t i)
+/* The manifest streams through the plan: no copy of it is ever held. */
+static int on_table(void *arg, const char *ks, const char *cf)
 {
+	struct restore *rs = arg;
 	const struct restore_opts *o = rs->o;
-	struct fetch_job *j = &rs->jobs[rs->n_jobs];
-	int rc;
+	struct fetch_table *t, **grown;
+	size_t i;
 
-	j->keyspace = tab->keyspace;
-	j->table = tab->columnfamily;
-	j->obj = &tab->objects[i];
-	if ((rc = layout_rel_from_key(&j->rel, j->obj->path, rs->cfg->prefix, rs->cfg->fqdn, o->name,
-				      tab->keyspace, tab->columnfamily)) != 0)
-		return cst_error(rc, "manifest of backup %s: %s; nothing was written", o->name,
-				 cst_error_msg());
-	rs->n_jobs++;
-	j->dest = cst_sprintf("%s/%s/%s/%s", o->target_dir, tab->keyspace, tab->columnfamily, j->rel);
-	if (j->dest == NULL)
+	rs->cur = NULL;
+	if ((o->keyspace && strcmp(ks, o->keyspace) != 0) || (o->table && !table_matches(cf, o->table)))
+		return 0;
+	if (!layout_keyspace_is_valid(ks) || !layout_table_dir_is_valid(cf))
+		return cst_error(CST_EINVALID, "manifest of backup %s names an unsafe table '%s.%s'; "
+				 "nothing was written", o->name, ks, cf);
+	for (i = 0; i < rs->n_tables; i++)	/* a table listed twice is one table */
+		if (strcmp(rs->tables[i]->keyspace, ks) == 0 && strcmp(rs->tables[i]->columnfamily, cf) == 0) {
+			rs->cur = rs->tables[i];
+			return 0;
+		}
+	if ((grown = cst_grow(rs->tables, &rs->cap_tables, rs->n_tables, sizeof(*grown), 16)) == NULL)
 		return CST_ENOMEM;
-	if (access(j->dest, F_OK) == 0)
-		return cst_error(CST_EEXISTS, "%s already exists; restore into an empty --target-dir "
-				 "(nothing was written)", j->dest);
-	rs->bytes += j->obj->source_size;
+	rs->tables = grown;
+	if ((t = cst_calloc(1, sizeof(*t))) == NULL)
+		return CST_ENOMEM;
+	rs->tables[rs->n_tables++] = t;
+	if ((t->keyspace = cst_strdup(ks)) == NULL || (t->columnfamily = cst_strdup(cf)) == NULL)
+		return CST_ENOMEM;
+	rs->cur = t;
 	return 0;
 }
 
-static int plan(struct restore *rs, const struct manifest *m)
+/* Each destination directory once in a row (files come grouped by table). */
+static int add_dir(struct restore *rs, char *dest)
 {
+	char **grown, *slash = strrchr(dest, '/');
+	int rc = 0;
+
+	*slash = '\0';
+	if (rs->n_dirs > 0 && strcmp(rs->dirs[rs->n_dirs - 1], dest) == 0)
+		goto out;
+	if ((grown = cst_grow(rs->dirs, &rs->cap_dirs, rs->n_dirs, sizeof(*grown), 64)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	rs->dirs = grown;
+	if ((rs->dirs[rs->n_dirs] = cst_strdup(dest)) == NULL)
+		rc = CST_ENOMEM;
+	else
+		rs->n_dirs++;
+out:
+	*slash = '/';
+	return rc;
+}
+
+static int on_object(void *arg, const struct manifest_object *obj)
+{
+	struct restore *rs = arg;
 	const struct restore_opts *o = rs->o;
-	size_t t, i;
+	struct fetch_job *j, *grown;
+	char *rel = NULL, *dest = NULL;
 	int rc;
 
-	if ((rs->jobs = cst_calloc(manifest_object_count(m) + 1, sizeof(*rs->jobs))) == NULL)
-		return CST_ENOMEM;
-	for (t = 0; t < manifest_table_count(m); t++) {
-		const struct manifest_table *tab = manifest_table_at(m, t);
-
-		if ((o->keyspace && strcmp(tab->keyspace, o->keyspace) != 0) ||
-		    (o->table && !table_matches(tab->columnfamily, o->table)))
-			continue;
-		if (!layout_keyspace_is_valid(tab->keyspace) || !layout_table_dir_is_valid(tab->columnfamily))
-			return cst_error(CST_EINVALID, "manifest of backup %s names an unsafe table '%s.%s'; "
-					 "nothing was written", o->name, tab->keyspace, tab->columnfamily);
-		for (i = 0; i < tab->n_objects; i++)
-			if ((rc = add_job(rs, tab, i)) != 0)
-				return rc;
+	if (rs->cur == NULL)
+		return 0;
+	if ((rc = layout_rel_from_key(&rel, obj->path, rs->cfg->prefix, rs->cfg->fqdn, o->name,
+				      rs->cur->keyspace, rs->cur->columnfamily)) != 0)
+		return cst_error(rc, "manifest of backup %s: %s; nothing was written", o->name,
+				 cst_error_msg());
+	if ((grown = cst_grow(rs->jobs, &rs->cap_jobs, rs->n_jobs, sizeof(*grown), 1024)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
 	}
+	rs->jobs = grown;
+	j = &rs->jobs[rs->n_jobs];
+	memset(j, 0, sizeof(*j));
+	if ((rc = manifest_rec_pack(&j->rec, obj)) != 0)
+		goto out;
+	if ((j->rec.path = names_dup(rs, obj->path)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	j->tab = rs->cur;
+	j->rel = (uint32_t)(strlen(obj->path) - strlen(rel));	/* rel is the key's tail */
+	rs->n_jobs++;
+	if ((dest = fetch_dest(o->target_dir, j)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	if (access(dest, F_OK) == 0) {
+		rc = cst_error(CST_EEXISTS, "%s already exists; restore into an empty --target-dir "
+			       "(nothing was written)", dest);
+		goto out;
+	}
+	if ((rc = add_dir(rs, dest)) != 0)
+		goto out;
+	rs->bytes += j->rec.source_size;
+	rs->encrypted |= j->rec.encrypted;
+out:
+	free(rel);
+	free(dest);
+	return rc;
+}
+
+/* The storage sink: every byte of the manifest into the reader. */
+static int to_reader(void *arg, const unsigned char *buf, size_t len)
+{
+	return manifest_reader_feed(arg, buf, len);
+}
+
+static int plan(struct restore *rs)
+{
+	const struct restore_opts *o = rs->o;
+	struct manifest_sink sink = { on_table, on_object, rs };
+	struct manifest_reader *r = NULL;
+	char *key, *origin;
+	int rc;
+
+	key = layout_meta_key(rs->cfg->prefix, rs->cfg->fqdn, o->name, "manifest.json");
+	origin = cst_sprintf("backup %s manifest", o->name);
+	if (key == NULL || origin == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	if ((rc = manifest_reader_new(&r, origin, &sink)) != 0)
+		goto out;
+	if ((rc = storage_get(rs->st, key, to_reader, r)) == CST_ENOTFOUND)
+		rc = cst_error(CST_ENOTFOUND, "backup '%s' of node %s not found (or not complete): no %s",
+			       o->name, rs->cfg->fqdn, key);
+	if (rc != 0 || (rc = manifest_reader_finish(r)) != 0)
+		goto out;
 	if (rs->n_jobs == 0)
-		return cst_error(CST_ENOTFOUND, "backup %s has no files%s%s%s%s%s", o->name,
-				 o->keyspace || o->table ? " matching" : "",
-				 o->keyspace ? " --keyspace " : "", o->keyspace ? o->keyspace : "",
-				 o->table ? " --table " : "", o->table ? o->table : "");
-	return 0;
+		rc = cst_error(CST_ENOTFOUND, "backup %s has no files%s%s%s%s%s", o->name,
+			       o->keyspace || o->table ? " matching" : "",
+			       o->keyspace ? " --keyspace " : "", o->keyspace ? o->keyspace : "",
+			       o->table ? " --table " : "", o->table ? o->table : "");
+out:
+	manifest_reader_free(r);
+	free(key);
+	free(origin);
+	return rc;
 }
 
 static int by_string(const void *a, const void *b)
@@ -106,40 +229,42 @@ static int by_string(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Same table and same path below it is the same destination. */
+static int by_dest(const void *a, const void *b)
+{
+	const struct fetch_job *x = *(const struct fetch_job *const *)a;
+	const struct fetch_job *y = *(const struct fetch_job *const *)b;
+
+	if (x->tab != y->tab)
+		return (uintptr_t)x->tab < (uintptr_t)y->tab ? -1 : 1;
+	return strcmp(fetch_rel(x), fetch_rel(y));
+}
+
 /* Two entries with one destination would make one file overwrite the
  * other; and the distinct directories are what to create and fsync. */
-static int collect_dirs(struct restore *rs)
+static int check_plan(struct restore *rs)
 {
-	char **dests;
+	const struct fetch_job **sorted;
 	size_t i, kept;
+	char *dest;
 	int rc = 0;
 
-	if ((dests = cst_calloc(rs->n_jobs, sizeof(*dests))) == NULL ||
-	    (rs->dirs = cst_calloc(rs->n_jobs, sizeof(*rs->dirs))) == NULL) {
-		free(dests);
+	if ((sorted = cst_calloc(rs->n_jobs, sizeof(*sorted))) == NULL)
 		return CST_ENOMEM;
-	}
 	for (i = 0; i < rs->n_jobs; i++)
-		dests[i] = rs->jobs[i].dest;
-	qsort(dests, rs->n_jobs, sizeof(*dests), by_string);
+		sorted[i] = &rs->jobs[i];
+	qsort(sorted, rs->n_jobs, sizeof(*sorted), by_dest);
 	for (i = 1; i < rs->n_jobs; i++)
-		if (strcmp(dests[i - 1], dests[i]) == 0) {
-			rc = cst_error(CST_EINVALID, "manifest of backup %s lists %s twice; nothing was "
-				       "written", rs->o->name, dests[i]);
+		if (by_dest(&sorted[i - 1], &sorted[i]) == 0) {
+			dest = fetch_dest(rs->o->target_dir, sorted[i]);
+			rc = dest == NULL ? CST_ENOMEM :
+			     cst_error(CST_EINVALID, "manifest of backup %s lists %s twice; nothing was "
+				       "written", rs->o->name, dest);
+			free(dest);
 			goto out;
 		}
-	for (i = 0; i < rs->n_jobs; i++) {
-		char *d = cst_strdup(rs->jobs[i].dest);
-
-		if (d == NULL) {
-			rc = CST_ENOMEM;
-			goto out;
-		}
-		*strrchr(d, '/') = '\0';
-		rs->dirs[rs->n_dirs++] = d;
-	}
 	qsort(rs->dirs, rs->n_dirs, sizeof(*rs->dirs), by_string);
-	for (i = 1, kept = 1; i < rs->n_dirs; i++) {
+	for (i = 1, kept = rs->n_dirs ? 1 : 0; i < rs->n_dirs; i++) {
 		if (strcmp(rs->dirs[kept - 1], rs->dirs[i]) == 0)
 			free(rs->dirs[i]);
 		else
@@ -147,7 +272,7 @@ static int collect_dirs(struct restore *rs)
 	}
 	rs->n_dirs = kept;
 out:
-	free(dests);
+	free(sorted);
 	return rc;
 }
 
@@ -156,17 +281,21 @@ out:
  * header again. */
 static int check_key(const struct restore *rs)
 {
-	char want[2 * CRYPTO_KEYID_LEN + 1];
+	char want[2 * CRYPTO_KEYID_LEN + 1], got[2 * CRYPTO_KEYID_LEN + 1];
+	const unsigned char *id = crypto_key_id(rs->key);
 	size_t i;
 
-	cst_hex(want, crypto_key_id(rs->key), CRYPTO_KEYID_LEN);
 	for (i = 0; i < rs->n_jobs; i++) {
 		const struct fetch_job *j = &rs->jobs[i];
 
-		if (j->obj->key_id[0] != '\0' && strcmp(j->obj->key_id, want) != 0)
+		if (j->rec.encrypted && memcmp(j->rec.key_id, id, CRYPTO_KEYID_LEN) != 0) {
+			cst_hex(want, id, CRYPTO_KEYID_LEN);
+			cst_hex(got, j->rec.key_id, CRYPTO_KEYID_LEN);
 			return cst_error(CST_EAUTH, "wrong key: backup %s was encrypted with key id %s "
 					 "(%s.%s/%s), the configured key has id %s; nothing was written",
-					 rs->o->name, j->obj->key_id, j->keyspace, j->table, j->rel, want);
+					 rs->o->name, got, j->tab->keyspace, j->tab->columnfamily,
+					 fetch_rel(j), want);
+		}
 	}
 	return 0;
 }
@@ -175,7 +304,7 @@ static int check_key(const struct restore *rs)
 static int make_dir(struct restore *rs, char *path)
 {
 	struct stat st;
-	char *p, c;
+	char **grown, *p, c;
 	int rc = 0;
 
 	for (p = path + 1; rc == 0; p++) {
@@ -188,9 +317,9 @@ static int make_dir(struct restore *rs, char *path)
 				rc = cst_error(CST_EEXISTS, "%s exists and is not a directory", path);
 		} else if (errno != ENOENT || mkdir(path, 0755) != 0) {
 			rc = cst_error_errno("cannot create directory %s", path);
-		} else if ((rs->created = cst_grow(rs->created, &rs->cap_created, rs->n_created,
-						   sizeof(*rs->created), 8)) == NULL ||
-			   (rs->created[rs->n_created] = cst_strdup(path)) == NULL) {
+		} else if ((grown = cst_grow(rs->created, &rs->cap_created, rs->n_created,
+					     sizeof(*grown), 8)) == NULL ||
+			   (rs->created = grown, rs->created[rs->n_created] = cst_strdup(path)) == NULL) {
 			rmdir(path);
 			rc = CST_ENOMEM;
 		} else {
@@ -238,23 +367,29 @@ static int place(const char *tmp, const char *dest)
 
 static int commit(struct restore *rs)
 {
+	const char *target = rs->o->target_dir;
 	size_t i;
-	int rc;
+	int rc = 0;
 
-	for (i = 0; i < rs->n_jobs; i++) {
+	for (i = 0; i < rs->n_jobs && rc == 0; i++) {
 		struct fetch_job *j = &rs->jobs[i];
+		char *tmp = fetch_tmp(target, j), *dest = fetch_dest(target, j);
 
-		if (place(j->tmp, j->dest) != 0)
-			return cst_error_errno("cannot rename %s to %s", j->tmp, j->dest);
-		free(j->tmp);
-		j->tmp = NULL;
-		rs->n_renamed = i + 1;
+		if (tmp == NULL || dest == NULL) {
+			rc = CST_ENOMEM;
+		} else if (place(tmp, dest) != 0) {
+			rc = cst_error_errno("cannot rename %s to %s", tmp, dest);
+		} else {
+			j->tmp_tag[0] = '\0';
+			rs->n_renamed = i + 1;
+		}
+		free(tmp);
+		free(dest);
 	}
-	for (i = 0; i < rs->n_dirs; i++)
-		if ((rc = cst_fsync_dir(rs->dirs[i])) != 0)
-			return rc;
+	for (i = 0; i < rs->n_dirs && rc == 0; i++)
+		rc = cst_fsync_dir(rs->dirs[i]);
 	/* a new directory's entry lives in its parent */
-	for (i = 0; i < rs->n_created; i++) {
+	for (i = 0; i < rs->n_created && rc == 0; i++) {
 		char *slash = strrchr(rs->created[i], '/');
 
 		if (slash == NULL || slash == rs->created[i])
@@ -262,39 +397,8 @@ static int commit(struct restore *rs)
 		*slash = '\0';
 		rc = cst_fsync_dir(rs->created[i]);
 		*slash = '/';
-		if (rc != 0)
-			return rc;
 	}
-	return 0;
-}
-
-static int load_manifest(struct restore *rs, struct manifest **m)
-{
-	char *key, *origin;
-	int rc;
-
-	key = layout_meta_key(rs->cfg->prefix, rs->cfg->fqdn, rs->o->name, "manifest.json");
-	origin = cst_sprintf("backup %s manifest", rs->o->name);
-	if (key == NULL || origin == NULL) {
-		rc = CST_ENOMEM;
-	} else if ((rc = history_get_manifest(m, rs->st, key, origin)) == CST_ENOTFOUND) {
-		/* streamed: a manifest of 100,000 files is ~30 MB of JSON */
-		rc = cst_error(CST_ENOTFOUND, "backup '%s' of node %s not found (or not complete): no %s",
-			       rs->o->name, rs->cfg->fqdn, key);
-	}
-	free(key);
-	free(origin);
 	return rc;
-}
-
-static int any_encrypted(const struct restore *rs)
-{
-	size_t i;
-
-	for (i = 0; i < rs->n_jobs; i++)
-		if (rs->jobs[i].obj->salt[0] != '\0')
-			return 1;
-	return 0;
 }
 
 static int fetch_files(struct restore *rs)
@@ -307,6 +411,7 @@ static int fetch_files(struct restore *rs)
 	fp.st = rs->st;
 	fp.key = rs->key;
 	fp.fqdn = rs->cfg->fqdn;
+	fp.target_dir = rs->o->target_dir;
 	fp.workers = fetch_worker_count(strcmp(provider, "local") != 0, rs->cfg->concurrent_transfers,
 					rs->n_jobs);
 	fp.progress = progress_start("restore", rs->n_jobs, rs->bytes);
@@ -318,27 +423,40 @@ static int fetch_files(struct restore *rs)
 /* Take away everything this restore wrote, newest first. */
 static void undo(struct restore *rs)
 {
+	const char *target = rs->o->target_dir;
+	char *name;
 	size_t i;
 
 	for (i = 0; i < rs->n_jobs; i++)
-		if (rs->jobs[i].tmp != NULL)
-			unlink(rs->jobs[i].tmp);
+		if ((name = fetch_tmp(target, &rs->jobs[i])) != NULL) {
+			unlink(name);
+			free(name);
+		}
 	for (i = 0; i < rs->n_renamed; i++)
-		unlink(rs->jobs[i].dest);
+		if ((name = fetch_dest(target, &rs->jobs[i])) != NULL) {
+			unlink(name);
+			free(name);
+		}
 	for (i = rs->n_created; i-- > 0;)
 		rmdir(rs->created[i]);	/* only empty ones go */
 }
 
 static void free_restore(struct restore *rs)
 {
+	struct names *b, *next;
 	size_t i;
 
-	for (i = 0; i < rs->n_jobs; i++) {
-		free(rs->jobs[i].tmp);
-		free(rs->jobs[i].rel);
-		free(rs->jobs[i].dest);
+	for (b = rs->names; b != NULL; b = next) {
+		next = b->next;
+		free(b);
 	}
 	free(rs->jobs);
+	for (i = 0; i < rs->n_tables; i++) {
+		free(rs->tables[i]->keyspace);
+		free(rs->tables[i]->columnfamily);
+		free(rs->tables[i]);
+	}
+	free(rs->tables);
 	for (i = 0; i < rs->n_dirs; i++)
 		free(rs->dirs[i]);
 	free(rs->dirs);
@@ -352,7 +470,6 @@ static void free_restore(struct restore *rs)
 int cmd_restore_node(const struct config *cfg, const struct restore_opts *o)
 {
 	struct restore rs;
-	struct manifest *m = NULL;
 	char human[32];
 	int rc;
 
@@ -364,10 +481,10 @@ int cmd_restore_node(const struct config *cfg, const struct restore_opts *o)
 		return CMD_USAGE;
 	}
 	/* nothing is written until the whole plan and the key passed */
-	if ((rc = cmd_open_storage(&rs.st, cfg, 0)) != 0 || (rc = load_manifest(&rs, &m)) != 0 ||
-	    (rc = plan(&rs, m)) != 0 || (rc = collect_dirs(&rs)) != 0)
+	if ((rc = cmd_open_storage(&rs.st, cfg, 0)) != 0 || (rc = plan(&rs)) != 0 ||
+	    (rc = check_plan(&rs)) != 0)
 		goto out;
-	if (any_encrypted(&rs) && ((rc = cmd_load_key(&rs.key, cfg, 1)) != 0 || (rc = check_key(&rs)) != 0))
+	if (rs.encrypted && ((rc = cmd_load_key(&rs.key, cfg, 1)) != 0 || (rc = check_key(&rs)) != 0))
 		goto out;
 	if ((rc = make_dirs(&rs)) != 0 || (rc = fetch_files(&rs)) != 0 || (rc = commit(&rs)) != 0)
 		goto out;
@@ -377,6 +494,5 @@ out:
 	if (rc != 0)
 		undo(&rs);
 	free_restore(&rs);
-	manifest_free(m);
 	return rc;
 }

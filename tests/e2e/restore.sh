@@ -130,6 +130,12 @@ python3 -c "import json,sys; m=json.load(open(sys.argv[1])); m[0]['objects'].app
 cas 1 restore-node --backup-name b1 --target-dir "$W/t3"
 one_line_err; err_has "twice"; err_has "nothing was written"
 [ ! -e "$W/t3" ] || fail "a manifest naming one file twice made restore write"
+# ... also when the two entries are in two listings of the same table
+cp "$W/m-saved" "$M"
+python3 -c "import json,sys; m=json.load(open(sys.argv[1])); t=dict(m[0]); t['objects']=[dict(m[0]['objects'][-1])]; m.append(t); json.dump(m, open(sys.argv[1],'w'))" "$M"
+cas 1 restore-node --backup-name b1 --target-dir "$W/t3"
+one_line_err; err_has "twice"; err_has "nothing was written"
+[ ! -e "$W/t3" ] || fail "a manifest naming one file twice in two listings of its table made restore write"
 cp "$W/m-saved" "$M"
 ok "each object's header is checked too, and a manifest naming one destination twice is refused"
 
