@@ -150,7 +150,8 @@ out:
 	return rc;
 }
 
-/* The key a stored result went to (a fresh string, NULL when out of memory). */
+/* The key a stored result went to, or for an unchanged one the file's own
+ * pool key (a fresh string, NULL when out of memory). */
 static char *result_key(const struct run *r, size_t i)
 {
 	const struct snap_file *f = &r->snap->files[i];
@@ -307,7 +308,8 @@ static int write_manifest_file(struct run *r, const struct snapshot *snap)
 		char *key = NULL;
 
 		manifest_rec_unpack(&obj, r->results[i].rec);
-		if (r->results[i].stored && (obj.path = key = result_key(r, i)) == NULL) {
+		if ((r->results[i].stored || obj.path == NULL) &&
+		    (obj.path = key = result_key(r, i)) == NULL) {
 			rc = CST_ENOMEM;
 			goto out;
 		}

@@ -7,9 +7,13 @@
  * streamed (never held whole) and only this is kept:
  *   - one packed record per (file, source size, source MD5, key id): the
  *     newest object with those, since older ones could only answer the same;
- *   - every pool key referenced, interned once, for history_key_taken().
+ *   - which pool keys are referenced, for history_key_taken(). Nearly every
+ *     pool object sits at its file's own key (<pool>/<ks>/<cf>/<rel>), which
+ *     follows from the file: that is one bit on the file's record, and the
+ *     record keeps no path (rec.path NULL). Only the other keys (variants,
+ *     "<pool>/<ks>/<cf>/@<backup>/<rel>") are kept as strings, interned.
  * A node of 100,000 unchanged files costs about the same after 1 or 30
- * backups, ~20 MB.
+ * backups, ~15 MB.
  */
 #define _GNU_SOURCE
 #include "history.h"
@@ -27,9 +31,10 @@
 #define ARENA_CHUNK (1u << 20)
 
 struct entry {
-	struct manifest_rec rec;	/* rec.path interned */
-	const char *rel;		/* suffix of rec.path */
-	uint32_t table;			/* index in tables */
+	struct manifest_rec rec;	/* rec.path interned, NULL at the own key */
+	const char *rel;		/* in the arena, or the suffix of rec.path */
+	uint32_t table : 31;		/* index in tables */
+	uint32_t own_taken : 1;		/* some manifest references the own key */
 	uint32_t order;			/* backup order; higher = more recent */
 };
 
@@ -46,8 +51,9 @@ struct history {
 	size_t n_entries, cap_entries;
 	uint32_t *by_key;		/* entry index + 1, by (table, rel, sizes, MD5, key id) */
 	size_t by_key_cap;
-	const char **keys;		/* interned pool keys */
+	const char **keys;		/* interned pool keys other than own keys */
 	size_t n_keys, keys_cap;
+	char *node_pool;		/* "<prefix>/<fqdn>/data/" */
 	char **tables;			/* "ks\n cf" names, index = table id */
 	size_t n_tables, cap_tables;
 	uint32_t *by_table;		/* table id + 1 */
@@ -156,7 +162,7 @@ static int table_add(struct history *h, const char *ks, const char *cf, uint32_t
 		*id = h->by_table[i] - 1;
 		return 0;
 	}
-	if (h->n_tables >= UINT32_MAX - 1)
+	if (h->n_tables >= (1u << 31) - 1)
 		return cst_error(CST_ENOMEM, "history: too many tables");
 	if ((p = cst_grow(h->tables, &h->cap_tables, h->n_tables, sizeof(*p), 64)) == NULL)
 		return CST_ENOMEM;
@@ -247,9 +253,11 @@ static int grow_by_key(struct history *h)
 	return 0;
 }
 
-/* Keep `r` as the newest record of its kind (manifests come oldest first). */
+/* Keep `r` as the newest record of its kind (manifests come oldest first).
+ * `rel` is borrowed: a new entry keeps the suffix of r->path, or a copy.
+ * `own` says r is at the file's own pool key. */
 static int add_rec(struct history *h, uint32_t table, const char *rel, const struct manifest_rec *r,
-		   uint32_t order)
+		   uint32_t order, int own)
 {
 	size_t i, mask;
 	struct entry *e;
@@ -260,9 +268,9 @@ static int add_rec(struct history *h, uint32_t table, const char *rel, const str
 	for (i = rec_hash(table, rel, r) & mask; h->by_key[i] != 0; i = (i + 1) & mask) {
 		e = &h->entries[h->by_key[i] - 1];
 		if (rec_same(e, table, rel, r)) {
-			e->rec = *r;
-			e->rel = rel;
+			e->rec = *r;	/* e->rel is equal and stays */
 			e->order = order;
+			e->own_taken |= own != 0;
 			return 0;
 		}
 	}
@@ -273,8 +281,11 @@ static int add_rec(struct history *h, uint32_t table, const char *rel, const str
 	h->entries = e;
 	e = &h->entries[h->n_entries];
 	e->rec = *r;
-	e->rel = rel;
+	e->rel = r->path ? r->path + strlen(r->path) - strlen(rel) : arena_dup(h, rel);
+	if (e->rel == NULL)
+		return CST_ENOMEM;
 	e->table = table;
+	e->own_taken = own != 0;
 	e->order = order;
 	h->by_key[i] = (uint32_t)++h->n_entries;
 	return 0;
@@ -314,7 +325,7 @@ static int on_object(void *arg, const struct manifest_object *o)
 	struct manifest_rec r;
 	const char *path;
 	char *rel = NULL;
-	int rc;
+	int own, rc;
 
 	/* Only pool objects are reused: an object under another backup's own
 	 * folder (a full backup) goes when that backup is deleted, and a
@@ -326,13 +337,17 @@ static int on_object(void *arg, const struct manifest_object *o)
 		cst_error_clear();
 		return 0;
 	}
-	rc = CST_ENOMEM;
-	if ((path = key_intern(l->h, o->path)) == NULL)
-		goto out;
 	if ((rc = manifest_rec_pack(&r, o)) != 0)
 		goto out;
-	r.path = path;
-	rc = add_rec(l->h, l->table, path + strlen(path) - strlen(rel), &r, l->order);
+	/* The own key, when history_key_taken() can find its table again. */
+	own = strcmp(o->path + strlen(l->pool), rel) == 0 && strchr(l->ks, '/') == NULL &&
+	      strchr(l->cf, '/') == NULL;
+	r.path = NULL;
+	if (!own && (r.path = path = key_intern(l->h, o->path)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	rc = add_rec(l->h, l->table, rel, &r, l->order, own);
 out:
 	free(rel);
 	return rc;
@@ -439,6 +454,12 @@ int history_load(struct history **out, struct storage *st, const char *prefix, c
 	*out = NULL;
 	if ((h = cst_calloc(1, sizeof(*h))) == NULL)
 		return CST_ENOMEM;
+	/* "<prefix>/<fqdn>/data/", as layout_pool_key() spells it */
+	if ((h->node_pool = layout_pool_key(prefix, fqdn, "k", "c", "r", NULL)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	h->node_pool[strlen(h->node_pool) - strlen("k/c/r")] = '\0';
 	if ((rc = catalog_load(&cat, st, prefix)) != 0)
 		goto out;
 	for (i = 0; i < cat->n_backups; i++) {
@@ -477,23 +498,15 @@ size_t history_backup_count(const struct history *h)
 	return h->n_backups;
 }
 
-const struct manifest_rec *history_find(const struct history *h, const char *ks, const char *cf,
-					const char *rel, uint64_t source_size, const char *md5_hex,
-					history_filter_fn filter, void *arg)
+/* The first entry of the file (ks, cf, rel); n_entries when there is none. */
+static size_t first_of(const struct history *h, const char *ks, const char *cf, const char *rel)
 {
-	size_t lo = 0, hi = h->n_entries;
-	unsigned char md5[16];
+	size_t lo = 0, hi = h->n_entries, slot;
 	uint32_t table;
 
-	size_t slot;
-
 	if (h->by_table_cap == 0 || h->by_table[slot = table_slot(h, ks, cf)] == 0)
-		return NULL;
+		return h->n_entries;
 	table = h->by_table[slot] - 1;
-	if (md5_hex != NULL && cst_unhex(md5, sizeof(md5), md5_hex) != 0) {
-		cst_error_clear();
-		return NULL;
-	}
 	while (lo < hi) {	/* first entry >= (table, rel) */
 		size_t mid = lo + (hi - lo) / 2;
 		const struct entry *e = &h->entries[mid];
@@ -503,9 +516,31 @@ const struct manifest_rec *history_find(const struct history *h, const char *ks,
 		else
 			hi = mid;
 	}
-	for (; lo < h->n_entries && h->entries[lo].table == table && strcmp(h->entries[lo].rel, rel) == 0;
-	     lo++) {
-		const struct manifest_rec *r = &h->entries[lo].rec;
+	if (lo < h->n_entries && h->entries[lo].table == table && strcmp(h->entries[lo].rel, rel) == 0)
+		return lo;
+	return h->n_entries;
+}
+
+/* 1 when entry i is of the same file as entry `first`. */
+static int same_file(const struct history *h, size_t first, size_t i)
+{
+	return i < h->n_entries && h->entries[i].table == h->entries[first].table &&
+	       strcmp(h->entries[i].rel, h->entries[first].rel) == 0;
+}
+
+const struct manifest_rec *history_find(const struct history *h, const char *ks, const char *cf,
+					const char *rel, uint64_t source_size, const char *md5_hex,
+					history_filter_fn filter, void *arg)
+{
+	size_t first = first_of(h, ks, cf, rel), i;
+	unsigned char md5[16];
+
+	if (md5_hex != NULL && cst_unhex(md5, sizeof(md5), md5_hex) != 0) {
+		cst_error_clear();
+		return NULL;
+	}
+	for (i = first; same_file(h, first, i); i++) {
+		const struct manifest_rec *r = &h->entries[i].rec;
 		struct manifest_object o;
 
 		if (r->source_size != source_size ||
@@ -518,18 +553,38 @@ const struct manifest_rec *history_find(const struct history *h, const char *ks,
 	return NULL;
 }
 
+/* 1 when `key` is the own key of a file some manifest stored there. */
+static int own_key_taken(const struct history *h, const char *key)
+{
+	size_t n = strlen(h->node_pool), first, i;
+	char *ks, *cf, *rel;
+	int taken = 0;
+
+	if (strncmp(key, h->node_pool, n) != 0 || (ks = strdup(key + n)) == NULL)
+		return 1;	/* out of memory: the run's variant key, always safe */
+	if ((cf = strchr(ks, '/')) != NULL && (rel = strchr(cf + 1, '/')) != NULL && rel[1] != '@') {
+		*cf++ = '\0';
+		*rel++ = '\0';
+		first = first_of(h, ks, cf, rel);
+		for (i = first; !taken && same_file(h, first, i); i++)
+			taken = h->entries[i].own_taken;
+	}
+	free(ks);
+	return taken;
+}
+
 int history_key_taken(const struct history *h, const char *key)
 {
 	size_t i, mask;
 
-	if (h->keys_cap == 0)
-		return 0;
-	mask = h->keys_cap - 1;
-	for (i = fnv(FNV0, key, strlen(key)) & mask; h->keys[i] != NULL; i = (i + 1) & mask) {
-		if (strcmp(h->keys[i], key) == 0)
-			return 1;
+	if (h->keys_cap > 0) {
+		mask = h->keys_cap - 1;
+		for (i = fnv(FNV0, key, strlen(key)) & mask; h->keys[i] != NULL; i = (i + 1) & mask) {
+			if (strcmp(h->keys[i], key) == 0)
+				return 1;
+		}
 	}
-	return 0;
+	return own_key_taken(h, key);
 }
 
 void history_free(struct history *h)
@@ -551,5 +606,6 @@ void history_free(struct history *h)
 	free(h->entries);
 	free(h->by_key);
 	free(h->keys);
+	free(h->node_pool);
 	free(h);
 }

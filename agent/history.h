@@ -38,7 +38,9 @@ typedef int (*history_filter_fn)(void *arg, const struct manifest_object *obj);
  * The most recent pool object recorded for this file (ks, cf, rel) with this
  * source size and, when `md5_hex` is not NULL, this source MD5, that
  * `filter` accepts. NULL when none. Borrowed, with its path, until
- * history_free(). Safe to call from several threads at once (the history is
+ * history_free(). Its path is NULL when the object is at the file's own pool
+ * key, layout_pool_key(prefix, fqdn, ks, cf, rel, NULL): the caller knows it
+ * and the history need not keep 100,000 of them. Safe to call from several threads at once (the history is
  * read-only after history_load()).
  */
 const struct manifest_rec *history_find(const struct history *h, const char *ks, const char *cf,
@@ -51,7 +53,8 @@ const struct manifest_rec *history_find(const struct history *h, const char *ks,
  */
 int history_get_manifest(struct manifest **out, struct storage *st, const char *key,
 			 const char *origin);
-/* 1 when some manifest references the pool key `key`. */
+/* 1 when some manifest references the pool key `key` (also when out of
+ * memory: the caller then takes its variant key, which is always safe). */
 int history_key_taken(const struct history *h, const char *key);
 
 #endif

@@ -123,7 +123,9 @@ static void test_history(void **state)
 	assert_null(history_find(h, "ks", CF, "nb-1-big-Data.db", 10, MD5_B, encrypted_with, KEY_1));
 	assert_null(history_find(h, "ks", CF, "nb-1-big-Data.db", 10, MD5_A, encrypted_with, KEY_2));
 	assert_null(history_find(h, "ks", CF, "nb-2-big-Data.db", 20, MD5_A, encrypted_with, KEY_1));
-	assert_non_null(history_find(h, "ks", CF, "nb-2-big-Data.db", 20, MD5_A, plaintext, NULL));
+	r = history_find(h, "ks", CF, "nb-2-big-Data.db", 20, MD5_A, plaintext, NULL);
+	assert_non_null(r);
+	assert_null(r->path);	/* at its own pool key: the caller derives it */
 	assert_non_null(history_find(h, "ks", CF, "nb-4-big-Data.db", 40, MD5_A, encrypted_with, KEY_2));
 	assert_non_null(history_find(h, "ks", CF, "nb-1-big-Summary.db", 5, MD5_B, encrypted_with, KEY_1));
 	assert_null(history_find(h, "ks", CF, "nb-3-big-Data.db", 30, MD5_A, encrypted_with, KEY_1));
