@@ -219,6 +219,35 @@ static int tag_exists(void *arg, const char *ks, const char *table, const char *
 
 /* ---- enumeration -------------------------------------------------------- */
 
+/* 100,000 paths in 1 MiB blocks rather than one allocation each. */
+#define SNAP_BLOCK (1u << 20)
+
+struct snap_block {
+	struct snap_block *next;
+	size_t used, cap;
+	char data[];
+};
+
+static char *block_dup(struct snapshot *s, const char *str)
+{
+	size_t n = strlen(str) + 1;
+	struct snap_block *b = s->blocks;
+
+	if (b == NULL || b->cap - b->used < n) {
+		size_t cap = n > SNAP_BLOCK ? n : SNAP_BLOCK;
+
+		if ((b = cst_malloc(sizeof(*b) + cap)) == NULL)
+			return NULL;
+		b->next = s->blocks;
+		b->used = 0;
+		b->cap = cap;
+		s->blocks = b;
+	}
+	memcpy(b->data + b->used, str, n);
+	b->used += n;
+	return b->data + b->used - n;
+}
+
 struct collect {
 	struct snapshot *snap;
 	size_t cap;
@@ -244,12 +273,12 @@ static int add_file(struct collect *c, const char *ks, const char *table, const 
 	prev = s->n_files ? f - 1 : NULL;
 	memset(f, 0, sizeof(*f));
 	/* A node may hold 100,000 files: the files of one table share its
-	 * names, and rel is the tail of path (snapshot_free knows). */
+	 * names, rel is the tail of path, and paths live in blocks. */
 	f->keyspace = prev && prev->keyspace && strcmp(prev->keyspace, ks) == 0 ? prev->keyspace :
 		      cst_strdup(ks);
 	f->table = prev && prev->table && prev->keyspace == f->keyspace &&
 		   strcmp(prev->table, table) == 0 ? prev->table : cst_strdup(table);
-	f->path = cst_strdup(path);
+	f->path = block_dup(s, path);
 	s->n_files++;
 	if (!f->keyspace || !f->table || !f->path)
 		return CST_ENOMEM;
@@ -425,7 +454,12 @@ void snapshot_free(struct snapshot *snap)
 			free(snap->files[i].keyspace);
 		if (prev == NULL || snap->files[i].table != prev->table)
 			free(snap->files[i].table);
-		free(snap->files[i].path);
+	}
+	while (snap->blocks != NULL) {
+		struct snap_block *next = snap->blocks->next;
+
+		free(snap->blocks);
+		snap->blocks = next;
 	}
 	free(snap->files);
 	free(snap->schema);

@@ -11,8 +11,8 @@
 
 #include "config.h"
 
-/* keyspace and table are shared by the files of one table, and rel is the
- * tail of path: only snapshot_free() frees them. */
+/* keyspace and table are shared by the files of one table, rel is the
+ * tail of path, and paths live in blocks: only snapshot_free() frees them. */
 struct snap_file {
 	char *keyspace;
 	char *table;		/* table directory name "<table>-<id>" */
@@ -32,6 +32,7 @@ struct snapshot {
 	size_t n_files;
 	char *schema;			/* the tables' schema.cql, concatenated */
 	int taken;			/* the snapshot exists on disk */
+	struct snap_block *blocks;	/* where the paths live (snapshot_free) */
 };
 
 /* Snapshot every table as `tag`. Refuses an existing tag (CST_EEXISTS).

@@ -113,9 +113,12 @@ static int check_and_migrate(struct statedb *db, int *corrupt)
 	 * the last committed state. synchronous = NORMAL in WAL mode can lose
 	 * the last commit on power loss but never corrupts the file; a lost
 	 * commit leaves rows whose ctime no longer matches (a re-hash), never
-	 * a wrong MD5, so the fsync per commit buys nothing here. */
-	if ((rc = sqlite3_exec(db->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL,
-			       NULL, NULL)) != SQLITE_OK)
+	 * a wrong MD5, so the fsync per commit buys nothing here.
+	 * The cache is read up front in one pass and written in one pass at
+	 * the end: a 512 KiB page cache does that as fast as the default
+	 * 2 MiB, which a backup of 100,000 files holds all run long. */
+	if ((rc = sqlite3_exec(db->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+			       "PRAGMA cache_size=-512;", NULL, NULL, NULL)) != SQLITE_OK)
 		goto fail;
 	if ((rc = sqlite3_prepare_v2(db->db, "PRAGMA quick_check", -1, &s, NULL)) != SQLITE_OK)
 		goto fail;
