@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,14 +80,15 @@ static const struct manifest_rec *find_unchanged(struct run *r, struct pipeline 
 {
 	const struct snap_file *f = &r->snap->files[i];
 	unsigned char md5[16];
-	char hex[33];
+	char hex[33], path[PATH_MAX];
 	uint64_t size = f->size;
 
 	*rc = 0;
 	if (history_find(r->hist, f->keyspace, f->table, f->rel, f->size, NULL, reusable, r) == NULL)
 		return NULL;
 	if (!hashcache_trusted(r->hc, i, md5)) {
-		if ((*rc = pipeline_hash_file(p, f->path, md5, &size)) != 0)
+		if ((*rc = snapshot_file_path(path, sizeof(path), f)) != 0 ||
+		    (*rc = pipeline_hash_file(p, path, md5, &size)) != 0)
 			return NULL;
 		hashcache_hashed(r->hc, i, md5);
 	}

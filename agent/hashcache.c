@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "hashcache.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,10 +184,15 @@ void hashcache_check_snapshot(struct hashcache *hc)
 		return;
 	for (i = 0; i < hc->snap->n_files; i++) {
 		const struct snap_file *f = &hc->snap->files[i];
+		char path[PATH_MAX];
 		struct stat st;
 
-		if (lstat(f->path, &st) != 0 || !same_inode(&st, f) || ctime_of(&st) != f->ctime_ns)
+		if (snapshot_file_path(path, sizeof(path), f) != 0) {
+			cst_error_clear();
 			hc->flags[i] |= F_STALE;
+		} else if (lstat(path, &st) != 0 || !same_inode(&st, f) || ctime_of(&st) != f->ctime_ns) {
+			hc->flags[i] |= F_STALE;
+		}
 	}
 }
 

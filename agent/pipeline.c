@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,8 +225,8 @@ static int write_sink(void *arg, const unsigned char *buf, size_t len)
 }
 
 /* Read the file once, feeding the source MD5 and (encrypted or not) the writer. */
-static int encode(struct pipeline *p, int src, const struct snap_file *f, const char *fqdn,
-		  struct writer *w, struct stored_object *out)
+static int encode(struct pipeline *p, int src, const struct snap_file *f, const char *path,
+		  const char *fqdn, struct writer *w, struct stored_object *out)
 {
 	struct crypto_identity id = { fqdn, f->keyspace, f->table, f->rel };
 	struct crypto_enc_params params = { p->cfg->segment_size, NULL, NULL };
@@ -244,7 +245,7 @@ static int encode(struct pipeline *p, int src, const struct snap_file *f, const 
 		progress_add_bytes(p->progress, (uint64_t)n);
 	}
 	if (n < 0) {
-		rc = cst_error_errno("cannot read %s", f->path);
+		rc = cst_error_errno("cannot read %s", path);
 		goto out;
 	}
 	/* Known now, before the last part goes: a plaintext whole object
@@ -346,6 +347,7 @@ int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fq
 	struct storage_stat got;
 	uint64_t stored = p->key ? crypto_object_size(f->size, p->cfg->segment_size) : f->size;
 	int src = -1, rc, wrc, placed = 0;
+	char path[PATH_MAX];
 
 	memset(out, 0, sizeof(*out));
 	memset(&w, 0, sizeof(w));
@@ -358,8 +360,10 @@ int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fq
 	 * them instead of copying (local, on the same file system). */
 	w.flags = flags | STORAGE_PUT_HANDOVER;
 	uploads_batch_init(&w.batch);
-	if ((src = open(f->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		rc = cst_error_errno("cannot open %s", f->path);
+	if ((rc = snapshot_file_path(path, sizeof(path), f)) != 0)
+		goto out;
+	if ((src = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = cst_error_errno("cannot open %s", path);
 		goto out;
 	}
 	if ((rc = crypto_md5_reset(p->md5_src)) != 0)
@@ -370,7 +374,7 @@ int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fq
 			goto out;
 	}
 	md5_plan(&w, out, p->key != NULL);
-	rc = encode(p, src, f, fqdn, &w, out);
+	rc = encode(p, src, f, path, fqdn, &w, out);
 	if (w.fd >= 0) {	/* failed mid-part: the part never reached the pool */
 		close(w.fd);
 		unlink(w.path);
@@ -382,7 +386,7 @@ int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fq
 		rc = wrc;
 	if (rc == 0 && out->source_size != f->size)
 		rc = cst_error(CST_EINVALID, "%s changed during the backup (%llu bytes, snapshot had %llu)",
-			       f->path, (unsigned long long)out->source_size, (unsigned long long)f->size);
+			       path, (unsigned long long)out->source_size, (unsigned long long)f->size);
 	if (w.mpu == NULL) {
 		placed = wrc == 0 && w.parts > 0;
 		out->used_variant = w.batch.used_variant;

@@ -219,7 +219,7 @@ static int tag_exists(void *arg, const char *ks, const char *table, const char *
 
 /* ---- enumeration -------------------------------------------------------- */
 
-/* 100,000 paths in 1 MiB blocks rather than one allocation each. */
+/* 100,000 rels in 1 MiB blocks rather than one allocation each. */
 #define SNAP_BLOCK (1u << 20)
 
 struct snap_block {
@@ -250,6 +250,7 @@ static char *block_dup(struct snapshot *s, const char *str)
 
 struct collect {
 	struct snapshot *snap;
+	const char *dir;		/* the current table's snapshot directory */
 	size_t cap;
 	size_t schema_len;
 };
@@ -273,16 +274,17 @@ static int add_file(struct collect *c, const char *ks, const char *table, const 
 	prev = s->n_files ? f - 1 : NULL;
 	memset(f, 0, sizeof(*f));
 	/* A node may hold 100,000 files: the files of one table share its
-	 * names, rel is the tail of path, and paths live in blocks. */
+	 * names and directory, and rels live in blocks. */
 	f->keyspace = prev && prev->keyspace && strcmp(prev->keyspace, ks) == 0 ? prev->keyspace :
 		      cst_strdup(ks);
 	f->table = prev && prev->table && prev->keyspace == f->keyspace &&
 		   strcmp(prev->table, table) == 0 ? prev->table : cst_strdup(table);
-	f->path = block_dup(s, path);
+	f->dir = prev && prev->dir && strcmp(prev->dir, c->dir) == 0 ? prev->dir :
+		 cst_strdup(c->dir);
+	f->rel = block_dup(s, rel);
 	s->n_files++;
-	if (!f->keyspace || !f->table || !f->path)
+	if (!f->keyspace || !f->table || !f->dir || !f->rel)
 		return CST_ENOMEM;
-	f->rel = f->path + strlen(path) - strlen(rel);
 	f->size = (uint64_t)st.st_size;
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
@@ -355,8 +357,10 @@ static int collect_table(void *arg, const char *ks, const char *table, const cha
 
 	if (snapdir == NULL)
 		return CST_ENOMEM;
+	c->dir = snapdir;
 	if (is_dir(snapdir))
 		rc = collect_dir(c, ks, table, snapdir, NULL);
+	c->dir = NULL;
 	free(snapdir);
 	return rc;
 }
@@ -423,6 +427,15 @@ out:
 	return 0;
 }
 
+int snapshot_file_path(char *buf, size_t len, const struct snap_file *f)
+{
+	int n = snprintf(buf, len, "%s/%s", f->dir, f->rel);
+
+	if (n < 0 || (size_t)n >= len)
+		return cst_error(CST_EINVALID, "path too long: %s/%s", f->dir, f->rel);
+	return 0;
+}
+
 int snapshot_clear(struct snapshot *snap, const struct config *cfg)
 {
 	int rc;
@@ -454,6 +467,8 @@ void snapshot_free(struct snapshot *snap)
 			free(snap->files[i].keyspace);
 		if (prev == NULL || snap->files[i].table != prev->table)
 			free(snap->files[i].table);
+		if (prev == NULL || snap->files[i].dir != prev->dir)
+			free(snap->files[i].dir);
 	}
 	while (snap->blocks != NULL) {
 		struct snap_block *next = snap->blocks->next;

@@ -11,13 +11,14 @@
 
 #include "config.h"
 
-/* keyspace and table are shared by the files of one table, rel is the
- * tail of path, and paths live in blocks: only snapshot_free() frees them. */
+/* keyspace, table and dir are shared by the files of one table, and rels
+ * live in blocks: only snapshot_free() frees them. A node may hold 100,000
+ * files: the path is not kept, snapshot_file_path() builds it. */
 struct snap_file {
 	char *keyspace;
 	char *table;		/* table directory name "<table>-<id>" */
-	char *rel;		/* "<file>" or ".<index>/<file>" */
-	char *path;		/* absolute path inside the snapshot */
+	char *dir;		/* the table's snapshot directory */
+	char *rel;		/* "<file>" or ".<index>/<file>", under dir */
 	uint64_t size;
 	dev_t dev;
 	ino_t ino;
@@ -32,8 +33,12 @@ struct snapshot {
 	size_t n_files;
 	char *schema;			/* the tables' schema.cql, concatenated */
 	int taken;			/* the snapshot exists on disk */
-	struct snap_block *blocks;	/* where the paths live (snapshot_free) */
+	struct snap_block *blocks;	/* where the rels live (snapshot_free) */
 };
+
+/* The file's absolute path, "<dir>/<rel>", into buf: 0, or CST_EINVALID
+ * naming it when it does not fit in len bytes. */
+int snapshot_file_path(char *buf, size_t len, const struct snap_file *f);
 
 /* Snapshot every table as `tag`. Refuses an existing tag (CST_EEXISTS).
  * On failure anything it created is removed. *out owned by the caller. */

@@ -196,7 +196,7 @@ static void test_hardlink_snapshot(void **state)
 	struct snapfix *f = *state;
 	struct snapshot *s = NULL;
 	struct stat a, b;
-	char *p1, *p2, *man = NULL;
+	char *p1, *p2, *man = NULL, path[4096];
 	size_t i, len;
 
 	assert_int_equal(snapshot_take(&s, f->cfg, "t1"), 0);
@@ -220,7 +220,8 @@ static void test_hardlink_snapshot(void **state)
 	assert_int_equal(stat(p1, &a), 0);
 	assert_int_equal(stat(p2, &b), 0);
 	assert_int_equal(a.st_ino, b.st_ino);
-	assert_string_equal(s->files[1].path, p2);
+	assert_int_equal(snapshot_file_path(path, sizeof(path), &s->files[1]), 0);
+	assert_string_equal(path, p2);
 	free(p1);
 	free(p2);
 	assert_false(exists(f->data, "ks/" CF "/snapshots/t1/tmp-nb-3-big-Data.db"));

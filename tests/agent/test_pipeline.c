@@ -143,7 +143,7 @@ static void store_one(struct fx *fx, size_t len, int encrypted, const char *name
 	snprintf(key, sizeof(key), "node/data/ks1/%s/%s", CF, name);
 	f.rel = rel;
 	scratch_write(fx->dir, name, data, len);
-	f.path = cst_path_join(fx->dir, name);
+	f.dir = fx->dir;
 	f.size = len;
 	assert_int_equal(pipeline_new(&p, &fx->cfg, fx->st, fx->up, encrypted ? fx->key : NULL), 0);
 
@@ -185,7 +185,6 @@ static void store_one(struct fx *fx, size_t len, int encrypted, const char *name
 		assert_int_equal(storage_delete(fx->st, key), 0);
 	}
 	pipeline_free(p);
-	free(f.path);
 	free(data);
 }
 
