@@ -35,6 +35,14 @@ struct file_result {
 	int stored;			/* 0, or the STORED_* key this run created */
 };
 
+/* The records of stored files, 1,024 to an allocation. */
+#define REC_BLOCK 1024
+struct rec_block {
+	struct rec_block *next;
+	size_t used;
+	struct manifest_rec recs[REC_BLOCK];
+};
+
 struct run {
 	const struct config *cfg;
 	const char *name;
@@ -51,6 +59,7 @@ struct run {
 	struct file_result *results;	/* one per snapshot file */
 	/* shared by the encoder threads */
 	pthread_mutex_t lock;
+	struct rec_block *recs;		/* where stored results' records live */
 	size_t next;			/* into order[] */
 	size_t *order;			/* file indexes, largest first */
 	int failed;
@@ -96,6 +105,28 @@ static const struct manifest_rec *find_unchanged(struct run *r, struct pipeline 
 	return history_find(r->hist, f->keyspace, f->table, f->rel, size, hex, reusable, r);
 }
 
+/* A zeroed record that lives until the run ends; NULL when out of memory. */
+static struct manifest_rec *rec_new(struct run *r)
+{
+	struct manifest_rec *rec = NULL;
+	struct rec_block *b;
+
+	pthread_mutex_lock(&r->lock);
+	if ((b = r->recs) == NULL || b->used == REC_BLOCK) {
+		if ((b = cst_malloc(sizeof(*b))) != NULL) {
+			b->next = r->recs;
+			b->used = 0;
+			r->recs = b;
+		}
+	}
+	if (b != NULL) {
+		rec = &b->recs[b->used++];
+		memset(rec, 0, sizeof(*rec));
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rec;
+}
+
 static int store_new(struct run *r, struct pipeline *p, const struct snap_file *f,
 		     struct file_result *res)
 {
@@ -103,7 +134,7 @@ static int store_new(struct run *r, struct pipeline *p, const struct snap_file *
 	char *key = NULL, *variant = NULL;
 	struct stored_object so;
 	struct manifest_object obj;
-	struct manifest_rec *own = NULL;
+	struct manifest_rec *own;
 	int flags = 0, rc;
 
 	if (r->full) {
@@ -123,7 +154,7 @@ static int store_new(struct run *r, struct pipeline *p, const struct snap_file *
 		}
 	}
 	if (key == NULL || (!r->full && flags != 0 && variant == NULL) ||
-	    (own = cst_calloc(1, sizeof(*own))) == NULL) {
+	    (own = rec_new(r)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
@@ -131,7 +162,7 @@ static int store_new(struct run *r, struct pipeline *p, const struct snap_file *
 		goto out;
 	memset(&obj, 0, sizeof(obj));
 	obj.path = so.used_variant ? variant : key;
-	res->rec = own;		/* owned from here on, even if packing fails */
+	res->rec = own;
 	res->stored = r->full ? STORED_FULL : (so.used_variant || variant == NULL) ? STORED_VARIANT :
 		      STORED_POOL;
 	snprintf(obj.md5, sizeof(obj.md5), "%s", so.etag);
@@ -144,9 +175,7 @@ static int store_new(struct run *r, struct pipeline *p, const struct snap_file *
 	}
 	rc = manifest_rec_pack(own, &obj);
 	own->path = NULL;
-	own = NULL;
 out:
-	free(own);
 	free(key);
 	free(variant);
 	return rc;
@@ -572,7 +601,6 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 	struct snapshot *snap = NULL;
 	char name[32], *tag = NULL, *started_key = NULL, *started_name = NULL, ts[32];
 	int lock_fd = -1, manifest_written = 0, rc;
-	size_t snap_files = 0;
 
 	memset(&r, 0, sizeof(r));
 	pthread_mutex_init(&r.lock, NULL);
@@ -640,7 +668,6 @@ out:
 	if (rc == 0)
 		hashcache_save(r.hc, cfg);	/* after the clear: the ctime next run finds */
 	hashcache_free(r.hc);
-	snap_files = snap ? snap->n_files : 0;
 	snapshot_free(snap);
 	history_free(r.hist);
 	if (r.manifest_tmp != NULL)
@@ -648,14 +675,13 @@ out:
 	free(r.manifest_tmp);
 	storage_close(r.st);
 	crypto_key_free(r.key);
-	if (r.results != NULL) {
-		size_t i;
+	while (r.recs != NULL) {
+		struct rec_block *next = r.recs->next;
 
-		for (i = 0; i < snap_files; i++)
-			if (r.results[i].stored)
-				free((void *)r.results[i].rec);
-		free(r.results);
+		free(r.recs);
+		r.recs = next;
 	}
+	free(r.results);
 	free(r.order);
 	pthread_mutex_destroy(&r.lock);
 	free(tag);
