@@ -4,14 +4,15 @@
 #ifndef CASSETTE_COMMANDS_H
 #define CASSETTE_COMMANDS_H
 
-#include <signal.h>
+#include <stdatomic.h>
 
 #include "config.h"
 
 #define CMD_USAGE 2
 
-/* Set by SIGINT/SIGTERM; long loops stop cleanly when it is set. */
-extern volatile sig_atomic_t cassette_interrupted;
+/* Set by SIGINT/SIGTERM; long loops stop cleanly when it is set. Atomic (and
+ * lock-free, so the handler may store it): worker threads read it. */
+extern atomic_int cassette_interrupted;
 
 struct backup_opts {
 	const char *name;	/* NULL = UTC time stamp */

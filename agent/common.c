@@ -8,7 +8,7 @@
 #include "storage.h"
 #include "util.h"
 
-volatile sig_atomic_t cassette_interrupted;
+atomic_int cassette_interrupted;
 
 int cmd_open_storage(struct storage **out, const struct config *cfg, int create)
 {
