@@ -184,10 +184,12 @@ cmd_stop() {
 }
 
 # Three free ports next to each other (http, monitor, https), starting from a PID-derived base so that
-# parallel runs start apart.
+# parallel runs start apart. They stay below Linux's ephemeral range (32768 and up by default), where
+# the client sockets of the tests running beside us come and go: a port seen free there can be taken
+# by an outgoing connection before radosgw binds it.
 pick_ports() {
 	local base i p
-	base=$((20000 + ($$ * 7 + ${1:-0} * 131) % 20000))
+	base=$((10000 + ($$ * 7 + ${1:-0} * 131) % 20000))
 	for i in $(seq 0 200); do
 		p=$((base + i * 3))
 		port_busy "$p" || port_busy "$((p + 1))" || port_busy "$((p + 2))" || { echo "$p"; return 0; }
