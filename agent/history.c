@@ -28,20 +28,14 @@
 #include "storage.h"
 #include "util.h"
 
-#define ARENA_CHUNK (1u << 20)
+#define POOL_BLOCK (1u << 20)
 
 struct entry {
 	struct manifest_rec rec;	/* rec.path interned, NULL at the own key */
-	const char *rel;		/* in the arena, or the suffix of rec.path */
+	const char *rel;		/* in strings, or the suffix of rec.path */
 	uint32_t table : 31;		/* index in tables */
 	uint32_t own_taken : 1;		/* some manifest references the own key */
 	uint32_t order;			/* backup order; higher = more recent */
-};
-
-struct arena_chunk {
-	struct arena_chunk *next;
-	size_t used, cap;
-	char data[];
 };
 
 /* An open-addressing set of indices or pointers: 0 / NULL is empty. */
@@ -58,7 +52,7 @@ struct history {
 	size_t n_tables, cap_tables;
 	uint32_t *by_table;		/* table id + 1 */
 	size_t by_table_cap;
-	struct arena_chunk *arena;
+	struct cst_strpool strings;	/* interned keys, rels not in a key */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -74,26 +68,6 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 }
 
 #define FNV0 14695981039346656037ULL
-
-static char *arena_dup(struct history *h, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	struct arena_chunk *c = h->arena;
-
-	if (c == NULL || c->cap - c->used < n) {
-		size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
-
-		if ((c = cst_malloc(sizeof(*c) + cap)) == NULL)
-			return NULL;
-		c->next = h->arena;
-		c->used = 0;
-		c->cap = cap;
-		h->arena = c;
-	}
-	memcpy(c->data + c->used, s, n);
-	c->used += n;
-	return c->data + c->used - n;
-}
 
 /* Open-addressing tables are kept at most half full. */
 static int rehash_needed(size_t n, size_t cap)
@@ -204,7 +178,7 @@ static const char *key_intern(struct history *h, const char *key)
 		if (strcmp(h->keys[i], key) == 0)
 			return h->keys[i];
 	}
-	if ((h->keys[i] = arena_dup(h, key)) == NULL)
+	if ((h->keys[i] = cst_strpool_dup(&h->strings, key)) == NULL)
 		return NULL;
 	h->n_keys++;
 	return h->keys[i];
@@ -281,7 +255,7 @@ static int add_rec(struct history *h, uint32_t table, const char *rel, const str
 	h->entries = e;
 	e = &h->entries[h->n_entries];
 	e->rec = *r;
-	e->rel = r->path ? r->path + strlen(r->path) - strlen(rel) : arena_dup(h, rel);
+	e->rel = r->path ? r->path + strlen(r->path) - strlen(rel) : cst_strpool_dup(&h->strings, rel);
 	if (e->rel == NULL)
 		return CST_ENOMEM;
 	e->table = table;
@@ -454,6 +428,7 @@ int history_load(struct history **out, struct storage *st, const char *prefix, c
 	*out = NULL;
 	if ((h = cst_calloc(1, sizeof(*h))) == NULL)
 		return CST_ENOMEM;
+	cst_strpool_init(&h->strings, POOL_BLOCK);
 	/* "<prefix>/<fqdn>/data/", as layout_pool_key() spells it */
 	if ((h->node_pool = layout_pool_key(prefix, fqdn, "k", "c", "r", NULL)) == NULL) {
 		rc = CST_ENOMEM;
@@ -593,12 +568,7 @@ void history_free(struct history *h)
 
 	if (h == NULL)
 		return;
-	while (h->arena != NULL) {
-		struct arena_chunk *next = h->arena->next;
-
-		free(h->arena);
-		h->arena = next;
-	}
+	cst_strpool_free(&h->strings);
 	for (i = 0; i < h->n_tables; i++)
 		free(h->tables[i]);
 	free(h->tables);

@@ -23,13 +23,8 @@
 #include "storage.h"
 #include "util.h"
 
-/* The jobs' storage keys, bump-allocated: one malloc per 256 KiB, not per file. */
+/* The jobs' storage keys, pooled: one malloc per 256 KiB, not per file. */
 #define NAMES_BLOCK (256 * 1024)
-struct names {
-	struct names *next;
-	size_t used, cap;
-	char data[];
-};
 
 struct restore {
 	const struct config *cfg;
@@ -41,7 +36,7 @@ struct restore {
 	const struct fetch_table *cur;	/* the table being read; NULL: not restored */
 	struct fetch_job *jobs;		/* in manifest order */
 	size_t n_jobs, cap_jobs;
-	struct names *names;
+	struct cst_strpool names;
 	uint64_t bytes;
 	int encrypted;			/* some object is */
 	char **dirs;		/* each destination directory once, sorted */
@@ -50,27 +45,6 @@ struct restore {
 	size_t n_created, cap_created;
 	size_t n_renamed;	/* jobs[0..n_renamed) are in place */
 };
-
-static const char *names_dup(struct restore *rs, const char *s)
-{
-	size_t len = strlen(s) + 1;
-	struct names *b = rs->names;
-	char *p;
-
-	if (b == NULL || b->cap - b->used < len) {
-		size_t cap = len > NAMES_BLOCK ? len : NAMES_BLOCK;
-
-		if ((b = cst_malloc(sizeof(*b) + cap)) == NULL)
-			return NULL;
-		b->next = rs->names;
-		b->used = 0;
-		b->cap = cap;
-		rs->names = b;
-	}
-	p = memcpy(b->data + b->used, s, len);
-	b->used += len;
-	return p;
-}
 
 static int table_matches(const char *cf, const char *want)
 {
@@ -159,7 +133,7 @@ static int on_object(void *arg, const struct manifest_object *obj)
 	memset(j, 0, sizeof(*j));
 	if ((rc = manifest_rec_pack(&j->rec, obj)) != 0)
 		goto out;
-	if ((j->rec.path = names_dup(rs, obj->path)) == NULL) {
+	if ((j->rec.path = cst_strpool_dup(&rs->names, obj->path)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
@@ -443,13 +417,9 @@ static void undo(struct restore *rs)
 
 static void free_restore(struct restore *rs)
 {
-	struct names *b, *next;
 	size_t i;
 
-	for (b = rs->names; b != NULL; b = next) {
-		next = b->next;
-		free(b);
-	}
+	cst_strpool_free(&rs->names);
 	free(rs->jobs);
 	for (i = 0; i < rs->n_tables; i++) {
 		free(rs->tables[i]->keyspace);
@@ -474,6 +444,7 @@ int cmd_restore_node(const struct config *cfg, const struct restore_opts *o)
 	int rc;
 
 	memset(&rs, 0, sizeof(rs));
+	cst_strpool_init(&rs.names, NAMES_BLOCK);
 	rs.cfg = cfg;
 	rs.o = o;
 	if (!config_backup_name_is_valid(o->name)) {

@@ -222,32 +222,6 @@ static int tag_exists(void *arg, const char *ks, const char *table, const char *
 /* 100,000 rels in 1 MiB blocks rather than one allocation each. */
 #define SNAP_BLOCK (1u << 20)
 
-struct snap_block {
-	struct snap_block *next;
-	size_t used, cap;
-	char data[];
-};
-
-static char *block_dup(struct snapshot *s, const char *str)
-{
-	size_t n = strlen(str) + 1;
-	struct snap_block *b = s->blocks;
-
-	if (b == NULL || b->cap - b->used < n) {
-		size_t cap = n > SNAP_BLOCK ? n : SNAP_BLOCK;
-
-		if ((b = cst_malloc(sizeof(*b) + cap)) == NULL)
-			return NULL;
-		b->next = s->blocks;
-		b->used = 0;
-		b->cap = cap;
-		s->blocks = b;
-	}
-	memcpy(b->data + b->used, str, n);
-	b->used += n;
-	return b->data + b->used - n;
-}
-
 struct collect {
 	struct snapshot *snap;
 	const char *dir;		/* the current table's snapshot directory */
@@ -281,7 +255,7 @@ static int add_file(struct collect *c, const char *ks, const char *table, const 
 		   strcmp(prev->table, table) == 0 ? prev->table : cst_strdup(table);
 	f->dir = prev && prev->dir && strcmp(prev->dir, c->dir) == 0 ? prev->dir :
 		 cst_strdup(c->dir);
-	f->rel = block_dup(s, rel);
+	f->rel = cst_strpool_dup(&s->rels, rel);
 	s->n_files++;
 	if (!f->keyspace || !f->table || !f->dir || !f->rel)
 		return CST_ENOMEM;
@@ -380,6 +354,7 @@ int snapshot_take(struct snapshot **out, const struct config *cfg, const char *t
 				 cfg->path, cfg->data_dir);
 	if ((snap = cst_calloc(1, sizeof(*snap))) == NULL)
 		return CST_ENOMEM;
+	cst_strpool_init(&snap->rels, SNAP_BLOCK);
 	if ((snap->tag = cst_strdup(tag)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
@@ -470,12 +445,7 @@ void snapshot_free(struct snapshot *snap)
 		if (prev == NULL || snap->files[i].dir != prev->dir)
 			free(snap->files[i].dir);
 	}
-	while (snap->blocks != NULL) {
-		struct snap_block *next = snap->blocks->next;
-
-		free(snap->blocks);
-		snap->blocks = next;
-	}
+	cst_strpool_free(&snap->rels);
 	free(snap->files);
 	free(snap->schema);
 	free(snap->tag);

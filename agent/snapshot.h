@@ -10,10 +10,11 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "util.h"
 
 /* keyspace, table and dir are shared by the files of one table, and rels
- * live in blocks: only snapshot_free() frees them. A node may hold 100,000
- * files: the path is not kept, snapshot_file_path() builds it. */
+ * live in a string pool: only snapshot_free() frees them. A node may hold
+ * 100,000 files: the path is not kept, snapshot_file_path() builds it. */
 struct snap_file {
 	char *keyspace;
 	char *table;		/* table directory name "<table>-<id>" */
@@ -33,7 +34,7 @@ struct snapshot {
 	size_t n_files;
 	char *schema;			/* the tables' schema.cql, concatenated */
 	int taken;			/* the snapshot exists on disk */
-	struct snap_block *blocks;	/* where the rels live (snapshot_free) */
+	struct cst_strpool rels;	/* where the rels live (snapshot_free) */
 };
 
 /* The file's absolute path, "<dir>/<rel>", into buf: 0, or CST_EINVALID

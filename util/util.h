@@ -1,7 +1,7 @@
 /*
- * util: what every module shares -- the error slot, hex, safe paths and
- * durable file writes. Nothing here knows about crypto, storage, manifests
- * or commands.
+ * util: what every module shares -- the error slot, hex, a string pool, safe
+ * paths and durable file writes. Nothing here knows about crypto, storage,
+ * manifests or commands.
  */
 #ifndef CASSETTE_UTIL_H
 #define CASSETTE_UTIL_H
@@ -61,6 +61,28 @@ char *cst_strdup(const char *s);
 void *cst_grow(void *arr, size_t *cap, size_t n, size_t elsize, size_t first);
 /* asprintf into a fresh string; NULL (and CST_ENOMEM set) on failure. */
 char *cst_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * A string pool: many small strings copied into large blocks (one malloc per
+ * block, not per string), all freed at once by cst_strpool_free(). A string
+ * larger than a block gets a block of its own. A zeroed pool is valid and
+ * uses a default block size.
+ */
+struct cst_strpool_block;
+struct cst_strpool {
+	struct cst_strpool_block *head;	/* newest block first; private */
+	size_t block_size;		/* 0: the default */
+};
+/* An empty pool whose blocks hold block_size bytes (0: the default). */
+void cst_strpool_init(struct cst_strpool *p, size_t block_size);
+/* A copy of `s` in the pool, valid until cst_strpool_free(); NULL (CST_ENOMEM
+ * set) when out of memory. */
+char *cst_strpool_dup(struct cst_strpool *p, const char *s);
+/* A copy of the first n bytes of `s` (it must hold n) plus a NUL, as above. */
+char *cst_strpool_dupn(struct cst_strpool *p, const char *s, size_t n);
+/* Free every string of the pool; the pool is empty and usable again. NULL is
+ * a no-op. */
+void cst_strpool_free(struct cst_strpool *p);
 
 /* Join two path parts with exactly one '/'. Caller frees. */
 char *cst_path_join(const char *a, const char *b);
