@@ -360,52 +360,6 @@ out:
 	return rc;
 }
 
-struct build {
-	struct manifest *m;
-	char *ks, *cf;
-};
-
-static int build_table(void *arg, const char *keyspace, const char *columnfamily)
-{
-	struct build *b = arg;
-
-	free(b->ks);
-	free(b->cf);
-	b->cf = NULL;
-	if ((b->ks = cst_strdup(keyspace)) == NULL || (b->cf = cst_strdup(columnfamily)) == NULL)
-		return CST_ENOMEM;
-	return manifest_add_table(b->m, keyspace, columnfamily);
-}
-
-static int build_object(void *arg, const struct manifest_object *o)
-{
-	struct build *b = arg;
-
-	return manifest_add(b->m, b->ks, b->cf, o);
-}
-
-int history_get_manifest(struct manifest **out, struct storage *st, const char *key,
-			 const char *origin)
-{
-	struct build b = { NULL, NULL, NULL };
-	struct manifest_sink sink = { build_table, build_object, &b };
-	struct manifest_reader *r = NULL;
-	int rc;
-
-	*out = NULL;
-	if ((rc = manifest_new(&b.m)) != 0 || (rc = manifest_reader_new(&r, origin, &sink)) != 0 ||
-	    (rc = storage_get(st, key, to_reader, r)) != 0 || (rc = manifest_reader_finish(r)) != 0)
-		goto out;
-	*out = b.m;
-	b.m = NULL;
-out:
-	manifest_reader_free(r);
-	manifest_free(b.m);
-	free(b.ks);
-	free(b.cf);
-	return rc;
-}
-
 static int cmp_entries(const void *pa, const void *pb)
 {
 	const struct entry *a = pa, *b = pb;

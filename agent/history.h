@@ -13,7 +13,6 @@
 struct storage;
 struct manifest_object;
 struct manifest_rec;
-struct manifest;
 
 struct history;
 
@@ -46,13 +45,6 @@ typedef int (*history_filter_fn)(void *arg, const struct manifest_object *obj);
 const struct manifest_rec *history_find(const struct history *h, const char *ks, const char *cf,
 					const char *rel, uint64_t source_size, const char *md5_hex,
 					history_filter_fn filter, void *arg);
-/*
- * Read the manifest object `key` into *out, streamed: memory holds the
- * records, never the document. `origin` names it in errors. CST_ENOTFOUND
- * when the object is missing. *out owned by the caller (manifest_free).
- */
-int history_get_manifest(struct manifest **out, struct storage *st, const char *key,
-			 const char *origin);
 /* 1 when some manifest references the pool key `key` (also when out of
  * memory: the caller then takes its variant key, which is always safe). */
 int history_key_taken(const struct history *h, const char *key);
