@@ -323,11 +323,29 @@ out:
 	return r;
 }
 
-int manifest_add(struct manifest *m, const char *keyspace, const char *columnfamily,
-		 const struct manifest_object *obj)
+int manifest_entry_check(const char *who, const char *keyspace, const char *columnfamily,
+			 struct manifest_object *o)
 {
 	char ks[64], cf[96], path[128];
 	const char *field = "", *why;
+
+	if ((why = manifest_name_check(keyspace)) != NULL)
+		field = "\"keyspace\" ";
+	else if ((why = manifest_name_check(columnfamily)) != NULL)
+		field = "\"columnfamily\" ";
+	else
+		why = manifest_object_check(o);
+	if (why == NULL)
+		return 0;
+	manifest_printable(ks, sizeof(ks), keyspace);
+	manifest_printable(cf, sizeof(cf), columnfamily);
+	manifest_printable(path, sizeof(path), o->path);
+	return cst_error(CST_EINVALID, "%s %s.%s object '%s': %s%s", who, ks, cf, path, field, why);
+}
+
+int manifest_add(struct manifest *m, const char *keyspace, const char *columnfamily,
+		 const struct manifest_object *obj)
+{
 	struct manifest_object o;
 	size_t ti;
 	int r;
@@ -337,20 +355,8 @@ int manifest_add(struct manifest *m, const char *keyspace, const char *columnfam
 		goto out;
 	}
 	o = *obj;
-	if ((why = manifest_name_check(keyspace)) != NULL)
-		field = "\"keyspace\" ";
-	else if ((why = manifest_name_check(columnfamily)) != NULL)
-		field = "\"columnfamily\" ";
-	else
-		why = manifest_object_check(&o);
-	if (why != NULL) {
-		manifest_printable(ks, sizeof(ks), keyspace);
-		manifest_printable(cf, sizeof(cf), columnfamily);
-		manifest_printable(path, sizeof(path), o.path);
-		r = cst_error(CST_EINVALID, "manifest_add %s.%s object '%s': %s%s", ks, cf, path,
-			      field, why);
+	if ((r = manifest_entry_check("manifest_add", keyspace, columnfamily, &o)) != 0)
 		goto out;
-	}
 	if ((r = manifest_table_get(m, keyspace, columnfamily, &ti)) != 0)
 		goto out;
 	r = manifest_table_append(m, ti, &o);

@@ -34,6 +34,14 @@ struct manifest {
  */
 const char *manifest_object_check(struct manifest_object *o);
 /*
+ * Check an object about to be added to table (keyspace, columnfamily): both
+ * names (manifest_name_check) and `o` (manifest_object_check, which
+ * lowercases its hex fields in place). 0, or CST_EINVALID with the message
+ * "<who> <ks>.<cf> object '<path>': <reason>".
+ */
+int manifest_entry_check(const char *who, const char *keyspace, const char *columnfamily,
+			 struct manifest_object *o);
+/*
  * `field` (an array of fieldsz bytes) holds a NUL-terminated "<32 hex>" or S3
  * multipart ETag "<32 hex>-<1..5 digits>"; lowercases it. 1 if so, else 0.
  */

@@ -185,27 +185,15 @@ int manifest_writer_add(struct manifest_writer *w, const char *keyspace, const c
 			const struct manifest_object *obj)
 {
 	struct manifest_object o;
-	const char *why = NULL, *field = "";
-	char ks[64], cf[96], path[128];
+	char ks[64], cf[96];
 	size_t before, ti;
 	int r;
 
 	if (w->failed)
 		return w->failed;
 	o = *obj;
-	if ((why = manifest_name_check(keyspace)) != NULL)
-		field = "\"keyspace\" ";
-	else if ((why = manifest_name_check(columnfamily)) != NULL)
-		field = "\"columnfamily\" ";
-	else
-		why = manifest_object_check(&o);
-	if (why != NULL) {
-		manifest_printable(ks, sizeof(ks), keyspace);
-		manifest_printable(cf, sizeof(cf), columnfamily);
-		manifest_printable(path, sizeof(path), o.path);
-		return cst_error(CST_EINVALID, "manifest_writer_add %s.%s object '%s': %s%s", ks, cf,
-				 path, field, why);
-	}
+	if ((r = manifest_entry_check("manifest_writer_add", keyspace, columnfamily, &o)) != 0)
+		return r;
 	if (!w->started || strcmp(w->ks, keyspace) != 0 || strcmp(w->cf, columnfamily) != 0) {
 		before = manifest_table_count(w->seen);
 		if ((r = manifest_table_get(w->seen, keyspace, columnfamily, &ti)) != 0)

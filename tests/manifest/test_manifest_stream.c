@@ -140,6 +140,13 @@ void test_writer(void **state)
 	assert_int_equal(manifest_writer_add(w, "k", "t1", &o), CST_EINVALID);
 	strcpy(o.source_md5, "xyz");
 	assert_int_equal(manifest_writer_add(w, "k", "t2", &o), CST_EINVALID);
+	/* the same checks and messages as manifest_add's */
+	assert_ptr_equal(strstr(cst_error_msg(), "manifest_writer_add k.t2 object 'a': "),
+			 cst_error_msg());
+	assert_non_null(strstr(cst_error_msg(), "\"source_MD5\" must be 32 hex digits"));
+	tm_object(&o, "a", 1, 1);
+	assert_int_equal(manifest_writer_add(w, "", "t2", &o), CST_EINVALID);
+	assert_non_null(strstr(cst_error_msg(), ": \"keyspace\" "));
 	manifest_writer_free(w);
 	free(got);
 	free(want);
