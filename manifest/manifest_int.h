@@ -1,6 +1,8 @@
 /*
- * manifest internals shared by manifest.c (the records) and manifest_json.c
- * (the JSON form). Not installed, not for other modules.
+ * manifest internals shared by manifest.c (the records), manifest_json.c
+ * (the JSON form), manifest_read.c (the streaming reader) and
+ * manifest_parse.c (the values it reads). Not installed, not for other
+ * modules.
  */
 #ifndef CASSETTE_MANIFEST_INT_H
 #define CASSETTE_MANIFEST_INT_H
@@ -60,6 +62,16 @@ int manifest_table_get(struct manifest *m, const char *keyspace,
 		       const char *columnfamily, size_t *ti);
 /* Append a copy of an already checked object to table `ti`. 0 or CST_ENOMEM. */
 int manifest_table_append(struct manifest *m, size_t ti, const struct manifest_object *o);
+struct json_t;	/* jansson's json_t */
+/* A JSON string of 1..max bytes with no NUL inside: its value (borrowed from
+ * v), else NULL. */
+const char *manifest_json_str(const struct json_t *v, size_t max);
+/*
+ * Fill `o` from one JSON object of a table's "objects" and check it
+ * (manifest_object_check). o->path is borrowed from jo. NULL when fine, else
+ * a static reason naming the field.
+ */
+const char *manifest_object_from_json(const struct json_t *jo, struct manifest_object *o);
 /*
  * Copy `s` into dst (dstsz >= 8) for an error message: one line, printable
  * ASCII only (others become '?'), cut with "..." when long. Never NULL.
