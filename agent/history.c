@@ -13,19 +13,18 @@
  *     record keeps no path (rec.path NULL). Only the other keys (variants,
  *     "<pool>/<ks>/<cf>/@<backup>/<rel>") are kept as strings, interned.
  * A node of 100,000 unchanged files costs about the same after 1 or 30
- * backups, ~15 MB.
+ * backups, ~15 MB. This file is that store and its lookups; history_load.c
+ * reads the manifests into it.
  */
 #define _GNU_SOURCE
-#include "history.h"
+#include "history_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog.h"
 #include "layout.h"
 #include "manifest.h"
-#include "storage.h"
 #include "util.h"
 
 #define POOL_BLOCK (1u << 20)
@@ -123,8 +122,7 @@ static int table_grow(struct history *h)
 	return 0;
 }
 
-/* The id of (ks, cf), a new one when it is unknown. */
-static int table_add(struct history *h, const char *ks, const char *cf, uint32_t *id)
+int history_table_add(struct history *h, const char *ks, const char *cf, uint32_t *id)
 {
 	char **p;
 	size_t i;
@@ -150,8 +148,7 @@ static int table_add(struct history *h, const char *ks, const char *cf, uint32_t
 
 /* ---- pool keys ---------------------------------------------------------- */
 
-/* The interned copy of `key`, added when new; NULL when out of memory. */
-static const char *key_intern(struct history *h, const char *key)
+const char *history_key_intern(struct history *h, const char *key)
 {
 	size_t i, mask;
 
@@ -227,11 +224,8 @@ static int grow_by_key(struct history *h)
 	return 0;
 }
 
-/* Keep `r` as the newest record of its kind (manifests come oldest first).
- * `rel` is borrowed: a new entry keeps the suffix of r->path, or a copy.
- * `own` says r is at the file's own pool key. */
-static int add_rec(struct history *h, uint32_t table, const char *rel, const struct manifest_rec *r,
-		   uint32_t order, int own)
+int history_add_rec(struct history *h, uint32_t table, const char *rel,
+		    const struct manifest_rec *r, uint32_t order, int own)
 {
 	size_t i, mask;
 	struct entry *e;
@@ -265,99 +259,24 @@ static int add_rec(struct history *h, uint32_t table, const char *rel, const str
 	return 0;
 }
 
-/* ---- loading one manifest ------------------------------------------------- */
+/* ---- building, for history_load.c ----------------------------------------- */
 
-struct load {
+int history_new(struct history **out, const char *prefix, const char *fqdn)
+{
 	struct history *h;
-	const char *prefix, *fqdn, *backup;
-	uint32_t order;
-	char *ks, *cf, *pool;		/* the current table and its pool folder */
-	uint32_t table;
-};
 
-static int on_table(void *arg, const char *ks, const char *cf)
-{
-	struct load *l = arg;
-	char *key;
-
-	free(l->ks);
-	free(l->cf);
-	free(l->pool);
-	l->cf = l->pool = NULL;
-	if ((l->ks = cst_strdup(ks)) == NULL || (l->cf = cst_strdup(cf)) == NULL)
+	*out = NULL;
+	if ((h = cst_calloc(1, sizeof(*h))) == NULL)
 		return CST_ENOMEM;
-	if ((key = layout_pool_key(l->prefix, l->fqdn, ks, cf, "x", NULL)) == NULL)
+	cst_strpool_init(&h->strings, POOL_BLOCK);
+	/* "<prefix>/<fqdn>/data/", as layout_pool_key() spells it */
+	if ((h->node_pool = layout_pool_key(prefix, fqdn, "k", "c", "r", NULL)) == NULL) {
+		history_free(h);
 		return CST_ENOMEM;
-	key[strlen(key) - 1] = '\0';	/* ".../data/<ks>/<cf>/" */
-	l->pool = key;
-	return table_add(l->h, ks, cf, &l->table);
-}
-
-static int on_object(void *arg, const struct manifest_object *o)
-{
-	struct load *l = arg;
-	struct manifest_rec r;
-	const char *path;
-	char *rel = NULL;
-	int own, rc;
-
-	/* Only pool objects are reused: an object under another backup's own
-	 * folder (a full backup) goes when that backup is deleted, and a
-	 * restore accepts only the pool and the backup's own folder. Objects
-	 * outside this node's layout are never reused. */
-	if (strncmp(o->path, l->pool, strlen(l->pool)) != 0)
-		return 0;
-	if (layout_rel_from_key(&rel, o->path, l->prefix, l->fqdn, l->backup, l->ks, l->cf) != 0) {
-		cst_error_clear();
-		return 0;
 	}
-	if ((rc = manifest_rec_pack(&r, o)) != 0)
-		goto out;
-	/* The own key, when history_key_taken() can find its table again. */
-	own = strcmp(o->path + strlen(l->pool), rel) == 0 && strchr(l->ks, '/') == NULL &&
-	      strchr(l->cf, '/') == NULL;
-	r.path = NULL;
-	if (!own && (r.path = path = key_intern(l->h, o->path)) == NULL) {
-		rc = CST_ENOMEM;
-		goto out;
-	}
-	rc = add_rec(l->h, l->table, rel, &r, l->order, own);
-out:
-	free(rel);
-	return rc;
-}
-
-/* The storage sink: every byte of the manifest into the reader. */
-static int to_reader(void *arg, const unsigned char *buf, size_t len)
-{
-	return manifest_reader_feed(arg, buf, len);
-}
-
-static int load_manifest(struct history *h, struct storage *st, const char *prefix,
-			 const char *fqdn, const char *backup, uint32_t order)
-{
-	struct load l = { h, prefix, fqdn, backup, order, NULL, NULL, NULL, 0 };
-	struct manifest_sink sink = { on_table, on_object, &l };
-	struct manifest_reader *r = NULL;
-	char *key = NULL, *origin = NULL;
-	int rc;
-
-	if ((key = layout_meta_key(prefix, fqdn, backup, "manifest.json")) == NULL ||
-	    (origin = cst_sprintf("backup %s manifest", backup)) == NULL) {
-		rc = CST_ENOMEM;
-		goto out;
-	}
-	if ((rc = manifest_reader_new(&r, origin, &sink)) != 0 ||
-	    (rc = storage_get(st, key, to_reader, r)) != 0 || (rc = manifest_reader_finish(r)) != 0)
-		goto out;
-out:
-	manifest_reader_free(r);
-	free(key);
-	free(origin);
-	free(l.ks);
-	free(l.cf);
-	free(l.pool);
-	return rc;
+	h->node_pool[strlen(h->node_pool) - strlen("k/c/r")] = '\0';
+	*out = h;
+	return 0;
 }
 
 static int cmp_entries(const void *pa, const void *pb)
@@ -372,35 +291,9 @@ static int cmp_entries(const void *pa, const void *pb)
 	return a->order > b->order ? -1 : a->order < b->order;
 }
 
-int history_load(struct history **out, struct storage *st, const char *prefix, const char *fqdn)
+void history_seal(struct history *h, size_t n_backups)
 {
-	struct catalog *cat = NULL;
-	struct history *h;
-	size_t i;
-	int rc;
-
-	*out = NULL;
-	if ((h = cst_calloc(1, sizeof(*h))) == NULL)
-		return CST_ENOMEM;
-	cst_strpool_init(&h->strings, POOL_BLOCK);
-	/* "<prefix>/<fqdn>/data/", as layout_pool_key() spells it */
-	if ((h->node_pool = layout_pool_key(prefix, fqdn, "k", "c", "r", NULL)) == NULL) {
-		rc = CST_ENOMEM;
-		goto out;
-	}
-	h->node_pool[strlen(h->node_pool) - strlen("k/c/r")] = '\0';
-	if ((rc = catalog_load(&cat, st, prefix)) != 0)
-		goto out;
-	for (i = 0; i < cat->n_backups; i++) {
-		const struct catalog_backup *b = &cat->backups[i];
-		const struct catalog_node *n = catalog_node_of(b, fqdn);
-
-		if (n == NULL || n->finished == 0)
-			continue;
-		if ((rc = load_manifest(h, st, prefix, fqdn, b->name, (uint32_t)i)) != 0)
-			goto out;
-		h->n_backups++;
-	}
+	h->n_backups = n_backups;
 	free(h->by_key);	/* only needed while loading */
 	h->by_key = NULL;
 	h->by_key_cap = 0;
@@ -414,13 +307,9 @@ int history_load(struct history **out, struct storage *st, const char *prefix, c
 	}
 	if (h->n_entries > 1)
 		qsort(h->entries, h->n_entries, sizeof(*h->entries), cmp_entries);
-	*out = h;
-	h = NULL;
-out:
-	catalog_free(cat);
-	history_free(h);
-	return rc;
 }
+
+/* ---- lookups ------------------------------------------------------------ */
 
 size_t history_backup_count(const struct history *h)
 {
