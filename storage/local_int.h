@@ -1,6 +1,6 @@
 /*
  * storage/local_int.h: what the local backend's files share (local.c,
- * local_list.c, local_mpu.c). Private to them.
+ * local_put.c, local_list.c, local_mpu.c). Private to them.
  */
 #ifndef CASSETTE_STORAGE_LOCAL_INT_H
 #define CASSETTE_STORAGE_LOCAL_INT_H
@@ -64,6 +64,10 @@ int local_link_over(const char *src, const char *reserved);
 int local_copy(struct storage *s, int src, int dst, int throttle, EVP_MD_CTX *md5,
 	       uint64_t *copied, const char **failed);
 
+/* The ops' put_buf and put_file (local_put.c). */
+int local_put_buf(struct storage *s, const char *key, const void *buf, size_t len, int flags);
+int local_put_file(struct storage *s, const char *key, const char *path, int flags,
+		   const unsigned char *md5, struct storage_stat *out);
 int local_list(struct storage *s, const char *prefix, storage_list_fn cb, void *arg);
 
 int local_mpu_begin(struct storage *s, const char *key, int flags, void **upload);
