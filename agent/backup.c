@@ -565,9 +565,10 @@ static void print_cache_summary(const struct run *r, const struct hashcache_coun
 	static const char *const state[] = { "", " (ignored: --verify-hashes)", " (unavailable)" };
 	char a[32], b[32];
 
-	printf("hash cache%s: %" PRIu64 " files (%s) trusted without reading, %" PRIu64
-	       " files (%s) hashed to compare", state[hc->state], hc->trusted_files,
-	       cmd_human_bytes(a, sizeof(a), hc->trusted_bytes), hc->hashed_files,
+	printf("hash cache%s: %" PRIu64 " file%s (%s) trusted without reading, %" PRIu64
+	       " file%s (%s) hashed to compare", state[hc->state], hc->trusted_files,
+	       hc->trusted_files == 1 ? "" : "s", cmd_human_bytes(a, sizeof(a), hc->trusted_bytes),
+	       hc->hashed_files, hc->hashed_files == 1 ? "" : "s",
 	       cmd_human_bytes(b, sizeof(b), hc->hashed_bytes));
 	if (hc->state == HASHCACHE_VERIFY)
 		printf(", %" PRIu64 " cached MD5s wrong", hc->disagreed);
@@ -584,11 +585,11 @@ static void print_summary(const struct run *r)
 	uint64_t unchanged = r->files - r->new_files;
 
 	hashcache_counts(r->hc, &hc);
-	printf("backup %s of node %s complete (%s): %" PRIu64 " files, %s; %" PRIu64
+	printf("backup %s of node %s complete (%s): %" PRIu64 " file%s, %s; %" PRIu64
 	       " new (%s, %s stored), %" PRIu64 " unchanged (%" PRIu64 " from the hash cache, %"
 	       PRIu64 " re-hashed)\n",
 	       r->name, r->cfg->fqdn, r->full ? "full" : "differential", r->files,
-	       cmd_human_bytes(a, sizeof(a), r->bytes), r->new_files,
+	       r->files == 1 ? "" : "s", cmd_human_bytes(a, sizeof(a), r->bytes), r->new_files,
 	       cmd_human_bytes(b, sizeof(b), r->new_bytes),
 	       cmd_human_bytes(c, sizeof(c), r->stored_bytes), unchanged, hc.trusted_files,
 	       unchanged - hc.trusted_files);

@@ -111,7 +111,7 @@ for mode in nodetool hardlink; do
 	rewrite "$D/$F"
 	cas 0 backup-node --backup-name b5
 	out_has "1 new"; summary_is $((N - 1)) $((N - 1)) 0
-	out_has "1 files ("; out_has "hashed to compare"
+	out_has "1 file ("; out_has "hashed to compare"
 	[ "$(source_md5 "$STORE/node1.example/b5/meta/manifest.json" "$F")" = "$(md5sum < "$D/$F" | cut -c1-32)" ] ||
 		fail "$mode: b5 records a stale MD5 for the rewritten file"
 	cas 0 restore-node --backup-name b5 --target-dir "$W/r5-$mode"
