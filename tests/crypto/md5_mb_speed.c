@@ -1,0 +1,214 @@
+/*
+ * md5_mb_speed: MD5 throughput, for people (not a test; nothing here is
+ * asserted on speed). Prints MB/s (10^6 bytes a second, wall clock) of
+ *   - OpenSSL's MD5, one stream;
+ *   - each kernel the CPU has, with 1 lane and with all its lanes;
+ *   - the hub, T threads each updating its own stream in 1 MiB updates.
+ * Every digest is checked against OpenSSL's (exit 1 on a mismatch).
+ *
+ * usage: md5_mb_speed [MiB per stream, default 64] [thread counts..., default 1 2 8 16 24]
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/evp.h>
+
+#include "crypto.h"
+#include "md5_mb.h"
+
+#define CHUNK (1u << 20)
+
+static unsigned char *data;	/* CHUNK + 64 random bytes, hashed over and over */
+static size_t mib = 64;
+static int failed;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The MD5 of `mib` copies of data[off .. off + CHUNK), by OpenSSL. */
+static void reference(size_t off, unsigned char out[16])
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	unsigned int n = 0;
+
+	EVP_DigestInit_ex(c, EVP_md5(), NULL);
+	for (size_t i = 0; i < mib; i++)
+		EVP_DigestUpdate(c, data + off, CHUNK);
+	EVP_DigestFinal_ex(c, out, &n);
+	EVP_MD_CTX_free(c);
+}
+
+static void report(const char *what, double bytes, double secs)
+{
+	printf("%-34s %8.0f MB/s\n", what, bytes / secs / 1e6);
+	fflush(stdout);
+}
+
+static void bench_openssl(void)
+{
+	unsigned char d[16];
+	double t = now();
+
+	reference(0, d);
+	report("openssl MD5, 1 stream", (double)mib * CHUNK, now() - t);
+}
+
+static void bench_kernel(enum md5mb_isa isa, unsigned nl)
+{
+	uint32_t st[4][MD5MB_MAX_LANES];
+	const unsigned char *p[MD5MB_MAX_LANES];
+	unsigned char got[16], want[16];
+	char what[64];
+	double t;
+
+	if (!md5mb_cpu_has(isa))
+		return;
+	for (unsigned l = 0; l < nl; l++) {
+		uint32_t h[4];
+
+		md5mb_init(h);
+		for (int i = 0; i < 4; i++)
+			st[i][l] = h[i];
+		p[l] = data + l;	/* lanes at different, unaligned offsets */
+	}
+	t = now();
+	for (size_t i = 0; i < mib; i++)
+		for (size_t b = 0; b < CHUNK / 64; b += 64)
+			md5mb_run(isa, st, (const unsigned char *const *)(const void *)p, nl, 64);
+	t = now() - t;
+	snprintf(what, sizeof(what), "kernel %s, %u lane%s", md5mb_isa_name(isa), nl,
+		 nl == 1 ? "" : "s");
+	report(what, (double)mib * CHUNK * nl, t);
+	/* every call hashed the same 4 KiB at p[l]: check the first and last
+	 * lanes against OpenSSL hashing that sequence */
+	for (unsigned l = 0; l < nl; l++) {
+		uint32_t h[4] = { st[0][l], st[1][l], st[2][l], st[3][l] };
+		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		unsigned int n = 0;
+
+		EVP_DigestInit_ex(c, EVP_md5(), NULL);
+		for (size_t i = 0; i < mib * (CHUNK / 64 / 64); i++)
+			EVP_DigestUpdate(c, data + l, 64 * 64);
+		EVP_DigestFinal_ex(c, want, &n);
+		EVP_MD_CTX_free(c);
+		md5mb_finish(h, (uint64_t)mib * CHUNK, NULL, 0, got);
+		if (memcmp(got, want, 16) != 0) {
+			fprintf(stderr, "%s lane %u: wrong digest\n", what, l);
+			failed = 1;
+		}
+		if (l == 0 && nl > 2)
+			l = nl - 2;	/* first and last lanes are enough */
+	}
+}
+
+struct worker {
+	pthread_t tid;
+	struct crypto_md5_hub *hub;
+	pthread_barrier_t *start;
+	size_t off;
+	unsigned char md5[16];
+	int rc;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct crypto_md5 *c = NULL;
+
+	if ((w->rc = crypto_md5_new_shared(&c, w->hub)) != 0)
+		return NULL;
+	pthread_barrier_wait(w->start);
+	for (size_t i = 0; i < mib && w->rc == 0; i++)
+		w->rc = crypto_md5_update(c, data + w->off, CHUNK);
+	if (w->rc == 0)
+		w->rc = crypto_md5_final(c, w->md5);
+	crypto_md5_free(c);
+	return NULL;
+}
+
+static void bench_hub(unsigned nthreads)
+{
+	struct crypto_md5_hub *hub = NULL;
+	struct worker *w = calloc(nthreads, sizeof(*w));
+	pthread_barrier_t start;
+	uint64_t steps, lane_steps;
+	char what[64];
+	double t;
+
+	if (w == NULL || crypto_md5_hub_new(&hub) != 0) {
+		fprintf(stderr, "out of memory\n");
+		exit(1);
+	}
+	pthread_barrier_init(&start, NULL, nthreads + 1);
+	for (unsigned i = 0; i < nthreads; i++) {
+		w[i].hub = hub;
+		w[i].start = &start;
+		w[i].off = i % 64;
+		pthread_create(&w[i].tid, NULL, worker_main, &w[i]);
+	}
+	pthread_barrier_wait(&start);
+	t = now();
+	for (unsigned i = 0; i < nthreads; i++)
+		pthread_join(w[i].tid, NULL);
+	t = now() - t;
+	crypto_md5_hub_fill(hub, &steps, &lane_steps);
+	snprintf(what, sizeof(what), "hub %s, %u thread%s", crypto_md5_hub_isa(hub), nthreads,
+		 nthreads == 1 ? "" : "s");
+	printf("%-34s %8.0f MB/s   (%.1f lanes a step)\n", what,
+	       (double)mib * CHUNK * nthreads / t / 1e6,
+	       steps ? (double)lane_steps / (double)steps : 0.0);
+	fflush(stdout);
+	for (unsigned i = 0; i < nthreads; i++) {
+		unsigned char want[16];
+
+		if (i < 64)
+			reference(w[i].off, want);
+		if (w[i].rc != 0 || (i < 64 && memcmp(w[i].md5, want, 16) != 0)) {
+			fprintf(stderr, "%s: thread %u: wrong digest or error\n", what, i);
+			failed = 1;
+		}
+	}
+	pthread_barrier_destroy(&start);
+	crypto_md5_hub_free(hub);
+	free(w);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned threads[] = { 1, 2, 8, 16, 24 };
+
+	if (argc > 1)
+		mib = strtoul(argv[1], NULL, 10);
+	if (mib == 0)
+		mib = 1;
+	if ((data = malloc(CHUNK + 64)) == NULL)
+		return 1;
+	srand(1);
+	for (size_t i = 0; i < CHUNK + 64; i++)
+		data[i] = (unsigned char)rand();
+	printf("%zu MiB a stream\n", mib);
+	bench_openssl();
+	for (int isa = MD5MB_SCALAR; isa <= MD5MB_AVX512; isa++) {
+		unsigned lanes = md5mb_isa_lanes((enum md5mb_isa)isa);
+
+		bench_kernel((enum md5mb_isa)isa, 1);
+		if (lanes > 1)
+			bench_kernel((enum md5mb_isa)isa, lanes);
+	}
+	if (argc > 2) {
+		for (int i = 2; i < argc; i++)
+			bench_hub((unsigned)strtoul(argv[i], NULL, 10));
+	} else {
+		for (size_t i = 0; i < sizeof(threads) / sizeof(threads[0]); i++)
+			bench_hub(threads[i]);
+	}
+	return failed;
+}
