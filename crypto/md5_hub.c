@@ -14,8 +14,9 @@
  * waits have timeouts: progress never depends on timing.
  *
  * The lanes in use are always 0 .. n-1 (a retired lane takes the last one),
- * so a step runs the narrowest kernel that holds n lanes: few lanes run the
- * scalar code one after another, up to 8 the AVX2 kernel, more AVX-512.
+ * so a step can run the narrowest kernel that holds n lanes: one lane runs
+ * the scalar code (faster than any SIMD kernel with one lane), an AVX-512
+ * hub runs up to 8 lanes on ymm registers, more on zmm.
  * All request fields and the queue are guarded by hub->mu; the combiner
  * reads the callers' buffers and states outside the lock, which is safe
  * because a request belongs to the combiner from dequeue until retired.
@@ -137,14 +138,11 @@ void md5_hub_stream_reset(struct md5_hub_stream *s)
 	s->buflen = 0;
 }
 
-/* The kernel for n lanes in use: the narrowest that holds them. */
+/* The kernel for n lanes in use (md5mb_run() runs the AVX-512 kernel on
+ * ymm registers for up to 8 lanes). */
 static enum md5mb_isa isa_for(const struct crypto_md5_hub *hub, unsigned n)
 {
-	if (n <= SCALAR_MAX_LANES)
-		return MD5MB_SCALAR;
-	if (n <= 8 && hub->isa >= MD5MB_AVX2)
-		return MD5MB_AVX2;
-	return hub->isa;
+	return n <= SCALAR_MAX_LANES ? MD5MB_SCALAR : hub->isa;
 }
 
 /*

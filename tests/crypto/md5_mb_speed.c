@@ -2,8 +2,11 @@
  * md5_mb_speed: MD5 throughput, for people (not a test; nothing here is
  * asserted on speed). Prints MB/s (10^6 bytes a second, wall clock) of
  *   - OpenSSL's MD5, one stream;
- *   - each kernel the CPU has, with 1 lane and with all its lanes;
+ *   - each kernel the CPU has, with 1 lane and with all its lanes (AVX-512
+ *     also with 8: that runs on ymm registers);
  *   - the hub, T threads each updating its own stream in 1 MiB updates.
+ * Each also as MB per CPU second of the process (steadier on a shared
+ * machine; for the hub it is the MD5 cost a backup pays in CPU).
  * Every digest is checked against OpenSSL's (exit 1 on a mismatch).
  *
  * usage: md5_mb_speed [MiB per stream, default 64] [thread counts..., default 1 2 8 16 24]
@@ -25,12 +28,24 @@ static unsigned char *data;	/* CHUNK + 64 random bytes, hashed over and over */
 static size_t mib = 64;
 static int failed;
 
-static double now(void)
+static double clock_s(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+/* CPU seconds of the whole process: on a shared machine, bytes per CPU
+ * second vary less than bytes per wall second. */
+static double cpu(void)
+{
+	return clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 /* The MD5 of `mib` copies of data[off .. off + CHUNK), by OpenSSL. */
@@ -46,19 +61,20 @@ static void reference(size_t off, unsigned char out[16])
 	EVP_MD_CTX_free(c);
 }
 
-static void report(const char *what, double bytes, double secs)
+static void report(const char *what, double bytes, double secs, double cpus, const char *extra)
 {
-	printf("%-34s %8.0f MB/s\n", what, bytes / secs / 1e6);
+	printf("%-28s %7.0f MB/s %7.0f MB/cpu-s %s\n", what, bytes / secs / 1e6, bytes / cpus / 1e6,
+	       extra);
 	fflush(stdout);
 }
 
 static void bench_openssl(void)
 {
 	unsigned char d[16];
-	double t = now();
+	double t = now(), c = cpu();
 
 	reference(0, d);
-	report("openssl MD5, 1 stream", (double)mib * CHUNK, now() - t);
+	report("openssl MD5, 1 stream", (double)mib * CHUNK, now() - t, cpu() - c, "");
 }
 
 static void bench_kernel(enum md5mb_isa isa, unsigned nl)
@@ -67,7 +83,7 @@ static void bench_kernel(enum md5mb_isa isa, unsigned nl)
 	const unsigned char *p[MD5MB_MAX_LANES];
 	unsigned char got[16], want[16];
 	char what[64];
-	double t;
+	double t, c;
 
 	if (!md5mb_cpu_has(isa))
 		return;
@@ -80,25 +96,27 @@ static void bench_kernel(enum md5mb_isa isa, unsigned nl)
 		p[l] = data + l;	/* lanes at different, unaligned offsets */
 	}
 	t = now();
+	c = cpu();
 	for (size_t i = 0; i < mib; i++)
 		for (size_t b = 0; b < CHUNK / 64; b += 64)
 			md5mb_run(isa, st, (const unsigned char *const *)(const void *)p, nl, 64);
 	t = now() - t;
+	c = cpu() - c;
 	snprintf(what, sizeof(what), "kernel %s, %u lane%s", md5mb_isa_name(isa), nl,
 		 nl == 1 ? "" : "s");
-	report(what, (double)mib * CHUNK * nl, t);
+	report(what, (double)mib * CHUNK * nl, t, c, "");
 	/* every call hashed the same 4 KiB at p[l]: check the first and last
 	 * lanes against OpenSSL hashing that sequence */
 	for (unsigned l = 0; l < nl; l++) {
 		uint32_t h[4] = { st[0][l], st[1][l], st[2][l], st[3][l] };
-		EVP_MD_CTX *c = EVP_MD_CTX_new();
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 		unsigned int n = 0;
 
-		EVP_DigestInit_ex(c, EVP_md5(), NULL);
+		EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
 		for (size_t i = 0; i < mib * (CHUNK / 64 / 64); i++)
-			EVP_DigestUpdate(c, data + l, 64 * 64);
-		EVP_DigestFinal_ex(c, want, &n);
-		EVP_MD_CTX_free(c);
+			EVP_DigestUpdate(ctx, data + l, 64 * 64);
+		EVP_DigestFinal_ex(ctx, want, &n);
+		EVP_MD_CTX_free(ctx);
 		md5mb_finish(h, (uint64_t)mib * CHUNK, NULL, 0, got);
 		if (memcmp(got, want, 16) != 0) {
 			fprintf(stderr, "%s lane %u: wrong digest\n", what, l);
@@ -140,8 +158,8 @@ static void bench_hub(unsigned nthreads)
 	struct worker *w = calloc(nthreads, sizeof(*w));
 	pthread_barrier_t start;
 	uint64_t steps, lane_steps;
-	char what[64];
-	double t;
+	char what[64], extra[64];
+	double t, c;
 
 	if (w == NULL || crypto_md5_hub_new(&hub) != 0) {
 		fprintf(stderr, "out of memory\n");
@@ -156,16 +174,17 @@ static void bench_hub(unsigned nthreads)
 	}
 	pthread_barrier_wait(&start);
 	t = now();
+	c = cpu();
 	for (unsigned i = 0; i < nthreads; i++)
 		pthread_join(w[i].tid, NULL);
 	t = now() - t;
+	c = cpu() - c;
 	crypto_md5_hub_fill(hub, &steps, &lane_steps);
 	snprintf(what, sizeof(what), "hub %s, %u thread%s", crypto_md5_hub_isa(hub), nthreads,
 		 nthreads == 1 ? "" : "s");
-	printf("%-34s %8.0f MB/s   (%.1f lanes a step)\n", what,
-	       (double)mib * CHUNK * nthreads / t / 1e6,
-	       steps ? (double)lane_steps / (double)steps : 0.0);
-	fflush(stdout);
+	snprintf(extra, sizeof(extra), "(%.1f lanes a step)",
+		 steps ? (double)lane_steps / (double)steps : 0.0);
+	report(what, (double)mib * CHUNK * nthreads, t, c, extra);
 	for (unsigned i = 0; i < nthreads; i++) {
 		unsigned char want[16];
 
@@ -200,6 +219,8 @@ int main(int argc, char **argv)
 		unsigned lanes = md5mb_isa_lanes((enum md5mb_isa)isa);
 
 		bench_kernel((enum md5mb_isa)isa, 1);
+		if (lanes > 8)
+			bench_kernel((enum md5mb_isa)isa, 8);	/* ymm registers */
 		if (lanes > 1)
 			bench_kernel((enum md5mb_isa)isa, lanes);
 	}

@@ -209,6 +209,8 @@ static void kernel_test(enum md5mb_isa isa)
 			msg[l] = data + (n * 7 + l * 4099) % 65536;
 		}
 		check_lanes(isa, lanes, msg, len, 64);
+		if (lanes > 8)	/* AVX-512 on ymm registers */
+			check_lanes(isa, 8, msg, len, 64);
 		if (lanes > 3)
 			check_lanes(isa, lanes - 3, msg, len, 1);
 		check_lanes(isa, 1, msg, len, 3);
