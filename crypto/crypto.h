@@ -213,5 +213,17 @@ void crypto_md5_hub_fill(struct crypto_md5_hub *hub, uint64_t *steps, uint64_t *
  * context.
  */
 int crypto_md5_new_shared(struct crypto_md5 **out, struct crypto_md5_hub *hub);
+/*
+ * update() in two halves, so a thread can work on the same buffer (encrypt
+ * it, say) while its MD5 is pending: submit() takes the bytes (buffering a
+ * partial block at once) and queues the whole blocks; wait() returns when
+ * they are hashed. Until then buf must stay unchanged and readable. Any
+ * other call on the context (update, submit, final, reset, free) waits
+ * first. More streams in the queue fill more lanes; threads that submitted
+ * and went on do not hash, the ones in wait() (or update()) do.
+ * On a plain context submit() is update() and wait() does nothing.
+ */
+int crypto_md5_submit(struct crypto_md5 *h, const void *buf, size_t len);
+void crypto_md5_wait(struct crypto_md5 *h);
 
 #endif

@@ -92,6 +92,23 @@ int crypto_md5_update(struct crypto_md5 *h, const void *buf, size_t len)
 	return 0;
 }
 
+int crypto_md5_submit(struct crypto_md5 *h, const void *buf, size_t len)
+{
+	if (h->shared == NULL)
+		return crypto_md5_update(h, buf, len);
+	if (h->finished)
+		return cst_error(CST_EINVALID, "MD5: update() after final() without reset()");
+	md5_hub_stream_submit(h->shared, buf, len);
+	atomic_fetch_add_explicit(&bytes_hashed, len, memory_order_relaxed);
+	return 0;
+}
+
+void crypto_md5_wait(struct crypto_md5 *h)
+{
+	if (h->shared != NULL)
+		md5_hub_stream_wait(h->shared);
+}
+
 int crypto_md5_final(struct crypto_md5 *h, unsigned char out[16])
 {
 	unsigned int len = 0;

@@ -44,10 +44,12 @@ struct md5_hub_stream {
 	uint64_t total;			/* bytes absorbed since reset */
 	unsigned char buf[64];
 	size_t buflen;
-	/* the pending request; guarded by hub->mu */
+	int pending;			/* submitted, not yet waited for (owner only) */
+	/* the request; guarded by hub->mu */
 	const unsigned char *req_p;
 	size_t req_blocks;
 	int req_done;
+	int waiting;			/* its thread sleeps on cv */
 	struct md5_hub_stream *next;
 	pthread_cond_t cv;
 };
@@ -127,12 +129,14 @@ void md5_hub_stream_free(struct md5_hub_stream *s)
 {
 	if (s == NULL)
 		return;
+	md5_hub_stream_wait(s);
 	pthread_cond_destroy(&s->cv);
 	free(s);
 }
 
 void md5_hub_stream_reset(struct md5_hub_stream *s)
 {
+	md5_hub_stream_wait(s);
 	md5mb_init(s->h);
 	s->total = 0;
 	s->buflen = 0;
@@ -198,7 +202,7 @@ static void combine(struct crypto_md5_hub *hub, struct md5_hub_stream *me)
 			for (int i = 0; i < 4; i++)
 				s->h[i] = st[i][l];
 			s->req_done = 1;
-			if (s != me)
+			if (s->waiting)
 				pthread_cond_signal(&s->cv);
 			n--;
 			lane[l] = lane[n];
@@ -223,13 +227,40 @@ static void combine(struct crypto_md5_hub *hub, struct md5_hub_stream *me)
 			hub->tail = s;
 		hub->head = s;
 	}
+	/* the role goes to the first thread waiting for a queued request
+	 * (threads that submitted and went on take it when they wait) */
 	hub->combining = 0;
-	if (hub->head != NULL)
-		pthread_cond_signal(&hub->head->cv);
+	for (struct md5_hub_stream *s = hub->head; s != NULL; s = s->next) {
+		if (s->waiting) {
+			pthread_cond_signal(&s->cv);
+			break;
+		}
+	}
 }
 
-/* Hash nblocks whole blocks at p into s, through the hub. */
-static void hub_blocks(struct md5_hub_stream *s, const unsigned char *p, size_t nblocks)
+void md5_hub_stream_wait(struct md5_hub_stream *s)
+{
+	struct crypto_md5_hub *hub = s->hub;
+
+	if (!s->pending)
+		return;
+	s->pending = 0;
+	pthread_mutex_lock(&hub->mu);
+	while (!s->req_done) {
+		if (!hub->combining) {
+			hub->combining = 1;
+			combine(hub, s);
+		} else {
+			s->waiting = 1;
+			pthread_cond_wait(&s->cv, &hub->mu);
+			s->waiting = 0;
+		}
+	}
+	pthread_mutex_unlock(&hub->mu);
+}
+
+/* Queue nblocks whole blocks at p for s (or hash them now if few). */
+static void hub_submit_blocks(struct md5_hub_stream *s, const unsigned char *p, size_t nblocks)
 {
 	struct crypto_md5_hub *hub = s->hub;
 
@@ -247,21 +278,15 @@ static void hub_blocks(struct md5_hub_stream *s, const unsigned char *p, size_t 
 	else
 		hub->head = s;
 	hub->tail = s;
-	while (!s->req_done) {
-		if (!hub->combining) {
-			hub->combining = 1;
-			combine(hub, s);
-		} else {
-			pthread_cond_wait(&s->cv, &hub->mu);
-		}
-	}
 	pthread_mutex_unlock(&hub->mu);
+	s->pending = 1;
 }
 
-void md5_hub_stream_update(struct md5_hub_stream *s, const unsigned char *buf, size_t len)
+void md5_hub_stream_submit(struct md5_hub_stream *s, const unsigned char *buf, size_t len)
 {
 	size_t nblocks;
 
+	md5_hub_stream_wait(s);
 	s->total += len;
 	if (s->buflen > 0) {
 		size_t take = 64 - s->buflen < len ? 64 - s->buflen : len;
@@ -275,16 +300,23 @@ void md5_hub_stream_update(struct md5_hub_stream *s, const unsigned char *buf, s
 		md5mb_compress(s->h, s->buf, 1);
 		s->buflen = 0;
 	}
-	if ((nblocks = len / 64) > 0)
-		hub_blocks(s, buf, nblocks);
-	buf += nblocks * 64;
-	len -= nblocks * 64;
-	if (len > 0)
-		memcpy(s->buf, buf, len);
-	s->buflen = len;
+	/* the tail is copied now: only the whole blocks stay in the caller's buffer */
+	nblocks = len / 64;
+	if (len % 64 > 0)
+		memcpy(s->buf, buf + nblocks * 64, len % 64);
+	s->buflen = len % 64;
+	if (nblocks > 0)
+		hub_submit_blocks(s, buf, nblocks);
+}
+
+void md5_hub_stream_update(struct md5_hub_stream *s, const unsigned char *buf, size_t len)
+{
+	md5_hub_stream_submit(s, buf, len);
+	md5_hub_stream_wait(s);
 }
 
 void md5_hub_stream_final(struct md5_hub_stream *s, unsigned char out[16])
 {
+	md5_hub_stream_wait(s);
 	md5mb_finish(s->h, s->total, s->buf, s->buflen, out);
 }

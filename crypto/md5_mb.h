@@ -60,6 +60,10 @@ void md5_hub_stream_free(struct md5_hub_stream *s);
 void md5_hub_stream_reset(struct md5_hub_stream *s);
 /* Returns when every byte of buf is absorbed (hashed or buffered). */
 void md5_hub_stream_update(struct md5_hub_stream *s, const unsigned char *buf, size_t len);
+/* Starts absorbing buf, which must stay unchanged until wait(); every other
+ * call on s waits first. */
+void md5_hub_stream_submit(struct md5_hub_stream *s, const unsigned char *buf, size_t len);
+void md5_hub_stream_wait(struct md5_hub_stream *s);
 void md5_hub_stream_final(struct md5_hub_stream *s, unsigned char out[16]);
 
 #endif

@@ -3,7 +3,8 @@
  *
  * Each kernel the CPU has (others are skipped with a message) hashes lanes of
  * different lengths and alignments; the hub is driven by 24 threads with
- * random update sizes, each digest checked against OpenSSL.
+ * random update sizes, update() and submit()/wait() mixed, each digest
+ * checked against OpenSSL.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -44,6 +45,12 @@ static void evp_md5(const unsigned char *p, size_t len, unsigned char out[16])
 
 	assert_int_equal(EVP_Digest(p, len, out, &n, EVP_md5(), NULL), 1);
 	assert_int_equal(n, 16);
+}
+
+/* For threads: no cmocka asserts. */
+static void evp_md5_quiet(const unsigned char *p, size_t len, unsigned char out[16])
+{
+	EVP_Digest(p, len, out, NULL, EVP_md5(), NULL);
 }
 
 static int setup(void **state)
@@ -294,6 +301,16 @@ static void test_shared_contract(void **state)
 	assert_int_equal(crypto_md5_final(c, d), 0);
 	evp_md5(data + 5, 5000, want);
 	assert_memory_equal(d, want, 16);
+	/* submit: final() and free() wait for it */
+	assert_int_equal(crypto_md5_reset(c), 0);
+	assert_int_equal(crypto_md5_submit(c, data + 1, 300000), 0);
+	assert_int_equal(crypto_md5_submit(c, data + 300001, 200001), 0);
+	assert_int_equal(crypto_md5_final(c, d), 0);
+	evp_md5(data + 1, 500001, want);
+	assert_memory_equal(d, want, 16);
+	assert_int_equal(crypto_md5_submit(c, data, 1), CST_EINVALID);
+	assert_int_equal(crypto_md5_reset(c), 0);
+	assert_int_equal(crypto_md5_submit(c, data, 1 << 20), 0);
 	crypto_md5_free(c);
 	/* hub NULL: a plain context */
 	assert_int_equal(crypto_md5_new_shared(&plain, NULL), 0);
@@ -302,6 +319,11 @@ static void test_shared_contract(void **state)
 	evp_md5(data, 777, want);
 	assert_memory_equal(d, want, 16);
 	assert_int_equal(crypto_md5_final(plain, d), CST_EINVALID);
+	assert_int_equal(crypto_md5_reset(plain), 0);
+	assert_int_equal(crypto_md5_submit(plain, data, 777), 0);
+	crypto_md5_wait(plain);
+	assert_int_equal(crypto_md5_final(plain, d), 0);
+	assert_memory_equal(d, want, 16);
 	crypto_md5_free(plain);
 	crypto_md5_free(NULL);
 	crypto_md5_hub_free(NULL);
@@ -350,7 +372,26 @@ static void *worker_main(void *arg)
 			}
 			if (len > left)
 				len = left;
-			if (rnd_below(&w->seed, 2)) {
+			switch (rnd_below(&w->seed, 4)) {
+			case 0: {
+				/* submit, read the same bytes meanwhile, wait; then
+				 * scribble over them */
+				unsigned char *b = buf + rnd_below(&w->seed, 64), d[16];
+
+				memcpy(b, m + pos, len);
+				if (crypto_md5_submit(c, b, len) != 0)
+					w->errors++;
+				evp_md5_quiet(b, len, d);
+				crypto_md5_wait(c);
+				memset(b, 0x5a, len);
+				break;
+			}
+			case 1:
+				/* submit from the unchanging data; the next call waits */
+				if (crypto_md5_submit(c, m + pos, len) != 0)
+					w->errors++;
+				break;
+			case 2: {
 				/* from a private buffer, scribbled over at once: update()
 				 * must have absorbed it before returning */
 				unsigned char *b = buf + rnd_below(&w->seed, 64);
@@ -359,8 +400,12 @@ static void *worker_main(void *arg)
 				if (crypto_md5_update(c, b, len) != 0)
 					w->errors++;
 				memset(b, 0xa5, len);
-			} else if (crypto_md5_update(c, m + pos, len) != 0) {
-				w->errors++;
+				break;
+			}
+			default:
+				if (crypto_md5_update(c, m + pos, len) != 0)
+					w->errors++;
+				break;
 			}
 			pos += len;
 			w->bytes += len;
