@@ -202,9 +202,11 @@ void crypto_md5_hub_free(struct crypto_md5_hub *hub);
 unsigned crypto_md5_hub_lanes(const struct crypto_md5_hub *hub);
 /* "avx512", "avx2" or "scalar". */
 const char *crypto_md5_hub_isa(const struct crypto_md5_hub *hub);
-/* For benchmarks: kernel calls so far and the lanes they ran in all
- * (lane_steps / steps is the mean lanes filled). */
-void crypto_md5_hub_fill(struct crypto_md5_hub *hub, uint64_t *steps, uint64_t *lane_steps);
+/* For benchmarks: the hub's kernel steps so far (a step = one 64-byte block
+ * in each lane in use) and the blocks they hashed; lane_blocks / steps is the
+ * mean number of lanes filled. Blocks hashed by their own thread (updates
+ * under 1 KiB, partial blocks) are not counted. */
+void crypto_md5_hub_fill(struct crypto_md5_hub *hub, uint64_t *steps, uint64_t *lane_blocks);
 /*
  * A context whose update()s are absorbed by `hub` together with other
  * threads' (hub NULL: a plain one, as crypto_md5_new()). Each context is used

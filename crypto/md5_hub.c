@@ -60,7 +60,7 @@ struct crypto_md5_hub {
 	int combining;
 	enum md5mb_isa isa;
 	unsigned lanes;
-	_Atomic uint64_t steps, lane_steps;	/* kernel calls and lanes they ran */
+	_Atomic uint64_t steps, lane_blocks;	/* kernel block steps, blocks hashed */
 };
 
 int crypto_md5_hub_new(struct crypto_md5_hub **out)
@@ -100,10 +100,10 @@ const char *crypto_md5_hub_isa(const struct crypto_md5_hub *hub)
 	return md5mb_isa_name(hub->isa);
 }
 
-void crypto_md5_hub_fill(struct crypto_md5_hub *hub, uint64_t *steps, uint64_t *lane_steps)
+void crypto_md5_hub_fill(struct crypto_md5_hub *hub, uint64_t *steps, uint64_t *lane_blocks)
 {
 	*steps = atomic_load_explicit(&hub->steps, memory_order_relaxed);
-	*lane_steps = atomic_load_explicit(&hub->lane_steps, memory_order_relaxed);
+	*lane_blocks = atomic_load_explicit(&hub->lane_blocks, memory_order_relaxed);
 }
 
 int md5_hub_stream_new(struct md5_hub_stream **out, struct crypto_md5_hub *hub)
@@ -184,8 +184,8 @@ static void combine(struct crypto_md5_hub *hub, struct md5_hub_stream *me)
 			if (left[l] < step)
 				step = left[l];
 		md5mb_run(isa_for(hub, n), st, p, n, step);
-		atomic_fetch_add_explicit(&hub->steps, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&hub->lane_steps, n, memory_order_relaxed);
+		atomic_fetch_add_explicit(&hub->steps, step, memory_order_relaxed);
+		atomic_fetch_add_explicit(&hub->lane_blocks, step * n, memory_order_relaxed);
 		for (unsigned l = 0; l < n; l++) {
 			p[l] += step * 64;
 			left[l] -= step;

@@ -428,7 +428,7 @@ static void hub_threads(const char *isa)
 	struct crypto_md5_hub *hub = NULL;
 	struct worker w[NTHREADS];
 	pthread_barrier_t start;
-	uint64_t before = crypto_md5_bytes_hashed(), fed = 0, steps, lane_steps;
+	uint64_t before = crypto_md5_bytes_hashed(), fed = 0, steps, lane_blocks;
 	int bad = 0, errors = 0;
 
 	assert_int_equal(setenv("CASSETTE_MD5_ISA", isa, 1), 0);
@@ -452,10 +452,10 @@ static void hub_threads(const char *isa)
 		errors += w[i].errors;
 	}
 	pthread_barrier_destroy(&start);
-	crypto_md5_hub_fill(hub, &steps, &lane_steps);
-	print_message("%s hub: %d threads, %llu MiB, %llu kernel steps, %.2f lanes a step\n", isa,
+	crypto_md5_hub_fill(hub, &steps, &lane_blocks);
+	print_message("%s hub: %d threads, %llu MiB, %llu block steps, %.2f lanes filled\n", isa,
 		      NTHREADS, (unsigned long long)(fed >> 20), (unsigned long long)steps,
-		      steps ? (double)lane_steps / (double)steps : 0.0);
+		      steps ? (double)lane_blocks / (double)steps : 0.0);
 	crypto_md5_hub_free(hub);
 	assert_int_equal(errors, 0);
 	assert_int_equal(bad, 0);
