@@ -2,16 +2,18 @@
  * The MD5 hub: many threads' MD5 streams hashed together in SIMD lanes, by
  * flat combining.
  *
- * A thread's update() queues a request {stream, pointer, whole blocks} on
- * the hub. If no thread is combining, it becomes the combiner: it fills the
- * lanes from the queue, runs the kernel STEP_BLOCKS blocks at a time and,
- * between steps, retires finished requests (waking their threads) and
- * refills the free lanes from the queue. Once its own request is done it
- * puts the unfinished lanes back at the head of the queue (their state and
- * position saved in their streams) and hands the role to the thread of the
- * first queued request. Other threads sleep on their stream's condition
- * variable until their request is done or they are handed the role. No
- * waits have timeouts: progress never depends on timing.
+ * A thread's update() (or submit()) queues a request {stream, pointer,
+ * whole blocks} on the hub; then, in update() (or wait()), if no thread is
+ * combining, it becomes the combiner: it fills the lanes from the queue,
+ * runs the kernel STEP_BLOCKS blocks at a time and, between steps, retires
+ * finished requests (waking their threads) and refills the free lanes from
+ * the queue. Once its own request is done it puts the unfinished lanes back
+ * at the head of the queue (their state and position saved in their streams)
+ * and hands the role to the first thread waiting for a queued request (a
+ * thread that submitted and went on takes it, if still needed, when it
+ * waits). Other threads sleep on their stream's condition variable until
+ * their request is done or they are handed the role. No waits have
+ * timeouts: progress never depends on timing.
  *
  * The lanes in use are always 0 .. n-1 (a retired lane takes the last one),
  * so a step can run the narrowest kernel that holds n lanes: one lane runs
