@@ -183,4 +183,49 @@ void crypto_md5_free(struct crypto_md5 *h);
  * and benchmarks: MD5 is the slowest step). Thread-safe. */
 uint64_t crypto_md5_bytes_hashed(void);
 
+/*
+ * An MD5 hub hashes the streams of many threads together, one stream a SIMD
+ * lane: 16 lanes with AVX-512, 8 with AVX2, else 1 (then a shared context is
+ * just a portable-C MD5). The kernel is the best the CPU has, lowered (never
+ * raised) by CASSETTE_MD5_ISA=scalar|avx2|avx512 when the hub is made.
+ *
+ * A thread whose update() finds other threads' updates in flight joins them:
+ * one of the callers hashes up to `lanes` streams at once while the others
+ * wait, so lanes only fill when that many threads are in update() together.
+ * update() returns once its bytes are hashed (the buffer may be reused).
+ * Updates under 1 KiB are hashed by the caller alone.
+ */
+struct crypto_md5_hub;
+int crypto_md5_hub_new(struct crypto_md5_hub **out);
+/* NULL ok. Every context made on the hub must be freed first. */
+void crypto_md5_hub_free(struct crypto_md5_hub *hub);
+unsigned crypto_md5_hub_lanes(const struct crypto_md5_hub *hub);
+/* "avx512", "avx2" or "scalar". */
+const char *crypto_md5_hub_isa(const struct crypto_md5_hub *hub);
+/* For benchmarks: the hub's kernel steps so far (a step = one 64-byte block
+ * in each lane in use) and the blocks they hashed; lane_blocks / steps is the
+ * mean number of lanes filled. Blocks hashed by their own thread (updates
+ * under 1 KiB, partial blocks) are not counted. */
+void crypto_md5_hub_fill(struct crypto_md5_hub *hub, uint64_t *steps, uint64_t *lane_blocks);
+/*
+ * A context whose update()s are absorbed by `hub` together with other
+ * threads' (hub NULL: a plain one, as crypto_md5_new()). Each context is used
+ * by one thread at a time; any number of threads may share a hub.
+ * update/final/reset/free and crypto_md5_bytes_hashed() work as for a plain
+ * context.
+ */
+int crypto_md5_new_shared(struct crypto_md5 **out, struct crypto_md5_hub *hub);
+/*
+ * update() in two halves, so a thread can work on the same buffer (encrypt
+ * it, say) while its MD5 is pending: submit() takes the bytes (buffering a
+ * partial block at once) and queues the whole blocks; wait() returns when
+ * they are hashed. Until then buf must stay unchanged and readable. Any
+ * other call on the context (update, submit, final, reset, free) waits
+ * first. More streams in the queue fill more lanes; threads that submitted
+ * and went on do not hash, the ones in wait() (or update()) do.
+ * On a plain context submit() is update() and wait() does nothing.
+ */
+int crypto_md5_submit(struct crypto_md5 *h, const void *buf, size_t len);
+void crypto_md5_wait(struct crypto_md5 *h);
+
 #endif
