@@ -16,6 +16,7 @@
 #include "progress.h"
 #include "storage.h"
 #include "util.h"
+#include "writeback.h"
 
 #define MAX_WORKERS 32
 /* Returned by a sink to abandon a download once another worker failed; the
@@ -36,6 +37,7 @@ struct pool {
 struct sink {
 	struct pool *pool;
 	int fd;
+	struct writeback wb;		/* of fd */
 	const char *path;
 	struct crypto_stream *dec;	/* NULL for plaintext objects */
 	struct crypto_md5 *md5;		/* plaintext objects: prove source_MD5 */
@@ -105,6 +107,7 @@ static int write_plain(void *arg, const unsigned char *buf, size_t len)
 		return rc;
 	if (cst_write_all(s->fd, buf, len) != 0)
 		return cst_error_errno("cannot write %s", s->path);
+	writeback_wrote(&s->wb, len);
 	s->plain += len;
 	progress_add_bytes(s->pool->p->progress, len);
 	return 0;
@@ -181,6 +184,7 @@ static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *
 		goto out;
 	}
 	memcpy(j->tmp_tag, tmp + strlen(tmp) - 6, sizeof(j->tmp_tag));
+	writeback_init(&s.wb, s.fd);
 	s.path = tmp;
 	if (j->rec.encrypted) {
 		if ((rc = crypto_decryptor_new(&s.dec, p->key, &id, j->rec.salt)) != 0)
@@ -194,6 +198,7 @@ static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *
 	    (s.dec && (rc = crypto_stream_final(s.dec, write_plain, &s)) != 0) ||
 	    (rc = verify(j, &s)) != 0)
 		goto out;
+	writeback_finish(&s.wb);
 	if (fchmod(s.fd, 0644) != 0 || fsync(s.fd) != 0)
 		rc = cst_error_errno("cannot write %s", tmp);
 out:
