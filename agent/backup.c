@@ -25,6 +25,8 @@
 #include "uploads.h"
 #include "util.h"
 
+#define MAX_ENCODERS 8
+
 /* Small: a node may have 100,000 files. An unchanged file points at the
  * history's record, which outlives the run. A stored one owns a packed
  * record without a path: its key follows from the file and `stored`
@@ -53,6 +55,7 @@ struct run {
 	struct history *hist;
 	struct hashcache *hc;		/* lookups done before the threads start */
 	struct uploads *uploads;
+	struct crypto_md5_hub *md5hub;	/* the encoders' MD5s, hashed side by side */
 	struct progress *progress;	/* NULL when not shown */
 	char *manifest_tmp;		/* the manifest, written to a temp file */
 	const struct snapshot *snap;
@@ -228,7 +231,7 @@ static void *encoder(void *arg)
 	struct pipeline *p = NULL;
 	int rc;
 
-	if ((rc = pipeline_new(&p, r->cfg, r->st, r->uploads, r->key)) != 0) {
+	if ((rc = pipeline_new(&p, r->cfg, r->st, r->uploads, r->key, r->md5hub)) != 0) {
 		fail_run(r, rc);
 		return NULL;
 	}
@@ -286,16 +289,49 @@ static int plan_order(struct run *r, const struct snapshot *snap)
 	return 0;
 }
 
-static unsigned encoder_count(size_t files)
+/*
+ * One encoder per core, and more when the MD5 hub hashes several streams at
+ * once in SIMD lanes: MD5 is the slowest step of a backup, and its lanes
+ * fill only with as many files in flight. Each encoder holds a temp file
+ * (a slot), so past the slots more encoders would only wait; and each holds
+ * about 2 MiB of buffers, so they stop at MAX_ENCODERS.
+ */
+static unsigned encoder_count(size_t files, unsigned lanes, unsigned slots)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned n = cpus > 0 ? (unsigned)cpus : 1;
 
-	if (n > 16)
-		n = 16;
+	if (lanes > 1) {
+		unsigned want = slots < lanes ? slots : lanes;
+
+		if (want > n)
+			n = want;
+	}
+	if (n > MAX_ENCODERS)
+		n = MAX_ENCODERS;
 	if (files < n)
 		n = files ? (unsigned)files : 1;
 	return n;
+}
+
+/*
+ * The temp-file slots: concurrent_transfers, the operator's bound on the
+ * encrypted temp files on disk at once. Except where the store takes the
+ * temp files as its objects (local storage on the same file system): there
+ * a temp file is no extra space, it is the object being written, so each
+ * encoder gets a slot too and the MD5 lanes can fill.
+ */
+static unsigned slot_count(const struct run *r, unsigned lanes)
+{
+	unsigned slots = r->cfg->concurrent_transfers ? r->cfg->concurrent_transfers : 1;
+
+	if (storage_takes_files_from(r->st, r->cfg->encryption_tmp_dir)) {
+		unsigned more = lanes < MAX_ENCODERS ? lanes : MAX_ENCODERS;
+
+		if (more > slots)
+			slots = more;
+	}
+	return slots;
 }
 
 struct out_file {
@@ -360,8 +396,8 @@ out:
 /* Back up every file, in parallel; then the manifest, in snapshot order. */
 static int run_files(struct run *r, const struct snapshot *snap)
 {
-	pthread_t threads[16];
-	unsigned n = encoder_count(snap->n_files), started = 0, t;
+	pthread_t threads[MAX_ENCODERS];
+	unsigned n, lanes, slots, started = 0, t;
 	uint64_t total = 0;
 	size_t i;
 	int rc;
@@ -371,8 +407,16 @@ static int run_files(struct run *r, const struct snapshot *snap)
 		return CST_ENOMEM;
 	if ((rc = plan_order(r, snap)) != 0)
 		return rc;
-	if ((rc = uploads_new(&r->uploads, r->st, r->cfg->concurrent_transfers)) != 0)
+	if ((rc = crypto_md5_hub_new(&r->md5hub)) != 0)
 		return rc;
+	lanes = crypto_md5_hub_lanes(r->md5hub);
+	slots = slot_count(r, lanes);
+	if ((rc = uploads_new(&r->uploads, r->st, r->cfg->concurrent_transfers, slots)) != 0) {
+		crypto_md5_hub_free(r->md5hub);
+		r->md5hub = NULL;
+		return rc;
+	}
+	n = encoder_count(snap->n_files, lanes, slots);
 	for (i = 0; i < snap->n_files; i++)
 		total += snap->files[i].size;
 	r->progress = progress_start("backup", snap->n_files, total);
@@ -387,6 +431,8 @@ static int run_files(struct run *r, const struct snapshot *snap)
 		pthread_join(threads[t], NULL);
 	uploads_free(r->uploads);
 	r->uploads = NULL;
+	crypto_md5_hub_free(r->md5hub);
+	r->md5hub = NULL;
 	progress_end(r->progress, !r->failed);
 	r->progress = NULL;
 	if (r->failed)

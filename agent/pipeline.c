@@ -17,6 +17,7 @@
 #include "storage.h"
 #include "uploads.h"
 #include "util.h"
+#include "writeback.h"
 
 #define READ_CHUNK (1u << 20)
 #define MIN_PART (8ull << 20)
@@ -43,6 +44,7 @@ struct writer {
 	int flags;
 	uint64_t part_size;		/* bytes per part (multipart) */
 	int fd;
+	struct writeback wb;		/* of fd */
 	char *path;			/* current temp file */
 	uint64_t in_part, total;
 	unsigned parts;			/* submitted */
@@ -51,7 +53,7 @@ struct writer {
 };
 
 int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage *st,
-		 struct uploads *up, const struct crypto_key *key)
+		 struct uploads *up, const struct crypto_key *key, struct crypto_md5_hub *md5hub)
 {
 	struct pipeline *p;
 	int rc = 0;
@@ -77,7 +79,8 @@ int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage
 		p->tmpdir = NULL;
 		goto out;
 	}
-	if ((rc = crypto_md5_new(&p->md5_src)) != 0 || (rc = crypto_md5_new(&p->md5_part)) != 0)
+	if ((rc = crypto_md5_new_shared(&p->md5_src, md5hub)) != 0 ||
+	    (rc = crypto_md5_new_shared(&p->md5_part, md5hub)) != 0)
 		goto out;
 	/* Local storage on the temp dir's file system links each temp file in
 	 * as the object: cutting it into parts would only add the copy that
@@ -165,6 +168,7 @@ static int open_part(struct writer *w)
 		return rc;
 	}
 	w->in_part = 0;
+	writeback_init(&w->wb, w->fd);
 	return w->hash_parts ? crypto_md5_reset(w->p->md5_part) : 0;
 }
 
@@ -183,6 +187,7 @@ static int submit_part(struct writer *w)
 	} else if (w->mpu == NULL) {
 		sum = w->whole_md5;
 	}
+	writeback_finish(&w->wb);	/* the disk starts while the store takes it */
 	if (close(w->fd) != 0 && rc == 0)
 		rc = cst_error_errno("cannot write temp file %s", path);
 	w->fd = -1;
@@ -214,6 +219,7 @@ static int write_sink(void *arg, const unsigned char *buf, size_t len)
 			return rc;
 		if (cst_write_all(w->fd, buf, n) != 0)
 			return cst_error_errno("cannot write temp file %s", w->path);
+		writeback_wrote(&w->wb, n);
 		w->in_part += n;
 		w->total += n;
 		buf += n;
@@ -237,9 +243,15 @@ static int encode(struct pipeline *p, int src, const struct snap_file *f, const 
 	if (p->key != NULL && (rc = crypto_encryptor_new(&enc, p->key, &id, &params)) != 0)
 		return rc;
 	while ((n = read_some(src, p->buf, READ_CHUNK)) > 0) {
-		if ((rc = crypto_md5_update(p->md5_src, p->buf, (size_t)n)) != 0 ||
-		    (rc = enc ? crypto_stream_update(enc, p->buf, (size_t)n, write_sink, w)
-			      : write_sink(w, p->buf, (size_t)n)) != 0)
+		/* The MD5 is queued on the hub, where it shares SIMD lanes with
+		 * the other encoders' MD5s, while this thread encrypts the same
+		 * bytes; the buffer is reused only after the wait. */
+		if ((rc = crypto_md5_submit(p->md5_src, p->buf, (size_t)n)) != 0)
+			goto out;
+		rc = enc ? crypto_stream_update(enc, p->buf, (size_t)n, write_sink, w)
+			 : write_sink(w, p->buf, (size_t)n);
+		crypto_md5_wait(p->md5_src);
+		if (rc != 0)
 			goto out;
 		out->source_size += (uint64_t)n;
 		progress_add_bytes(p->progress, (uint64_t)n);

@@ -13,6 +13,7 @@
 
 struct config;
 struct crypto_key;
+struct crypto_md5_hub;
 struct progress;
 struct snap_file;
 struct storage;
@@ -34,11 +35,12 @@ struct stored_object {
 	int used_variant;		/* stored under the variant key */
 };
 
-/* One per encoding thread. `key` NULL means store plaintext. Creates a
- * private directory under cfg->encryption_tmp_dir, removed by
- * pipeline_free(). */
+/* One per encoding thread. `key` NULL means store plaintext. The MD5s go
+ * through `md5hub`, shared by the encoders so that their streams are hashed
+ * side by side (NULL: each on its own). Creates a private directory under
+ * cfg->encryption_tmp_dir, removed by pipeline_free(). */
 int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage *st,
-		 struct uploads *up, const struct crypto_key *key);
+		 struct uploads *up, const struct crypto_key *key, struct crypto_md5_hub *md5hub);
 void pipeline_free(struct pipeline *p);
 /* Count the plaintext bytes pipeline_store() reads, as they pass, on
  * `progress` (NULL: none). pipeline_hash_file() does not count. */

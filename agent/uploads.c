@@ -103,7 +103,7 @@ static void *worker(void *arg)
 	}
 }
 
-int uploads_new(struct uploads **out, struct storage *st, unsigned threads)
+int uploads_new(struct uploads **out, struct storage *st, unsigned threads, unsigned slots)
 {
 	struct uploads *u;
 	unsigned i;
@@ -117,7 +117,7 @@ int uploads_new(struct uploads **out, struct storage *st, unsigned threads)
 		return CST_ENOMEM;
 	}
 	u->st = st;
-	u->free_slots = threads;
+	u->free_slots = slots > threads ? slots : threads;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->work, NULL);
 	pthread_cond_init(&u->slot, NULL);

@@ -24,7 +24,9 @@ struct upload_batch {
 	struct storage_stat put;	/* what the store reported for a put */
 };
 
-int uploads_new(struct uploads **out, struct storage *st, unsigned threads);
+/* `threads` upload threads, and `slots` temp files at most (at least one per
+ * thread: fewer would leave threads idle). */
+int uploads_new(struct uploads **out, struct storage *st, unsigned threads, unsigned slots);
 /* Stops and joins the threads once the queue is empty. NULL is a no-op. */
 void uploads_free(struct uploads *u);
 /* From now on reserve() fails at once (after an error elsewhere). */

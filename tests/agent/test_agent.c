@@ -320,7 +320,7 @@ static void test_upload_slots(void **state)
 	(void)state;
 	assert_int_equal(storage_open(&st, &cfg), 0);
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(uploads_new(&r.u, st, 2), 0);
+	assert_int_equal(uploads_new(&r.u, st, 2, 2), 0);
 	/* two slots: the third reservation waits until a file is sent */
 	assert_int_equal(uploads_reserve(r.u), 0);
 	assert_int_equal(uploads_reserve(r.u), 0);

@@ -83,7 +83,7 @@ static int setup(void **state)
 	assert_int_equal(storage_md5_use(fx->st), use[backend]);
 	/* local, one file system: whole objects, linked in (no parts) */
 	assert_int_equal(storage_takes_files_from(fx->st, fx->dir), backend == LOCAL);
-	assert_int_equal(uploads_new(&fx->up, fx->st, 2), 0);
+	assert_int_equal(uploads_new(&fx->up, fx->st, 2, 2), 0);
 	memset(raw, 7, sizeof(raw));
 	assert_int_equal(crypto_key_from_bytes(&fx->key, raw, sizeof(raw)), 0);
 	*state = fx;
@@ -145,7 +145,7 @@ static void store_one(struct fx *fx, size_t len, int encrypted, const char *name
 	scratch_write(fx->dir, name, data, len);
 	f.dir = fx->dir;
 	f.size = len;
-	assert_int_equal(pipeline_new(&p, &fx->cfg, fx->st, fx->up, encrypted ? fx->key : NULL), 0);
+	assert_int_equal(pipeline_new(&p, &fx->cfg, fx->st, fx->up, encrypted ? fx->key : NULL, NULL), 0);
 
 	before = crypto_md5_bytes_hashed();
 	assert_int_equal(pipeline_store(p, &f, "node", key, NULL, 0, &so), 0);
