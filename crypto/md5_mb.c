@@ -94,9 +94,6 @@
 	S(I, c, d, a, b, 2, 0x2ad7d2bbu, 15)                        \
 	S(I, b, c, d, a, 9, 0xeb86d391u, 21)
 
-/* A zero block for lanes a kernel runs but nobody reads. */
-static const unsigned char dummy_block[64] __attribute__((aligned(64)));
-
 /* ---- scalar ------------------------------------------------------------ */
 
 #define SF(b, c, d) ((((c) ^ (d)) & (b)) ^ (d))
@@ -178,6 +175,9 @@ static void run_scalar(uint32_t st[4][MD5MB_MAX_LANES], const unsigned char *con
 }
 
 #if MD5MB_X86
+/* A zero block for lanes a kernel runs but nobody reads. */
+static const unsigned char dummy_block[64] __attribute__((aligned(64)));
+
 /* ---- AVX2, 8 lanes -------------------------------------------------------- */
 
 #define A2ADD(x, y) _mm256_add_epi32(x, y)

@@ -4,7 +4,7 @@
  *   - OpenSSL's MD5, one stream;
  *   - each kernel the CPU has, with 1 lane and with all its lanes (AVX-512
  *     also with 8: that runs on ymm registers);
- *   - the hub, T threads each updating its own stream in 1 MiB updates;
+ *   - the hub, T threads each updating its own stream in 1 MiB updates (-u);
  *   - T threads that also encrypt each chunk with AES-256-GCM (what a
  *     backup's encoder does): OpenSSL MD5, the hub's update(), and the hub's
  *     submit() / encrypt / wait().
@@ -12,7 +12,8 @@
  * machine; for the hub it is the MD5 cost a backup pays in CPU).
  * Every digest is checked against OpenSSL's (exit 1 on a mismatch).
  *
- * usage: md5_mb_speed [MiB per stream, default 64] [thread counts..., default 1 2 8 16 24]
+ * usage: md5_mb_speed [-u KiB per hub update, default 1024] [MiB per stream, default 32]
+ *                     [thread counts..., default 1 2 8 16 24]
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -27,8 +28,9 @@
 
 #define CHUNK (1u << 20)
 
-static unsigned char *data;	/* CHUNK + 64 random bytes, hashed over and over */
-static size_t mib = 64;
+static unsigned char *data;	/* max(CHUNK, upd) + 64 random bytes, hashed over and over */
+static size_t upd = CHUNK;	/* bytes a hub thread's update */
+static size_t mib = 32;
 static int failed;
 
 static double clock_s(clockid_t id)
@@ -51,16 +53,24 @@ static double cpu(void)
 	return clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
-/* The MD5 of `mib` copies of data[off .. off + CHUNK), by OpenSSL. */
-static void reference(size_t off, unsigned char out[16])
+/* The updates of a hub thread's stream (about `mib` MiB in all). */
+static size_t n_updates(void)
+{
+	size_t n = mib * CHUNK / upd;
+
+	return n > 0 ? n : 1;
+}
+
+/* The MD5 of n copies of data[off .. off + len), by OpenSSL. */
+static void reference(size_t off, size_t len, size_t n, unsigned char out[16])
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	unsigned int n = 0;
+	unsigned int dn = 0;
 
 	EVP_DigestInit_ex(c, EVP_md5(), NULL);
-	for (size_t i = 0; i < mib; i++)
-		EVP_DigestUpdate(c, data + off, CHUNK);
-	EVP_DigestFinal_ex(c, out, &n);
+	for (size_t i = 0; i < n; i++)
+		EVP_DigestUpdate(c, data + off, len);
+	EVP_DigestFinal_ex(c, out, &dn);
 	EVP_MD_CTX_free(c);
 }
 
@@ -76,7 +86,7 @@ static void bench_openssl(void)
 	unsigned char d[16];
 	double t = now(), c = cpu();
 
-	reference(0, d);
+	reference(0, CHUNK, mib, d);
 	report("openssl MD5, 1 stream", (double)mib * CHUNK, now() - t, cpu() - c, "");
 }
 
@@ -153,7 +163,7 @@ static int gcm_chunk(EVP_CIPHER_CTX *gcm, unsigned char *out, const unsigned cha
 {
 	int n = 0;
 
-	return EVP_EncryptUpdate(gcm, out, &n, in, (int)CHUNK) == 1 ? 0 : -1;
+	return EVP_EncryptUpdate(gcm, out, &n, in, (int)upd) == 1 ? 0 : -1;
 }
 
 static void *worker_main(void *arg)
@@ -167,22 +177,22 @@ static void *worker_main(void *arg)
 
 	w->rc = crypto_md5_new_shared(&c, w->mode == PLAIN_GCM ? NULL : w->hub);
 	if (w->rc == 0 && w->mode != MD5_ONLY &&
-	    ((gcm = EVP_CIPHER_CTX_new()) == NULL || (out = malloc(CHUNK + 16)) == NULL ||
+	    ((gcm = EVP_CIPHER_CTX_new()) == NULL || (out = malloc(upd + 16)) == NULL ||
 	     EVP_EncryptInit_ex(gcm, EVP_aes_256_gcm(), NULL, key, iv) != 1))
 		w->rc = -1;
 	pthread_barrier_wait(w->start);
-	for (size_t i = 0; i < mib && w->rc == 0; i++) {
+	for (size_t i = 0; i < n_updates() && w->rc == 0; i++) {
 		switch (w->mode) {
 		case MD5_ONLY:
-			w->rc = crypto_md5_update(c, in, CHUNK);
+			w->rc = crypto_md5_update(c, in, upd);
 			break;
 		case PLAIN_GCM:
 		case HUB_GCM:
-			if ((w->rc = crypto_md5_update(c, in, CHUNK)) == 0)
+			if ((w->rc = crypto_md5_update(c, in, upd)) == 0)
 				w->rc = gcm_chunk(gcm, out, in);
 			break;
 		case HUB_ASYNC_GCM:
-			if ((w->rc = crypto_md5_submit(c, in, CHUNK)) == 0)
+			if ((w->rc = crypto_md5_submit(c, in, upd)) == 0)
 				w->rc = gcm_chunk(gcm, out, in);
 			crypto_md5_wait(c);
 			break;
@@ -232,10 +242,10 @@ static void bench_hub(unsigned nthreads, enum mode mode)
 	if (mode != PLAIN_GCM)
 		snprintf(extra, sizeof(extra), "(%.1f lanes filled)",
 			 steps ? (double)lane_blocks / (double)steps : 0.0);
-	report(what, (double)mib * CHUNK * nthreads, t, c, extra);
+	report(what, (double)n_updates() * upd * nthreads, t, c, extra);
 	for (unsigned i = 0; i < nthreads; i++) {
 		if (!have_ref[w[i].off]) {
-			reference(w[i].off, ref[w[i].off]);
+			reference(w[i].off, upd, n_updates(), ref[w[i].off]);
 			have_ref[w[i].off] = 1;
 		}
 		if (w[i].rc != 0 || memcmp(w[i].md5, ref[w[i].off], 16) != 0) {
@@ -252,16 +262,26 @@ int main(int argc, char **argv)
 {
 	unsigned threads[] = { 1, 2, 8, 16, 24 };
 
+	size_t data_len;
+
+	if (argc > 2 && strcmp(argv[1], "-u") == 0) {
+		upd = strtoul(argv[2], NULL, 10) << 10;
+		argc -= 2;
+		argv += 2;
+	}
+	if (upd == 0)
+		upd = 1;
 	if (argc > 1)
 		mib = strtoul(argv[1], NULL, 10);
 	if (mib == 0)
 		mib = 1;
-	if ((data = malloc(CHUNK + 64)) == NULL)
+	data_len = (upd > CHUNK ? upd : CHUNK) + 64;
+	if ((data = malloc(data_len)) == NULL)
 		return 1;
 	srand(1);
-	for (size_t i = 0; i < CHUNK + 64; i++)
+	for (size_t i = 0; i < data_len; i++)
 		data[i] = (unsigned char)rand();
-	printf("%zu MiB a stream\n", mib);
+	printf("%zu MiB a stream, hub threads update %zu KiB at a time\n", mib, upd >> 10);
 	bench_openssl();
 	for (int isa = MD5MB_SCALAR; isa <= MD5MB_AVX512; isa++) {
 		unsigned lanes = md5mb_isa_lanes((enum md5mb_isa)isa);
