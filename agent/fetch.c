@@ -46,16 +46,18 @@ struct sink {
 
 /*
  * Local storage: a download is CPU (AES-GCM, a few GB/s a core) and disk
- * work, so one worker per core; more would only contend. S3: a GET spends
- * most of its time waiting on the network, and concurrent_transfers is what
- * the operator sized for the link, so at least that many are in flight.
- * Each worker holds one segment buffer (1 MiB by default) and one temp file,
- * so the cap bounds memory and open files whatever the backup's size.
+ * work, and each file ends in an fsync that waits for the disk: two workers
+ * a core, so one core decrypts while the other's file is being synced. S3: a
+ * GET spends most of its time waiting on the network, and
+ * concurrent_transfers is what the operator sized for the link, so at least
+ * that many are in flight. Each worker holds one segment buffer (1 MiB by
+ * default) and one temp file, so the cap bounds memory and open files
+ * whatever the backup's size.
  */
 unsigned fetch_worker_count(int remote, unsigned concurrent_transfers, size_t n_jobs)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned n = cpus > 0 ? (unsigned)cpus : 1;
+	unsigned n = cpus > 0 ? 2 * (unsigned)cpus : 2;
 
 	if (remote && concurrent_transfers > n)
 		n = concurrent_transfers;
