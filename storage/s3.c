@@ -120,6 +120,7 @@ static int s3_open(struct storage **out, const struct storage_config *cfg)
 	}
 	s->parent.ops = &storage_s3_ops;
 	s->parent.md5_use = cfg->secure ? STORAGE_MD5_IF_KNOWN : STORAGE_MD5_ALWAYS;
+	s->https = cfg->secure;
 	s->ssl_verify = cfg->ssl_verify;
 	/* A transfer under 1 KiB/s for a minute is dead, unless the bandwidth
 	 * cap itself is that low: then allow for 64 transfers sharing it. */

@@ -20,7 +20,10 @@ struct s3_storage {
 	char *key_id;
 	char *secret;	       /* wiped on close */
 	char *ca_file;	       /* NULL: the system store */
+	int https;
 	int ssl_verify;
+	struct x509_store_st *ca_store; /* the trusted CAs, read once for every
+				 * connection (NULL: not https, or no checks) */
 	long low_speed;	       /* bytes/s below which a transfer is dead (after 60 s) */
 	CURLSH *share;	       /* DNS, TLS sessions and connections, shared by threads */
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
