@@ -116,9 +116,20 @@ write_ini() { # ini data_dir base_path
 # run_timed OP TOOL REP CMD...: wall time (µs), peak RSS (KiB, GNU time %M)
 # and CPU time (user + system, s) into results.tsv. The page cache is warm;
 # writeback is flushed first, so no run pays for the one before.
+# WARM=DIR[:DIR...] in the environment: read those files first (not timed),
+# because this VM's kernel pages out what was not touched for some seconds
+# (DAMON "pageout"; /sys/kernel/mm/damon), so while one tool runs, the
+# other's data and store would leave the page cache.
+warm() {
+	local IFS=: d
+	for d in $1; do
+		[ -e "$d" ] && find "$d" -type f -exec cat {} + > /dev/null
+	done
+}
 run_timed() {
 	local op=$1 tool=$2 rep=$3 log t0 t1 us kb cpu; shift 3
 	log=$W/log/$op-$tool-$rep.log
+	[ -z "${WARM:-}" ] || warm "$WARM"
 	sync
 	t0=$(date +%s%N)
 	if ! /usr/bin/time -f '%M %U %S' -o "$W/rss" "$@" >"$log" 2>&1; then
@@ -182,25 +193,25 @@ export RESTIC_REPOSITORY=$W/restic-repo
 say "full backup into an empty store, $REPS times each (restic init is not timed)"
 for r in $(seq 1 "$REPS"); do
 	rm -rf "$C_BASE" "$C_BASE.state"
-	run_timed full cassette "$r" "${CAS[@]}" backup-node --backup-name full
+	WARM=$DATA run_timed full cassette "$r" "${CAS[@]}" backup-node --backup-name full
 	rm -rf "$RESTIC_REPOSITORY" "$RESTIC_CACHE_DIR"
 	restic init --quiet >/dev/null
-	run_timed full restic "$r" restic backup --quiet --tag full "$R_DATA"
+	WARM=$R_DATA run_timed full restic "$r" restic backup --quiet --tag full "$R_DATA"
 done
 C_STORED=$(bytes_of "$C_BASE") R_STORED=$(bytes_of "$RESTIC_REPOSITORY")
 
 say "the unchanged second run, $REPS times each"
 for r in $(seq 1 "$REPS"); do
-	run_timed unchanged cassette "$r" "${CAS[@]}" backup-node --backup-name "unchanged-$r"
-	run_timed unchanged restic "$r" restic backup --quiet --tag unchanged "$R_DATA"
+	WARM=$DATA:$C_BASE.state run_timed unchanged cassette "$r" "${CAS[@]}" backup-node --backup-name "unchanged-$r"
+	WARM=$R_DATA:$RESTIC_CACHE_DIR run_timed unchanged restic "$r" restic backup --quiet --tag unchanged "$R_DATA"
 done
 
 say "after 5% new files (new SSTable generations), $REPS times each"
 for r in $(seq 1 "$REPS"); do
 	python3 "$ROOT/bench/gen_node.py" add "$DATA" --percent 5 --round "$r" --list "$W/added" >&2
 	python3 "$ROOT/bench/gen_node.py" add "$R_DATA" --percent 5 --round "$r" --list "$W/added-r" >/dev/null
-	run_timed new5pct cassette "$r" "${CAS[@]}" backup-node --backup-name "added-$r"
-	run_timed new5pct restic "$r" restic backup --quiet --tag added "$R_DATA"
+	WARM=$DATA:$C_BASE.state run_timed new5pct cassette "$r" "${CAS[@]}" backup-node --backup-name "added-$r"
+	WARM=$R_DATA:$RESTIC_CACHE_DIR run_timed new5pct restic "$r" restic backup --quiet --tag added "$R_DATA"
 	xargs -d '\n' rm -f < "$W/added"
 	xargs -d '\n' rm -f < "$W/added-r"
 done
@@ -213,10 +224,10 @@ done
 say "restore of the full backup into an empty directory, $REPS times each (restic also with a sync after)"
 for r in $(seq 1 "$REPS"); do
 	rm -rf "$W/restore-c" "$W/restore-r"
-	run_timed restore cassette "$r" "${CAS[@]}" restore-node --backup-name full --target-dir "$W/restore-c"
-	run_timed restore restic "$r" restic restore latest --tag full --quiet --target "$W/restore-r"
+	WARM=$C_BASE run_timed restore cassette "$r" "${CAS[@]}" restore-node --backup-name full --target-dir "$W/restore-c"
+	WARM=$RESTIC_REPOSITORY run_timed restore restic "$r" restic restore latest --tag full --quiet --target "$W/restore-r"
 	rm -rf "$W/restore-r"
-	run_timed restore_durable restic "$r" sh -c 'restic restore latest --tag full --quiet --target "$1" && sync' \
+	WARM=$RESTIC_REPOSITORY run_timed restore_durable restic "$r" sh -c 'restic restore latest --tag full --quiet --target "$1" && sync' \
 		sh "$W/restore-r"
 done
 # not timed: both restores must be the node's files, byte for byte
@@ -233,9 +244,9 @@ if [ "$TARGET" -eq 1 ]; then
 		--keyspaces 1 --tables 5 --seed 2 >&2
 	T_PLAIN=$(bytes_of "$T_DATA" snapshots) T_FILES=$(find "$T_DATA" -type f | wc -l)
 	write_ini "$T_INI" "$T_DATA" "$T_BASE"
-	run_timed t_full cassette 1 "$CASSETTE" --config "$T_INI" backup-node --backup-name full
+	WARM=$T_DATA run_timed t_full cassette 1 "$CASSETTE" --config "$T_INI" backup-node --backup-name full
 	for r in $(seq 1 "$REPS"); do
-		run_timed t_unchanged cassette "$r" "$CASSETTE" --config "$T_INI" backup-node --backup-name "unchanged-$r"
+		WARM=$T_DATA:$T_BASE.state run_timed t_unchanged cassette "$r" "$CASSETTE" --config "$T_INI" backup-node --backup-name "unchanged-$r"
 	done
 fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -260,7 +271,7 @@ overhead() { awk -v s="$1" -v p="$2" 'BEGIN { printf "%+.4f%%", (s - p) * 100 / 
 	echo
 	cat "$W/machine.md"
 	echo "- load average at end: $LOAD_END"
-	echo "- both tools warm-cache (the data sets fit in RAM; dropping caches is not reliable here);" \
+	echo "- both tools warm-cache (the data sets fit in RAM; each tool's input is read just before it is timed, as this VM pages out idle memory);" \
 	     "\`sync\` before every timed command; medians of $REPS; default settings of both tools" \
 	     "(cassette: AES-256-GCM, local storage, snapshot_mode = hardlink; restic: repository v2, compression auto)"
 	echo
