@@ -31,7 +31,7 @@ for g in 1 2 3; do sstable "$D/ks1/$T2" $g $(( g * 40000 )); done
 sstable "$D/ks1/$T2/.t2_idx" 1 5000
 sstable "$D/ks2/$T3" 1 0
 N_FILES=$(find "$D" -type f | wc -l)
-WORKERS=$(nproc); [ "$WORKERS" -gt 32 ] && WORKERS=32
+WORKERS=$(( 2 * $(nproc) )); [ "$WORKERS" -gt 32 ] && WORKERS=32   # local storage: two a core (agent/fetch.c)
 
 "$CASSETTE" keygen > "$W/backup.key"
 "$CASSETTE" keygen > "$W/other.key"
