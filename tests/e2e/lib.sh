@@ -25,6 +25,13 @@ run() {
 cas() { local want=$1; shift; run "$want" "$CASSETTE" --config "$CFG" "$@"; }
 err_has() { grep -qF -- "$1" "$W/err" || { cat "$W/err"; fail "stderr lacks '$1'"; }; }
 out_has() { grep -qF -- "$1" "$W/out" || { cat "$W/out"; fail "stdout lacks '$1'"; }; }
+# flip_byte FILE OFFSET : inverts one byte in place, so the file surely changes
+flip_byte() {
+	local old
+	old=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	[ -n "$old" ] || fail "flip_byte: $1 has no byte at $2"
+	printf "\\x$(printf %02x $((old ^ 0xff)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
 one_line_err() { [ "$(wc -l < "$W/err")" -eq 1 ] || { cat "$W/err"; fail "stderr is not one line"; }; }
 
 # write_config FILE DATA STORE [extra lines...]

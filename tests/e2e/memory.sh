@@ -6,47 +6,22 @@
 # restores are byte-exact. A differential run costs the same with 2 or 4
 # earlier manifests: the history does not grow with the number of backups.
 #
-# Peak RSS comes from GNU time (%M, KiB). Under AddressSanitizer it means
-# nothing (shadow memory, quarantine), so that build skips.
+# Peak RSS comes from GNU time (%M, KiB); the sanitizer build skips (rss.sh).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/rss.sh"
 
-LIMIT_KIB=$((64 * 1024))
 FILES=${MEMORY_FILES:-100000}
 BIG=${MEMORY_BIG_BYTES:-4294967296}
 
-if [ -n "${CASSETTE_SANITIZED:-}" ] || grep -q __asan_init "$CASSETTE"; then
-	echo "skipped: peak RSS is meaningless in the sanitizer build"
-	exit 77
-fi
-[ -x /usr/bin/time ] || fail "GNU time (/usr/bin/time) is missing: scripts/deps.sh installs it"
-
-# fsync makes no difference to memory but makes 100,000 files slow on some
-# disks: the small-file node lives in /dev/shm when it has room, and
-# eatmydata (when installed) turns fsync off for the measured commands.
+# fsync makes 100,000 files slow on some disks: the small-file node lives in
+# /dev/shm when it has room (and rss.sh turns fsync off with eatmydata).
 S=$W
 if [ -d /dev/shm ] && [ -w /dev/shm ] && \
    [ "$(df -Pk /dev/shm | awk 'NR==2 {print $4}')" -gt $((4 * 1024 * 1024)) ]; then
 	S=$(mktemp -d /dev/shm/cassette-memory.XXXXXX)
 fi
 trap 'rm -rf "$W" "$S"' EXIT
-NOSYNC=()
-command -v eatmydata >/dev/null && NOSYNC=(eatmydata)
-
 "$CASSETTE" keygen > "$W/backup.key"
-
-# peak NAME ARGS... : run cassette with $CFG; its peak RSS must be under 64 MiB.
-# The value is left in $KIB.
-peak() {
-	local name=$1; shift
-	if ! "${NOSYNC[@]}" /usr/bin/time -f %M -o "$W/rss" "$CASSETTE" --config "$CFG" "$@" \
-		>"$W/out" 2>"$W/err"; then
-		cat "$W/out" "$W/err"
-		fail "$name: cassette $* failed"
-	fi
-	KIB=$(tail -1 "$W/rss")
-	echo "peak RSS $name: $KIB KiB"
-	[ "$KIB" -lt "$LIMIT_KIB" ] || fail "$name: peak RSS $KIB KiB is not under 64 MiB"
-}
 
 # ---- 100,000 small files over 100 tables --------------------------------------
 D=$S/data

@@ -187,8 +187,7 @@ no_files() { [ -z "$(find "$1" -type f 2>/dev/null)" ] || { find "$1" -type f; f
 cp "$OBJ" "$W/saved-obj" 2>/dev/null || true
 VICTIM=$STORE/node1.example/data/ks1/$T1/nb-2-big-Index.db
 cp "$VICTIM" "$W/saved"
-printf '\xff' | dd of="$VICTIM" bs=1 seek=5000 conv=notrunc status=none
-cmp -s "$VICTIM" "$W/saved" && printf '\x00' | dd of="$VICTIM" bs=1 seek=5000 conv=notrunc status=none
+flip_byte "$VICTIM" 5000
 cas 1 restore-node --backup-name b2 --target-dir "$W/t1"
 err_has "nb-2-big-Index.db"; one_line_err
 no_files "$W/t1"

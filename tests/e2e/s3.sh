@@ -148,7 +148,7 @@ ok "restores from S3 are byte-identical, multipart object included"
 # tampered object (rewritten by another client) and a wrong key fail cleanly
 VICTIM=e2e/node1/data/ks1/$T2/nb-1-big-Index.db
 awsenv s3 cp "s3://$BUCKET/$VICTIM" "$W/v" >/dev/null
-cp "$W/v" "$W/v.bad"; printf '\x5a' | dd of="$W/v.bad" bs=1 seek=100 conv=notrunc status=none
+cp "$W/v" "$W/v.bad"; flip_byte "$W/v.bad" 100
 awsenv s3 cp "$W/v.bad" "s3://$BUCKET/$VICTIM" >/dev/null
 cas 1 restore-node --backup-name b2 --target-dir "$W/t1"; err_has "nb-1-big-Index.db"
 [ -z "$(find "$W/t1" -type f 2>/dev/null)" ] || fail "partial restore"
@@ -156,8 +156,7 @@ cas 1 restore-node --backup-name b2 --target-dir "$W/t1"; err_has "nb-1-big-Inde
 # multipart object's last part this time
 BIGV=e2e/node1/data/ks1/$T1/nb-1-big-Data.db
 awsenv s3 cp "s3://$BUCKET/$BIGV" "$W/bv" >/dev/null
-cp "$W/bv" "$W/bv.bad"; printf '\x01' | dd of="$W/bv.bad" bs=1 seek=$((20 * 1024 * 1024)) conv=notrunc status=none
-cmp -s "$W/bv" "$W/bv.bad" && printf '\x02' | dd of="$W/bv.bad" bs=1 seek=$((20 * 1024 * 1024)) conv=notrunc status=none
+cp "$W/bv" "$W/bv.bad"; flip_byte "$W/bv.bad" $((20 * 1024 * 1024))
 awsenv s3 cp "$W/bv.bad" "s3://$BUCKET/$BIGV" >/dev/null
 cas 1 restore-node --backup-name b1 --target-dir "$W/t1b"; err_has "nb-1-big-Data.db"
 [ -z "$(find "$W/t1b" -type f 2>/dev/null)" ] || fail "partial restore"

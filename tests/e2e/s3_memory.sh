@@ -12,19 +12,14 @@
 # of a minute or two; S3_MEMORY_WORKERS, S3_MEMORY_BIG (objects),
 # S3_MEMORY_BIG_BYTES and S3_MEMORY_FILES change them.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/rss.sh"
 
-LIMIT_KIB=$((64 * 1024))
 WORKERS=${S3_MEMORY_WORKERS:-32}
 NBIG=${S3_MEMORY_BIG:-20}
 BIG=${S3_MEMORY_BIG_BYTES:-$((20 * 1024 * 1024 + 4321))}   # 3 parts of <= 8 MiB
 FILES=${S3_MEMORY_FILES:-4000}
 
-if [ -n "${CASSETTE_SANITIZED:-}" ] || grep -q __asan_init "$CASSETTE"; then
-	echo "skipped: peak RSS is meaningless in the sanitizer build"
-	exit 77
-fi
 : "${CASSETTE_TEST_S3_ENDPOINT:?run me through tests/support/rgw.sh run --}"
-[ -x /usr/bin/time ] || fail "GNU time (/usr/bin/time) is missing: scripts/deps.sh installs it"
 AWS=/usr/bin/aws
 [ -x "$AWS" ] || fail "awscli ($AWS) is missing: scripts/deps.sh installs it"
 BUCKET=$CASSETTE_TEST_S3_BUCKET
@@ -32,31 +27,6 @@ awsenv() {
 	AWS_ACCESS_KEY_ID=$CASSETTE_TEST_S3_KEY_ID AWS_SECRET_ACCESS_KEY=$CASSETTE_TEST_S3_SECRET \
 	AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
 		"$AWS" --endpoint-url "$CASSETTE_TEST_S3_ENDPOINT" "$@"
-}
-
-# fsync makes no difference to memory: eatmydata (when installed) turns it
-# off for the measured commands, as in memory.sh.
-NOSYNC=()
-command -v eatmydata >/dev/null && NOSYNC=(eatmydata)
-
-# peak NAME ARGS... : run cassette with $CFG and note its peak RSS; one over
-# 64 MiB is kept in $OVER, so that every later measurement is still made and
-# printed, and the test fails at the end.
-OVER=""
-peak() {
-	local name=$1 kib; shift
-	if ! "${NOSYNC[@]}" /usr/bin/time -f %M -o "$W/rss" "$CASSETTE" --config "$CFG" "$@" \
-		>"$W/out" 2>"$W/err"; then
-		cat "$W/out" "$W/err"
-		fail "$name: cassette $* failed"
-	fi
-	kib=$(tail -1 "$W/rss")
-	echo "peak RSS $name: $kib KiB"
-	if [ "$kib" -ge "$LIMIT_KIB" ]; then
-		echo "FAIL: $name: peak RSS $kib KiB is not under 64 MiB" >&2
-		OVER="$OVER $name ($kib KiB)"
-		return 1
-	fi
 }
 
 # ---- the node: small files over 40 tables, and $NBIG multipart-sized Data.db ----
