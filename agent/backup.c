@@ -617,11 +617,13 @@ static void print_cache_summary(const struct run *r, const struct hashcache_coun
 	       hc->hashed_files, hc->hashed_files == 1 ? "" : "s",
 	       cmd_human_bytes(b, sizeof(b), hc->hashed_bytes));
 	if (hc->state == HASHCACHE_VERIFY)
-		printf(", %" PRIu64 " cached MD5s wrong", hc->disagreed);
+		printf(", %" PRIu64 " cached MD5%s wrong", hc->disagreed,
+		       hc->disagreed == 1 ? "" : "s");
 	printf("\n");
 	if (hc->disagreed > 0)
-		fprintf(stderr, "cassette: warning: hash cache: %" PRIu64 " cached MD5s of node %s did "
-			"not match the files; they are corrected\n", hc->disagreed, r->cfg->fqdn);
+		fprintf(stderr, "cassette: warning: hash cache: %" PRIu64 " cached MD5%s of node %s "
+			"did not match the file%s; corrected\n", hc->disagreed,
+			hc->disagreed == 1 ? "" : "s", r->cfg->fqdn, hc->disagreed == 1 ? "" : "s");
 }
 
 static void print_summary(const struct run *r)

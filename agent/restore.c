@@ -459,8 +459,9 @@ int cmd_restore_node(const struct config *cfg, const struct restore_opts *o)
 		goto out;
 	if ((rc = make_dirs(&rs)) != 0 || (rc = fetch_files(&rs)) != 0 || (rc = commit(&rs)) != 0)
 		goto out;
-	printf("restored %zu files (%s) of backup %s of node %s into %s\n", rs.n_jobs,
-	       cmd_human_bytes(human, sizeof(human), rs.bytes), o->name, cfg->fqdn, o->target_dir);
+	printf("restored %zu file%s (%s) of backup %s of node %s into %s\n", rs.n_jobs,
+	       rs.n_jobs == 1 ? "" : "s", cmd_human_bytes(human, sizeof(human), rs.bytes), o->name,
+	       cfg->fqdn, o->target_dir);
 out:
 	if (rc != 0)
 		undo(&rs);

@@ -10,6 +10,7 @@ unset CASSETTE_PROGRESS
 T1=t1-0123456789abcdef0123456789abcdef
 T2=t2-fedcba9876543210fedcba9876543210
 T3=t3-00000000000000000000000000000003
+T4=t4-00000000000000000000000000000004
 D=$W/data
 comp() { # comp DIR GEN COMPONENT SIZE
 	mkdir -p "$1"
@@ -30,6 +31,7 @@ for g in 4 5 6 7 8 9 10 11 12; do sstable "$D/ks1/$T1" $g $(( (g * 104729) % 150
 for g in 1 2 3; do sstable "$D/ks1/$T2" $g $(( g * 40000 )); done
 sstable "$D/ks1/$T2/.t2_idx" 1 5000
 sstable "$D/ks2/$T3" 1 0
+comp "$D/ks3/$T4" 1 Data.db 100                 # a table of one file
 N_FILES=$(find "$D" -type f | wc -l)
 WORKERS=$(( 2 * $(nproc) )); [ "$WORKERS" -gt 32 ] && WORKERS=32   # local storage: two a core (agent/fetch.c)
 
@@ -88,6 +90,8 @@ cas 0 restore-node --backup-name b1 --target-dir "$W/r2" --keyspace ks1 --table 
 diff <(sstable_digest "$D" | grep " ks1/$T2/") <(sstable_digest "$W/r2") || fail "--table t2 restore differs"
 cas 0 restore-node --backup-name b1 --target-dir "$W/r3" --keyspace ks2
 diff <(sstable_digest "$D" | grep " ks2/") <(sstable_digest "$W/r3") || fail "--keyspace ks2 restore differs"
+cas 0 restore-node --backup-name b1 --target-dir "$W/r4" --keyspace ks3
+out_has "restored 1 file (100 B)"; cmp "$D/ks3/$T4/nb-1-big-Data.db" "$W/r4/ks3/$T4/nb-1-big-Data.db"
 ok "--keyspace and --table restore exactly their files"
 
 # ---- failures leave nothing ----------------------------------------------------------
