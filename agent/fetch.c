@@ -11,14 +11,21 @@
 
 #include "commands.h"
 #include "crypto.h"
+#include "direct.h"
 #include "fetch.h"
 #include "manifest.h"
 #include "progress.h"
 #include "storage.h"
 #include "util.h"
-#include "writeback.h"
 
 #define MAX_WORKERS 32
+/* Each worker's direct-write buffer: together at most 8 MiB, each 256 KiB to
+ * 1 MiB (four local workers get 1 MiB; 32 on S3 get 256 KiB, so a restore
+ * stays well under 64 MiB). A direct write of 256 KiB already keeps a disk
+ * busy with a few in flight. */
+#define OUT_BUDGET (8u << 20)
+#define OUT_MIN (256u << 10)
+#define OUT_MAX (1u << 20)
 /* Returned by a sink to abandon a download once another worker failed; the
  * first failure's message is what gets reported. */
 #define STOPPED CST_ERROR
@@ -31,13 +38,14 @@ struct pool {
 	atomic_int stop;		/* a worker failed, or a signal came */
 	int rc;				/* the first failure */
 	char msg[1024];
+	size_t out_cap;			/* each worker's direct-write buffer */
 };
 
 /* One file in flight: where its bytes go and what they must add up to. */
 struct sink {
 	struct pool *pool;
 	int fd;
-	struct writeback wb;		/* of fd */
+	struct direct_out out;		/* of fd */
 	const char *path;
 	struct crypto_stream *dec;	/* NULL for plaintext objects */
 	struct crypto_md5 *md5;		/* plaintext objects: prove source_MD5 */
@@ -107,9 +115,8 @@ static int write_plain(void *arg, const unsigned char *buf, size_t len)
 
 	if (s->md5 && (rc = crypto_md5_update(s->md5, buf, len)) != 0)
 		return rc;
-	if (cst_write_all(s->fd, buf, len) != 0)
+	if (direct_write(&s->out, buf, len) != 0)
 		return cst_error_errno("cannot write %s", s->path);
-	writeback_wrote(&s->wb, len);
 	s->plain += len;
 	progress_add_bytes(s->pool->p->progress, len);
 	return 0;
@@ -165,7 +172,8 @@ static int name_failure(const struct fetch_job *j, int rc)
 			 fetch_rel(j), j->rec.path, saved);
 }
 
-static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *md5)
+static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *md5,
+		     unsigned char *outbuf)
 {
 	const struct fetch_params *p = pool->p;
 	struct crypto_identity id = { p->fqdn, j->tab->keyspace, j->tab->columnfamily, fetch_rel(j) };
@@ -186,7 +194,7 @@ static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *
 		goto out;
 	}
 	memcpy(j->tmp_tag, tmp + strlen(tmp) - 6, sizeof(j->tmp_tag));
-	writeback_init(&s.wb, s.fd);
+	direct_init(&s.out, s.fd, outbuf, pool->out_cap, 1);
 	s.path = tmp;
 	if (j->rec.encrypted) {
 		if ((rc = crypto_decryptor_new(&s.dec, p->key, &id, j->rec.salt)) != 0)
@@ -200,8 +208,7 @@ static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *
 	    (s.dec && (rc = crypto_stream_final(s.dec, write_plain, &s)) != 0) ||
 	    (rc = verify(j, &s)) != 0)
 		goto out;
-	writeback_finish(&s.wb);
-	if (fchmod(s.fd, 0644) != 0 || fsync(s.fd) != 0)
+	if (direct_finish(&s.out) != 0 || fchmod(s.fd, 0644) != 0 || fsync(s.fd) != 0)
 		rc = cst_error_errno("cannot write %s", tmp);
 out:
 	if (s.fd >= 0 && close(s.fd) != 0 && rc == 0)
@@ -216,10 +223,16 @@ static void *worker(void *arg)
 {
 	struct pool *pool = arg;
 	struct crypto_md5 *md5 = NULL;
+	unsigned char *outbuf;
 	int rc;
 
+	if ((outbuf = direct_buf_new(pool->out_cap)) == NULL) {
+		fail(pool, CST_ENOMEM);
+		return NULL;
+	}
 	if ((rc = crypto_md5_new(&md5)) != 0) {
 		fail(pool, rc);
+		free(outbuf);
 		return NULL;
 	}
 	for (;;) {
@@ -231,7 +244,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&pool->lock);
 		if (j == NULL || stopping(pool))
 			break;
-		if ((rc = fetch_one(pool, j, md5)) != 0) {
+		if ((rc = fetch_one(pool, j, md5, outbuf)) != 0) {
 			/* a download abandoned for a signal is not this file's fault */
 			fail(pool, cassette_interrupted ? cst_error(CST_ERROR, "interrupted") : rc);
 			break;
@@ -239,6 +252,8 @@ static void *worker(void *arg)
 		progress_file_done(pool->p->progress, 0);
 	}
 	crypto_md5_free(md5);
+	explicit_bzero(outbuf, pool->out_cap);	/* it held plaintext */
+	free(outbuf);
 	return NULL;
 }
 
@@ -274,6 +289,9 @@ int fetch_all(struct fetch_job *jobs, size_t n_jobs, const struct fetch_params *
 		n = MAX_WORKERS;
 	if (n > n_jobs)
 		n = n_jobs ? (unsigned)n_jobs : 1;
+	pool.out_cap = OUT_BUDGET / n;
+	pool.out_cap = pool.out_cap < OUT_MIN ? OUT_MIN : pool.out_cap > OUT_MAX ? OUT_MAX : pool.out_cap;
+	pool.out_cap &= ~(size_t)(DIRECT_ALIGN - 1);
 	for (t = 0; t < n; t++) {
 		if (pthread_create(&threads[t], NULL, worker, &pool) != 0) {
 			fail(&pool, cst_error(CST_ERROR, "cannot start restore threads"));

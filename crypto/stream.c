@@ -9,6 +9,7 @@
  * in place. Whether a segment is the last one is decided by position only: a
  * buffered full segment is known not to be last when a byte after it arrives.
  */
+#define _POSIX_C_SOURCE 200809L	/* posix_memalign */
 #include "crypto_int.h"
 #include "util.h"
 
@@ -25,6 +26,7 @@
 #define INFO_MAX 1024
 /* The segment buffer starts this small so tiny objects stay cheap. */
 #define BUF_INITIAL 4096
+#define BUF_ALIGN 4096
 
 enum { ST_OPEN, ST_DONE, ST_DEAD };
 
@@ -157,8 +159,10 @@ static int ensure_cap(struct crypto_stream *s, size_t need)
 		ncap *= 2;
 	if (ncap > s->stride)
 		ncap = s->stride;
-	if ((nbuf = cst_malloc(ncap)) == NULL)
-		return CST_ENOMEM;
+	/* page-aligned, so a full segment of plaintext can go to the disk by
+	 * direct I/O straight from here (agent/direct.h) */
+	if (posix_memalign((void **)&nbuf, BUF_ALIGN, ncap) != 0)
+		return cst_error(CST_ENOMEM, "out of memory");
 	if (s->buf != NULL) {
 		memcpy(nbuf, s->buf, s->fill);
 		OPENSSL_cleanse(s->buf, s->cap);
