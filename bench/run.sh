@@ -221,8 +221,25 @@ done
 # as is, and durable: its restore and then a sync, so that its data too is on
 # the disk when the clock stops (nothing else runs here, so what sync flushes
 # is restic's). cassette's command is the same in both rows, timed once.
-say "restore of the full backup into an empty directory, $REPS times each (restic also with a sync after)"
+#
+# The disk's own floor for that, timed in the same repetitions: the same
+# number of bytes written by 4 dd streams in parallel with direct I/O and an
+# fsync each (no tool, no files to create, no decryption). No durable restore
+# can be faster than this on this disk.
+FLOOR_SRC=$W/tmp/floor-src
+# (head stops the cat early: SIGPIPE is expected, so the size is what is checked)
+{ find "$DATA" -name '*-Data.db' -exec cat {} + 2>/dev/null || true; } | head -c $(( PLAIN / 4 )) > "$FLOOR_SRC"
+[ "$(stat -c %s "$FLOOR_SRC")" = $(( PLAIN / 4 )) ] || { echo "bench/run.sh: cannot make $FLOOR_SRC" >&2; exit 1; }
+cat > "$W/floor.sh" <<'SH'
+# floor.sh SRC DIR: 4 copies of SRC into DIR, in parallel, O_DIRECT, fsync each
+mkdir -p "$2"
+for i in 1 2 3 4; do dd if="$1" of="$2/f$i" bs=1M oflag=direct conv=fsync status=none & done
+wait
+SH
+say "restore of the full backup into an empty directory, $REPS times each (restic also with a sync after; the disk's floor)"
 for r in $(seq 1 "$REPS"); do
+	rm -rf "$W/floor"
+	WARM=$FLOOR_SRC run_timed floor disk "$r" bash "$W/floor.sh" "$FLOOR_SRC" "$W/floor"
 	rm -rf "$W/restore-c" "$W/restore-r"
 	WARM=$C_BASE run_timed restore cassette "$r" "${CAS[@]}" restore-node --backup-name full --target-dir "$W/restore-c"
 	WARM=$RESTIC_REPOSITORY run_timed restore restic "$r" restic restore latest --tag full --quiet --target "$W/restore-r"
@@ -234,7 +251,7 @@ done
 diff -r -x snapshots "$DATA" "$W/restore-c" >&2 || { echo "bench/run.sh: cassette's restore differs from the node" >&2; exit 1; }
 diff -r "$R_DATA" "$W/restore-r$R_DATA" >&2 || { echo "bench/run.sh: restic's restore differs from the node" >&2; exit 1; }
 echo "  both restores are byte-identical to the node" >&2
-rm -rf "$W/restore-c" "$W/restore-r"
+rm -rf "$W/restore-c" "$W/restore-r" "$W/floor" "$W/floor.sh" "$FLOOR_SRC"
 
 if [ "$TARGET" -eq 1 ]; then
 	T_DATA=$W/target/data T_INI=$W/target.ini T_BASE=$W/target-store
@@ -294,6 +311,12 @@ overhead() { awk -v s="$1" -v p="$2" 'BEGIN { printf "%+.4f%%", (s - p) * 100 / 
 	echo "Full backup: cassette $(rate "$PLAIN" "$(median full cassette 4)"), restic $(rate "$PLAIN" "$(median full restic 4)")." \
 	     "Restore: cassette $(rate "$PLAIN" "$(median restore cassette 4)"), restic $(rate "$PLAIN" "$(median restore restic 4)") as is," \
 	     "$(rate "$PLAIN" "$(median restore_durable restic 4)") durable."
+	fl=$(median floor disk 4)
+	echo
+	echo "The disk's floor: $(( PLAIN / 4 * 4 )) bytes written by 4 parallel \`dd oflag=direct conv=fsync\` streams took" \
+	     "$(secs "$fl") s$(spread floor disk) (median, $(rate "$PLAIN" "$fl")). cassette's restore took" \
+	     "$(awk -v c="$(median restore cassette 4)" -v f="$fl" 'BEGIN { printf "%.2f", c / f }')x that; a restore" \
+	     "at the floor would be $(ratio "$fl" "$(median restore_durable restic 4)")x faster than restic's durable one."
 	echo
 	echo "| after the full backup | bytes | vs plaintext |"
 	echo "|---|---:|---:|"
