@@ -79,9 +79,16 @@ int direct_write(struct direct_out *d, const unsigned char *p, size_t len)
 	while (len > 0) {
 		size_t n = d->cap - d->fill;
 
-		if (d->fill == 0 && !d->direct && len >= d->cap)
-			return put(d, p, len);	/* buffered: no reason to copy */
-		if (d->fill == 0 && d->direct && len >= DIRECT_ALIGN &&
+		if (!d->direct) {
+			/* through the page cache: nothing to align, so nothing
+			 * to copy; what a refused direct write left buffered
+			 * goes first */
+			if (d->fill > 0 && put(d, d->buf, d->fill) != 0)
+				return -1;
+			d->fill = 0;
+			return put(d, p, len);
+		}
+		if (d->fill == 0 && len >= DIRECT_ALIGN &&
 		    (uintptr_t)p % DIRECT_ALIGN == 0) {
 			/* aligned already (a decrypted segment): straight from
 			 * the caller's memory; the end of the file is aligned

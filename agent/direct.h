@@ -1,11 +1,13 @@
 /*
  * direct: write a new file past the page cache (O_DIRECT) where the file
- * system allows it. A restore writes whole nodes that nobody reads back
- * soon: copying each byte into freshly allocated page-cache pages cost more
- * CPU than decrypting it (and on a VM whose freed memory goes back to the
- * host, each of those pages faults in again from the host first). Bytes are
+ * system allows it. A restore writes whole nodes, and a backup to local
+ * storage writes whole stores, that nobody reads back soon: copying each
+ * byte into freshly allocated page-cache pages cost more CPU than decrypting
+ * or encrypting it (and on a VM whose freed memory goes back to the host,
+ * each of those pages faults in again from the host first). Bytes are
  * gathered in an aligned buffer of the caller's and written a buffer at a
- * time, so each write is aligned in memory, offset and length.
+ * time, so each write is aligned in memory, offset and length; input that
+ * is aligned already goes out from where it is.
  *
  * Where O_DIRECT is refused (when it is set, or by the first write: a file
  * system without it, a block size over DIRECT_ALIGN), the file goes on
@@ -41,7 +43,8 @@ unsigned char *direct_buf_new(size_t cap);
 
 /* Start writing the new, empty file `fd` through `buf` (`cap` bytes, a
  * multiple of DIRECT_ALIGN for direct writes to happen). `try_direct` 0
- * keeps the page cache. */
+ * keeps the page cache: every write then goes straight to write(2), with
+ * writeback, and `buf` is never touched (it may be NULL, `cap` 0). */
 void direct_init(struct direct_out *d, int fd, unsigned char *buf, size_t cap, int try_direct);
 /* Append `len` bytes. 0, or -1 with errno set. */
 int direct_write(struct direct_out *d, const unsigned char *p, size_t len);

@@ -12,14 +12,18 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "direct.h"
 #include "progress.h"
 #include "snapshot.h"
 #include "storage.h"
 #include "uploads.h"
 #include "util.h"
-#include "writeback.h"
 
 #define READ_CHUNK (1u << 20)
+/* Each encoder's direct-write buffer, when its temp files are the store's
+ * objects (local storage): MAX_ENCODERS of them stay a few MiB, and a
+ * direct write of this size keeps the disk busy with a few in flight. */
+#define OUT_CAP (256u << 10)
 #define MIN_PART (8ull << 20)
 #define MAX_PARTS 9000ull
 
@@ -32,6 +36,7 @@ struct pipeline {
 	int whole;			/* the store takes temp files as they are */
 	struct crypto_md5 *md5_src, *md5_part;
 	unsigned char *buf;
+	unsigned char *outbuf;		/* direct writes (p->whole), or NULL */
 	struct progress *progress;	/* NULL: none */
 };
 
@@ -44,7 +49,7 @@ struct writer {
 	int flags;
 	uint64_t part_size;		/* bytes per part (multipart) */
 	int fd;
-	struct writeback wb;		/* of fd */
+	struct direct_out out;		/* of fd */
 	char *path;			/* current temp file */
 	uint64_t in_part, total;
 	unsigned parts;			/* submitted */
@@ -86,6 +91,13 @@ int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage
 	 * as the object: cutting it into parts would only add the copy that
 	 * joins them. */
 	p->whole = storage_takes_files_from(st, p->tmpdir);
+	/* Those temp files are written past the page cache, as a restore's
+	 * files are (direct.h): nothing reads them back soon. Temp files an
+	 * upload sends on are read back at once, so they keep the cache. */
+	if (p->whole && (p->outbuf = direct_buf_new(OUT_CAP)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
 	*out = p;
 	p = NULL;
 out:
@@ -109,6 +121,10 @@ void pipeline_free(struct pipeline *p)
 	crypto_md5_free(p->md5_src);
 	crypto_md5_free(p->md5_part);
 	free(p->buf);
+	if (p->outbuf != NULL) {
+		explicit_bzero(p->outbuf, OUT_CAP);	/* a plaintext backup's bytes */
+		free(p->outbuf);
+	}
 	free(p);
 }
 
@@ -168,7 +184,7 @@ static int open_part(struct writer *w)
 		return rc;
 	}
 	w->in_part = 0;
-	writeback_init(&w->wb, w->fd);
+	direct_init(&w->out, w->fd, w->p->outbuf, OUT_CAP, w->p->outbuf != NULL);
 	return w->hash_parts ? crypto_md5_reset(w->p->md5_part) : 0;
 }
 
@@ -187,7 +203,9 @@ static int submit_part(struct writer *w)
 	} else if (w->mpu == NULL) {
 		sum = w->whole_md5;
 	}
-	writeback_finish(&w->wb);	/* the disk starts while the store takes it */
+	/* buffered bytes: the disk starts while the store takes them */
+	if (direct_finish(&w->out) != 0 && rc == 0)
+		rc = cst_error_errno("cannot write temp file %s", path);
 	if (close(w->fd) != 0 && rc == 0)
 		rc = cst_error_errno("cannot write temp file %s", path);
 	w->fd = -1;
@@ -217,9 +235,8 @@ static int write_sink(void *arg, const unsigned char *buf, size_t len)
 			n = (size_t)(w->part_size - w->in_part);
 		if (w->hash_parts && (rc = crypto_md5_update(w->p->md5_part, buf, n)) != 0)
 			return rc;
-		if (cst_write_all(w->fd, buf, n) != 0)
+		if (direct_write(&w->out, buf, n) != 0)
 			return cst_error_errno("cannot write temp file %s", w->path);
-		writeback_wrote(&w->wb, n);
 		w->in_part += n;
 		w->total += n;
 		buf += n;

@@ -2,7 +2,8 @@
  * and chunking, the file holds exactly the bytes appended; aligned input
  * goes out by direct writes (O_DIRECT stays set, which it would not after a
  * refused write); a buffer the kernel refuses mid-file falls back to the page
- * cache without losing a byte; and a write error reaches the caller. */
+ * cache without losing a byte; a writer kept on the page cache needs no
+ * buffer; and a write error reaches the caller. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -144,6 +145,39 @@ static void test_every_size_and_chunking(void **state)
 	scratch_remove(dir);
 }
 
+/* Through the page cache the writer needs no buffer at all (a backup's temp
+ * files that an upload reads back): every write goes straight out. */
+static void test_buffered_needs_no_buffer(void **state)
+{
+	const size_t chunks[] = { 0, 1, 4096, CAP + 16 };
+	char *dir = scratch_new("direct"), *path;
+	unsigned char *src = pattern(6 * CAP);
+	struct direct_out d;
+	size_t i, c, off, n;
+	int fd;
+
+	(void)state;
+	assert_true(asprintf(&path, "%s/f", dir) > 0);
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+			fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+			assert_true(fd >= 0);
+			direct_init(&d, fd, NULL, 0, 0);
+			for (off = 0; off < sizes[i]; off += n) {
+				n = chunks[c] ? chunks[c] : 1 + (off * 7919) % (2 * CAP);
+				n = n < sizes[i] - off ? n : sizes[i] - off;
+				assert_int_equal(direct_write(&d, src + off, n), 0);
+				assert_int_equal(d.off, off + n);	/* out already */
+			}
+			assert_int_equal(direct_finish(&d), 0);
+			assert_int_equal(close(fd), 0);
+			check_file(path, src, sizes[i]);
+		}
+	free(path);
+	free(src);
+	scratch_remove(dir);
+}
+
 /* Aligned input of aligned sizes goes straight out by direct writes; input
  * that is not aligned is gathered and still goes out direct. */
 static void test_direct_writes_happen(void **state)
@@ -210,8 +244,15 @@ static void test_write_error_reaches_caller(void **state)
 	errno = 0;
 	assert_int_equal(direct_write(&d, src, CAP), -1);
 	assert_int_equal(errno, EBADF);
-	direct_init(&d, fd, buf, CAP, 0);
+	/* through the page cache, every write goes out at once */
+	direct_init(&d, fd, NULL, 0, 0);
+	errno = 0;
+	assert_int_equal(direct_write(&d, src, 10), -1);
+	assert_int_equal(errno, EBADF);
+	/* a direct writer's tail waits for direct_finish */
+	direct_init(&d, fd, buf, CAP, 1);
 	assert_int_equal(direct_write(&d, src, 10), 0);	/* only buffered so far */
+	errno = 0;
 	assert_int_equal(direct_finish(&d), -1);
 	assert_int_equal(errno, EBADF);
 	close(fd);
@@ -225,6 +266,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_size_and_chunking),
+		cmocka_unit_test(test_buffered_needs_no_buffer),
 		cmocka_unit_test(test_direct_writes_happen),
 		cmocka_unit_test(test_refused_direct_write_falls_back),
 		cmocka_unit_test(test_write_error_reaches_caller),
