@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The hash cache ([storage] state_dir): an unchanged differential run reads no
-# file data (strace shows no SSTable opened, and the summary counts say so), in
+# One pass: a first backup opens each new file once and reads its bytes once
+# (strace). The hash cache ([storage] state_dir): an unchanged differential
+# run reads no file data (strace shows no SSTable opened, and the summary
+# counts say so), in
 # both snapshot modes; a file rewritten in place with its size and mtime put
 # back is caught by its ctime and stored again, and restores byte-exact;
 # --verify-hashes re-reads everything; a damaged database never gives a wrong
@@ -36,13 +38,13 @@ sql() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execu
 summary_is() {
 	out_has "$1 unchanged ($2 from the hash cache, $3 re-hashed)"
 }
-# traced EXPECTED_RC ARGS...: cas under strace, the openat calls in $W/trace
+# traced EXPECTED_RC ARGS...: cas under strace, its open, read and close calls in $W/trace
 traced() {
 	local want=$1; shift
 	if [ "$HAVE_STRACE" = 1 ]; then
 		# LeakSanitizer cannot run under ptrace; the untraced runs still check leaks
 		run "$want" env ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
-			strace -f -qq -e trace=open,openat -o "$W/trace" "$CASSETTE" --config "$CFG" "$@"
+			strace -f -qq -e trace=open,openat,read,close -o "$W/trace" "$CASSETTE" --config "$CFG" "$@"
 	else
 		: > "$W/trace"; cas "$want" "$@"
 	fi
@@ -50,6 +52,40 @@ traced() {
 # data_opens DIR: how many times a data file (not a directory) under DIR was opened
 data_opens() {
 	grep -F "\"$1/" "$W/trace" | grep -v O_DIRECTORY | grep -cE -- '-(Data|Index)\.db"|TOC\.txt"' || true
+}
+# data_bytes_read DIR: the bytes read(2) from data files under DIR, all told
+data_bytes_read() {
+	python3 - "$1/" "$W/trace" <<'PY'
+import re, sys
+top, fds, pending, total = sys.argv[1], {}, {}, 0
+data = re.compile(r'-(Data|Index)\.db$|TOC\.txt$')
+for line in open(sys.argv[2]):
+    pid, _, rest = line.rstrip('\n').partition(' ')
+    rest = rest.lstrip()
+    m = re.match(r'<\.\.\. (\w+) resumed>(.*)', rest)
+    if m:   # a call strace printed in two pieces (another thread ran)
+        call, args = pending.pop(pid, (None, ''))
+        if call != m.group(1):
+            continue
+        rest = call + '(' + args + m.group(2)
+    elif rest.endswith('<unfinished ...>'):
+        m = re.match(r'(\w+)\((.*)<unfinished \.\.\.>$', rest)
+        if m:
+            pending[pid] = (m.group(1), m.group(2))
+        continue
+    m = re.match(r'(\w+)\((.*)\) += (-?\d+)', rest)
+    if not m:
+        continue
+    call, args, ret = m.group(1), m.group(2), int(m.group(3))
+    if call in ('open', 'openat') and ret >= 0:
+        p = re.search(r'"([^"]*)"', args)
+        fds[ret] = p is not None and p.group(1).startswith(top) and data.search(p.group(1)) is not None
+    elif call == 'read' and ret > 0 and fds.get(int(args.split(',')[0]), False):
+        total += ret
+    elif call == 'close':
+        fds.pop(int(args.split(',')[0] or -1), None)
+print(total)
+PY
 }
 # rewrite FILE: new bytes in place, same size and mtime; only the ctime moves.
 # The loop makes sure the ctime really moved (the kernel's clock ticks in
@@ -80,8 +116,16 @@ for mode in nodetool hardlink; do
 	CFG=$W/$mode.ini
 	write_config "$CFG" "$D" "$STORE" "key_secret_file = $W/k"
 
-	cas 0 backup-node --backup-name b1
+	traced 0 backup-node --backup-name b1
 	out_has "$N new"; summary_is 0 0 0
+	if [ "$HAVE_STRACE" = 1 ]; then
+		# one pass: each new file opened once, and its bytes read once
+		[ "$(data_opens "$D")" = "$N" ] || fail "$mode: the first run opened $(data_opens "$D") data files, not $N"
+		want=$(find "$D" -path '*/snapshots' -prune -o -type f -printf '%s\n' | awk '{ n += $1 } END { print n }')
+		got=$(data_bytes_read "$D")
+		[ "$got" = "$want" ] || fail "$mode: the first run read $got bytes of data files, the node holds $want"
+		ok "$mode: the first run reads each new file once: $N opens, $want bytes read for $want bytes"
+	fi
 	DB=$STATE/node1.example.db
 	[ "$(stat -c %a "$STATE")" = 700 ] || fail "state_dir is not 0700"
 	[ "$(stat -c %a "$DB")" = 600 ] || fail "state db is not 0600"
