@@ -1,4 +1,4 @@
-/* Unit tests of the direct-I/O writer (agent/direct.c): whatever the sizes
+/* Unit tests of the direct-I/O writer (agent/io/direct.c): whatever the sizes
  * and chunking, the file holds exactly the bytes appended; aligned input
  * goes out by direct writes (O_DIRECT stays set, which it would not after a
  * refused write); a buffer the kernel refuses mid-file falls back to the page

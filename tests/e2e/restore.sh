@@ -33,7 +33,7 @@ sstable "$D/ks1/$T2/.t2_idx" 1 5000
 sstable "$D/ks2/$T3" 1 0
 comp "$D/ks3/$T4" 1 Data.db 100                 # a table of one file
 N_FILES=$(find "$D" -type f | wc -l)
-WORKERS=$(( 2 * $(nproc) )); [ "$WORKERS" -gt 32 ] && WORKERS=32   # local storage: two a core (agent/fetch.c)
+WORKERS=$(( 2 * $(nproc) )); [ "$WORKERS" -gt 32 ] && WORKERS=32   # local storage: two a core (agent/restore/fetch.c)
 
 "$CASSETTE" keygen > "$W/backup.key"
 "$CASSETTE" keygen > "$W/other.key"
