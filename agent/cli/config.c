@@ -18,7 +18,7 @@
 
 struct parse_state {
 	struct config *cfg;
-	unsigned seen;		/* bit per option, to catch repeats */
+	uint64_t seen;		/* bit per option, to catch repeats */
 	int lineno;
 	char err[512];
 };
@@ -38,6 +38,10 @@ static const struct option_def options[] = {
 	{ "cassandra", "data_dir", STR(data_dir) },
 	{ "cassandra", "snapshot_mode", OPT_SNAPSHOT_MODE, 0 },
 	{ "cassandra", "nodetool_cmd", STR(nodetool_cmd) },
+	{ "cassandra", "resolve_ip_addresses", OPT(OPT_BOOL, resolve_ip_addresses) },
+	{ "cassandra", "stop_cmd", STR(stop_cmd) },
+	{ "cassandra", "start_cmd", STR(start_cmd) },
+	{ "cassandra", "config_file", STR(cassandra_config) },
 	{ "storage", "storage_provider", STR(storage_provider) },
 	{ "storage", "base_path", STR(base_path) },
 	{ "storage", "bucket_name", STR(bucket_name) },
@@ -59,8 +63,14 @@ static const struct option_def options[] = {
 	{ "storage", "concurrent_transfers", OPT(OPT_COUNT, concurrent_transfers) },
 	{ "storage", "multi_part_upload_threshold", OPT(OPT_BYTES, multipart_threshold) },
 	{ "storage", "transfer_max_bandwidth", OPT(OPT_RATE, max_bandwidth) },
+	{ "ssh", "username", STR(ssh_username) },
+	{ "ssh", "key_file", STR(ssh_key_file) },
+	{ "ssh", "port", OPT(OPT_COUNT, ssh_port) },
+	{ "ssh", "remote_command", STR(remote_command) },
+	{ "ssh", "cassette_cmd", STR(cassette_cmd) },
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+_Static_assert(N_OPTIONS <= 64, "struct parse_state.seen has a bit per option");
 
 static int set_error(struct parse_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int set_error(struct parse_state *st, const char *fmt, ...)
@@ -162,14 +172,15 @@ static int on_option(void *user, const char *section, const char *name, const ch
 		if (strcmp(options[i].section, section) == 0 && strcmp(options[i].name, name) == 0)
 			break;
 	if (i == N_OPTIONS) {
-		if (strcmp(section, "cassandra") != 0 && strcmp(section, "storage") != 0)
+		if (strcmp(section, "cassandra") != 0 && strcmp(section, "storage") != 0 &&
+		    strcmp(section, "ssh") != 0)
 			return set_error(st, "unknown section [%s]", section);
 		return set_error(st, "unknown option '%s' in [%s]", name, section);
 	}
-	if (st->seen & (1u << i))
+	if (st->seen & (UINT64_C(1) << i))
 		return set_error(st, "option '%s' in [%s] is given twice (an indented line continues the previous option)",
 				 name, section);
-	st->seen |= 1u << i;
+	st->seen |= UINT64_C(1) << i;
 	switch (options[i].kind) {
 	case OPT_STRING: {
 		char **field = (char **)((char *)cfg + options[i].offset);
@@ -331,8 +342,12 @@ static int validate(struct config *cfg)
 	    (rc = set_default(&cfg->storage_provider, "local")) != 0 ||
 	    (rc = set_default(&cfg->prefix, "")) != 0 ||
 	    (rc = set_default(&cfg->bucket_name, "")) != 0 ||
-	    (rc = set_default(&cfg->state_dir, "/var/lib/cassette")) != 0)
+	    (rc = set_default(&cfg->state_dir, "/var/lib/cassette")) != 0 ||
+	    (rc = set_default(&cfg->cassandra_config, "/etc/cassandra/cassandra.yaml")) != 0 ||
+	    (rc = set_default(&cfg->cassette_cmd, "cassette")) != 0)
 		return rc;
+	if (cfg->cassette_cmd[0] == '\0')
+		return cst_error(CST_EINVALID, "%s: [ssh] cassette_cmd is empty", cfg->path);
 	if (cfg->state_dir[0] != '/')
 		return cst_error(CST_EINVALID, "%s: [storage] state_dir '%s' must be an absolute path",
 				 cfg->path, cfg->state_dir);
@@ -352,6 +367,8 @@ static int validate(struct config *cfg)
 	if (!config_fqdn_is_valid(cfg->fqdn))
 		return cst_error(CST_EINVALID, "%s: [storage] fqdn '%s' is not a valid node name "
 				 "(letters, digits, '.', '-', '_', ':')", cfg->path, cfg->fqdn);
+	if ((cfg->node_fqdn = cst_strdup(cfg->fqdn)) == NULL)
+		return CST_ENOMEM;
 	if ((rc = normalize_prefix(cfg)) != 0)
 		return rc;
 	if (strcmp(cfg->storage_provider, "local") == 0) {
@@ -419,6 +436,7 @@ int config_load(struct config **out, const char *path)
 	cfg->ssl_verify = 1;
 	cfg->concurrent_transfers = 4;
 	cfg->multipart_threshold = 100ull << 20;
+	cfg->resolve_ip_addresses = 1;
 	st.cfg = cfg;
 	if ((cfg->path = cst_strdup(path)) == NULL) {
 		rc = CST_ENOMEM;
@@ -480,6 +498,7 @@ void config_free(struct config *cfg)
 		cst_wipe(cfg->secret_access_key, strlen(cfg->secret_access_key));
 	free(cfg->secret_access_key);
 	free(cfg->access_key_id);
+	free(cfg->node_fqdn);
 	free(cfg->path);
 	free(cfg);
 }

@@ -12,12 +12,17 @@ struct config {
 	char *data_dir;
 	enum snapshot_mode snapshot_mode;
 	char *nodetool_cmd;		/* split on blanks; no shell */
+	int resolve_ip_addresses;	/* tokenmap names: reverse lookup (default on) */
+	char *stop_cmd;			/* restore --in-place: stop Cassandra (shell) */
+	char *start_cmd;		/* ... and start it again (shell) */
+	char *cassandra_config;		/* config_file: cassandra.yaml */
 	/* [storage] */
 	char *storage_provider;		/* "local" */
 	char *base_path;
 	char *bucket_name;
 	char *prefix;			/* "" or "a/b" without outer slashes */
-	char *fqdn;			/* default: the host name */
+	char *fqdn;			/* default: the host name; --fqdn overrides */
+	char *node_fqdn;		/* this host's own name: fqdn before --fqdn */
 	char *key_secret_file;		/* CASSETTE_KEY_FILE overrides */
 	char *encryption_tmp_dir;	/* default: $TMPDIR or /tmp */
 	char *state_dir;		/* the hash cache; default /var/lib/cassette */
@@ -38,6 +43,12 @@ struct config {
 	unsigned concurrent_transfers;	/* default 4 */
 	uint64_t multipart_threshold;	/* multi_part_upload_threshold, default 100 MiB */
 	uint64_t max_bandwidth;		/* transfer_max_bandwidth bytes/s, 0 = none */
+	/* [ssh]: how the cluster commands reach each node */
+	char *ssh_username;		/* NULL = ssh's own default */
+	char *ssh_key_file;
+	unsigned ssh_port;		/* 0 = ssh's own default */
+	char *remote_command;		/* template with {host}; NULL = built from the above */
+	char *cassette_cmd;		/* the agent on the nodes, default "cassette" */
 };
 
 /*
