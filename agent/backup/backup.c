@@ -644,11 +644,25 @@ static void print_summary(const struct run *r)
 	print_cache_summary(r, &hc);
 }
 
+/* Phase 1 of a cluster backup: the snapshot only, nothing in storage. */
+static int prepare_only(const struct run *r, const char *tag, const char *ctimes)
+{
+	size_t n = 0;
+	int rc;
+
+	if ((rc = snapshot_prepare(r->cfg, tag, ctimes, &n)) != 0)
+		return rc;
+	printf("snapshot %s of node %s taken (%zu table%s); back it up with: backup-node "
+	       "--backup-name %s --use-snapshot\n", tag, r->cfg->fqdn, n, n == 1 ? "" : "s", r->name);
+	return 0;
+}
+
 int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 {
 	struct run r;
 	struct snapshot *snap = NULL;
 	char name[32], *tag = NULL, *started_key = NULL, *started_name = NULL, ts[32];
+	char *ctimes = NULL;
 	int lock_fd = -1, manifest_written = 0, rc;
 
 	memset(&r, 0, sizeof(r));
@@ -686,18 +700,33 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 	if ((rc = take_lock(cfg, &lock_fd)) != 0 || (rc = cmd_open_storage(&r.st, cfg, 1)) != 0 ||
 	    (rc = check_name_free(&r)) != 0)
 		goto out;
+	if ((tag = cst_sprintf("cassette-%s", r.name)) == NULL ||
+	    (ctimes = cst_sprintf("%s/cassette-%s-%s.ctimes", cfg->encryption_tmp_dir, cfg->fqdn,
+				  tag)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	if (o->snapshot_only) {
+		rc = prepare_only(&r, tag, ctimes);
+		goto out;
+	}
 	if (!r.full && (rc = history_load(&r.hist, r.st, cfg->prefix, cfg->fqdn)) != 0)
 		goto out;
 	snprintf(ts, sizeof(ts), "%" PRId64, r.started);
 	if ((started_name = layout_started_name(cfg->fqdn, r.started)) == NULL ||
-	    (started_key = layout_index_key(cfg->prefix, r.name, started_name)) == NULL ||
-	    (tag = cst_sprintf("cassette-%s", r.name)) == NULL) {
+	    (started_key = layout_index_key(cfg->prefix, r.name, started_name)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
 	if ((rc = storage_put_buf(r.st, started_key, ts, strlen(ts), 0)) != 0)
 		goto out;
-	if ((rc = snapshot_take(&snap, cfg, tag)) != 0 ||
+	if (o->use_snapshot) {
+		rc = snapshot_open(&snap, cfg, tag, ctimes);
+		if (rc == CST_ENOTFOUND)
+			unlink(ctimes);	/* no snapshot: its ctimes are of no use */
+	} else
+		rc = snapshot_take(&snap, cfg, tag);
+	if (rc != 0 ||
 	    (rc = hashcache_open(&r.hc, cfg, snap, o->verify_hashes)) != 0 ||
 	    (rc = run_files(&r, snap)) != 0 || (rc = write_meta(&r, snap, &manifest_written)) != 0)
 		goto out;
@@ -714,6 +743,8 @@ out:
 	}
 	if (snap != NULL && !o->keep_snapshot && snapshot_clear(snap, cfg) != 0 && rc == 0)
 		rc = cst_error_code();
+	if (o->use_snapshot && snap != NULL && !snap->taken)
+		unlink(ctimes);	/* it went with its snapshot */
 	if (rc == 0)
 		hashcache_save(r.hc, cfg);	/* after the clear: the ctime next run finds */
 	hashcache_free(r.hc);
@@ -734,6 +765,7 @@ out:
 	free(r.order);
 	pthread_mutex_destroy(&r.lock);
 	free(tag);
+	free(ctimes);
 	free(started_key);
 	free(started_name);
 	if (lock_fd >= 0)

@@ -116,6 +116,57 @@ void live_ctimes_apply(const struct live_ctimes *lc, struct snapshot *snap)
 	}
 }
 
+#define LIVE_MAGIC "cassette live ctimes 1\n"
+#define LIVE_MAGIC_LEN (sizeof(LIVE_MAGIC) - 1)
+
+int live_ctimes_save(const struct live_ctimes *lc, const char *path)
+{
+	size_t body = lc->n * sizeof(*lc->v), len = LIVE_MAGIC_LEN + body;
+	char *buf;
+	int rc;
+
+	if ((buf = cst_malloc(len ? len : 1)) == NULL)
+		return CST_ENOMEM;
+	memcpy(buf, LIVE_MAGIC, LIVE_MAGIC_LEN);
+	if (body > 0)
+		memcpy(buf + LIVE_MAGIC_LEN, lc->v, body);
+	rc = cst_write_file_atomic(path, buf, len, 0600);
+	free(buf);
+	return rc;
+}
+
+int live_ctimes_load(struct live_ctimes **out, const char *path)
+{
+	struct live_ctimes *lc;
+	char *text = NULL;
+	size_t len = 0, body;
+	int rc;
+
+	*out = NULL;
+	if ((rc = cst_read_file(&text, &len, path, (size_t)1 << 30)) != 0) {
+		cst_error_clear();
+		return rc == CST_ENOMEM ? rc : 0;
+	}
+	body = len - (len < LIVE_MAGIC_LEN ? len : LIVE_MAGIC_LEN);
+	if (len < LIVE_MAGIC_LEN || memcmp(text, LIVE_MAGIC, LIVE_MAGIC_LEN) != 0 ||
+	    body % sizeof(struct live_entry) != 0) {
+		free(text);
+		return 0;
+	}
+	if ((lc = cst_calloc(1, sizeof(*lc))) == NULL ||
+	    (body > 0 && (lc->v = cst_malloc(body)) == NULL)) {
+		free(lc);
+		free(text);
+		return CST_ENOMEM;
+	}
+	if (body > 0)
+		memcpy(lc->v, text + LIVE_MAGIC_LEN, body);
+	lc->n = lc->cap = body / sizeof(struct live_entry);
+	free(text);
+	*out = lc;
+	return 0;
+}
+
 void live_ctimes_free(struct live_ctimes *lc)
 {
 	if (lc == NULL)

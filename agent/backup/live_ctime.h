@@ -22,4 +22,15 @@ int live_ctimes_collect(struct live_ctimes **out, const char *data_dir);
 void live_ctimes_apply(const struct live_ctimes *lc, struct snapshot *snap);
 void live_ctimes_free(struct live_ctimes *lc);
 
+/*
+ * A snapshot taken by one run and backed up by the next (backup-cluster's
+ * two phases) carries its ctimes in a small machine-local file: a magic
+ * line, then the entries as they are in memory. save writes it atomically
+ * (temp, fsync, rename). load gives *out NULL with rc 0 when the file is
+ * missing or not one of ours: the files' ctimes are then unknown, a cache
+ * miss for each, never a wrong hit.
+ */
+int live_ctimes_save(const struct live_ctimes *lc, const char *path);
+int live_ctimes_load(struct live_ctimes **out, const char *path);
+
 #endif

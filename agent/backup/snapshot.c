@@ -339,12 +339,9 @@ static int collect_table(void *arg, const char *ks, const char *table, const cha
 	return rc;
 }
 
-int snapshot_take(struct snapshot **out, const struct config *cfg, const char *tag)
+static int snapshot_alloc(struct snapshot **out, const struct config *cfg, const char *tag)
 {
 	struct snapshot *snap;
-	struct live_ctimes *live = NULL;
-	struct collect c;
-	int rc;
 
 	*out = NULL;
 	if (cfg->data_dir == NULL || cfg->data_dir[0] == '\0')
@@ -356,22 +353,37 @@ int snapshot_take(struct snapshot **out, const struct config *cfg, const char *t
 		return CST_ENOMEM;
 	cst_strpool_init(&snap->rels, SNAP_BLOCK);
 	if ((snap->tag = cst_strdup(tag)) == NULL) {
-		rc = CST_ENOMEM;
-		goto out;
+		snapshot_free(snap);
+		return CST_ENOMEM;
 	}
-	if ((rc = for_each_table(cfg->data_dir, tag_exists, (void *)tag)) != 0 ||
-	    (rc = live_ctimes_collect(&live, cfg->data_dir)) != 0)
-		goto out;
+	*out = snap;
+	return 0;
+}
+
+/* nodetool snapshot, or the same hard links in-process. The ctimes of the
+ * live files are read first (live_ctime.h). */
+static int take(struct snapshot *snap, const struct config *cfg, struct live_ctimes **live)
+{
+	int rc;
+
+	if ((rc = for_each_table(cfg->data_dir, tag_exists, snap->tag)) != 0 ||
+	    (rc = live_ctimes_collect(live, cfg->data_dir)) != 0)
+		return rc;
 	snap->taken = 1;	/* from here on, failure clears what was made */
 	if (cfg->snapshot_mode == SNAPSHOT_NODETOOL) {
-		const char *args[] = { "snapshot", "-t", tag, NULL };
+		const char *args[] = { "snapshot", "-t", snap->tag, NULL };
 
-		rc = nodetool_run(cfg, NULL, args);
-	} else {
-		rc = for_each_table(cfg->data_dir, hardlink_table, (void *)tag);
+		return nodetool_run(cfg, NULL, args);
 	}
-	if (rc != 0)
-		goto out;
+	return for_each_table(cfg->data_dir, hardlink_table, snap->tag);
+}
+
+/* Enumerate the snapshot's files and give each its live ctime. */
+static int collect(struct snapshot *snap, const struct config *cfg, const struct live_ctimes *live)
+{
+	struct collect c;
+	int rc;
+
 	memset(&c, 0, sizeof(c));
 	c.snap = snap;
 	rc = for_each_table(cfg->data_dir, collect_table, &c);
@@ -384,17 +396,123 @@ int snapshot_take(struct snapshot **out, const struct config *cfg, const char *t
 		if (f != NULL)
 			snap->files = f;
 	}
+	return rc;
+}
+
+/* After a failure: clear what was taken, keep the first error. */
+static void fail_clear(struct snapshot *snap, const struct config *cfg)
+{
+	char saved[1024];
+	int saved_code = cst_error_code();
+
+	if (snap == NULL || !snap->taken)
+		return;
+	snprintf(saved, sizeof(saved), "%s", cst_error_msg());
+	snapshot_clear(snap, cfg);
+	cst_error(saved_code, "%s", saved);
+}
+
+int snapshot_take(struct snapshot **out, const struct config *cfg, const char *tag)
+{
+	struct snapshot *snap = NULL;
+	struct live_ctimes *live = NULL;
+	int rc;
+
+	if ((rc = snapshot_alloc(&snap, cfg, tag)) != 0)
+		return rc;
+	if ((rc = take(snap, cfg, &live)) == 0)
+		rc = collect(snap, cfg, live);
+	live_ctimes_free(live);
+	if (rc != 0) {
+		fail_clear(snap, cfg);
+		snapshot_free(snap);
+		return rc;
+	}
+	*out = snap;
+	return 0;
+}
+
+static int count_tagged(void *arg, const char *ks, const char *table, const char *dir)
+{
+	struct { const char *tag; size_t n; } *c = arg;
+	char *snapdir = cst_sprintf("%s/snapshots/%s", dir, c->tag);
+
+	(void)ks;
+	(void)table;
+	if (snapdir == NULL)
+		return CST_ENOMEM;
+	c->n += is_dir(snapdir);
+	free(snapdir);
+	return 0;
+}
+
+static int tables_with_tag(const struct config *cfg, const char *tag, size_t *n)
+{
+	struct { const char *tag; size_t n; } c = { tag, 0 };
+	int rc = for_each_table(cfg->data_dir, count_tagged, &c);
+
+	*n = c.n;
+	return rc;
+}
+
+int snapshot_prepare(const struct config *cfg, const char *tag, const char *ctimes_path,
+		     size_t *n_tables)
+{
+	struct snapshot *snap = NULL;
+	struct live_ctimes *live = NULL;
+	size_t stale = 0;
+	int rc;
+
+	*n_tables = 0;
+	if ((rc = snapshot_alloc(&snap, cfg, tag)) != 0)
+		goto out;
+	/* Our own tag, left by an earlier first phase that never got its
+	 * second: it is replaced, so a rerun takes a fresh snapshot. */
+	if ((rc = tables_with_tag(cfg, tag, &stale)) != 0)
+		goto out;
+	if (stale > 0) {
+		fprintf(stderr, "cassette: replacing snapshot %s left by an earlier run (%zu table%s)\n",
+			tag, stale, stale == 1 ? "" : "s");
+		snap->taken = 1;
+		if ((rc = snapshot_clear(snap, cfg)) != 0)
+			goto out;
+	}
+	if ((rc = take(snap, cfg, &live)) != 0 ||
+	    (rc = live_ctimes_save(live, ctimes_path)) != 0 ||
+	    (rc = tables_with_tag(cfg, tag, n_tables)) != 0)
+		goto out;
+	snap->taken = 0;	/* it stays for the second phase */
+out:
+	if (rc != 0)
+		fail_clear(snap, cfg);
+	live_ctimes_free(live);
+	snapshot_free(snap);
+	return rc;
+}
+
+int snapshot_open(struct snapshot **out, const struct config *cfg, const char *tag,
+		  const char *ctimes_path)
+{
+	struct snapshot *snap = NULL;
+	struct live_ctimes *live = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = snapshot_alloc(&snap, cfg, tag)) != 0)
+		return rc;
+	if ((rc = tables_with_tag(cfg, tag, &n)) != 0)
+		goto out;
+	if (n == 0) {
+		rc = cst_error(CST_ENOTFOUND, "no snapshot '%s' under %s: take it first "
+			       "(backup-node --snapshot-only)", tag, cfg->data_dir);
+		goto out;
+	}
+	snap->taken = 1;	/* ours to clear from here on */
+	if ((rc = live_ctimes_load(&live, ctimes_path)) != 0 || (rc = collect(snap, cfg, live)) != 0)
+		goto out;
 out:
 	live_ctimes_free(live);
 	if (rc != 0) {
-		if (snap->taken) {
-			char saved[1024];
-			int saved_code = cst_error_code();
-
-			snprintf(saved, sizeof(saved), "%s", cst_error_msg());
-			snapshot_clear(snap, cfg);
-			cst_error(saved_code, "%s", saved);
-		}
 		snapshot_free(snap);
 		return rc;
 	}

@@ -44,6 +44,21 @@ int snapshot_file_path(char *buf, size_t len, const struct snap_file *f);
 /* Snapshot every table as `tag`. Refuses an existing tag (CST_EEXISTS).
  * On failure anything it created is removed. *out owned by the caller. */
 int snapshot_take(struct snapshot **out, const struct config *cfg, const char *tag);
+/*
+ * The two phases of a cluster backup, which takes every node's snapshot
+ * close together in time and backs them up afterwards:
+ * snapshot_prepare() takes snapshot `tag` and leaves it on disk, with the
+ * live files' ctimes (for the hash cache) saved in `ctimes_path`. A snapshot
+ * of the same tag left by an earlier first phase is cleared and retaken.
+ * *n_tables: how many tables it holds. On failure nothing is left.
+ * snapshot_open() enumerates an existing snapshot (CST_ENOTFOUND when no
+ * table has it) as snapshot_take() would; snapshot_clear() removes it. A
+ * missing or unreadable ctimes file only costs hashing: see live_ctime.h.
+ */
+int snapshot_prepare(const struct config *cfg, const char *tag, const char *ctimes_path,
+		     size_t *n_tables);
+int snapshot_open(struct snapshot **out, const struct config *cfg, const char *tag,
+		  const char *ctimes_path);
 /* Remove the snapshot from disk (nodetool clearsnapshot, or rm). */
 int snapshot_clear(struct snapshot *snap, const struct config *cfg);
 void snapshot_free(struct snapshot *snap);

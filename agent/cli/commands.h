@@ -19,6 +19,8 @@ struct backup_opts {
 	int full;
 	int keep_snapshot;
 	int verify_hashes;	/* ignore the hash cache, re-read every file */
+	int snapshot_only;	/* phase 1 of a cluster backup: take the snapshot, stop */
+	int use_snapshot;	/* phase 2: back up the snapshot phase 1 left */
 };
 
 struct restore_opts {

@@ -44,7 +44,7 @@ static const char usage_main[] =
 
 static const char usage_backup[] =
 	"usage: cassette [--config FILE] backup-node [--backup-name NAME] [--mode differential|full]\n"
-	"                [--keep-snapshot] [--verify-hashes]\n"
+	"                [--keep-snapshot] [--verify-hashes] [--snapshot-only | --use-snapshot]\n"
 	"\n"
 	"Snapshots every table under [cassandra] data_dir, encrypts each new or changed file\n"
 	"chunk by chunk into encryption_tmp_dir, stores it, and writes the backup's manifest.\n"
@@ -54,7 +54,12 @@ static const char usage_backup[] =
 	"                      full: every file is stored again under the backup's folder\n"
 	"  --keep-snapshot     leave the snapshot on disk afterwards\n"
 	"  --verify-hashes     ignore the hash cache ([storage] state_dir): re-read and hash\n"
-	"                      every file, and refresh the cache\n";
+	"                      every file, and refresh the cache\n"
+	"  --snapshot-only     take the snapshot (cassette-NAME) and stop, leaving it on disk;\n"
+	"                      backup-cluster's first phase. Needs --backup-name. A snapshot\n"
+	"                      of that name left by an earlier run is replaced\n"
+	"  --use-snapshot      back up the snapshot that --snapshot-only took for NAME instead\n"
+	"                      of taking one (backup-cluster's second phase), then clear it\n";
 
 static const char usage_list[] =
 	"usage: cassette [--config FILE] list-backups [--output text|json] [--show-all]\n"
@@ -92,7 +97,7 @@ static const char usage_inspect[] =
 
 enum { OPT_CONFIG = 1000, OPT_FQDN, OPT_HELP, OPT_VERSION, OPT_NAME, OPT_MODE, OPT_KEEP,
        OPT_OUTPUT, OPT_SHOW_ALL, OPT_TARGET, OPT_KEYSPACE, OPT_TABLE, OPT_VERIFY_HASHES, OPT_PROGRESS,
-       OPT_NO_PROGRESS };
+       OPT_NO_PROGRESS, OPT_SNAPSHOT_ONLY, OPT_USE_SNAPSHOT };
 
 struct cli {
 	const char *config, *fqdn, *command;
@@ -132,6 +137,8 @@ static const struct option long_opts[] = {
 	{ "table", required_argument, NULL, OPT_TABLE },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "snapshot-only", no_argument, NULL, OPT_SNAPSHOT_ONLY },
+	{ "use-snapshot", no_argument, NULL, OPT_USE_SNAPSHOT },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -144,7 +151,8 @@ static int allowed(const char *cmd, int opt)
 	if (cmd == NULL)
 		return 0;
 	if (strcmp(cmd, "backup-node") == 0)
-		return opt == OPT_NAME || opt == OPT_MODE || opt == OPT_KEEP || opt == OPT_VERIFY_HASHES;
+		return opt == OPT_NAME || opt == OPT_MODE || opt == OPT_KEEP || opt == OPT_VERIFY_HASHES ||
+		       opt == OPT_SNAPSHOT_ONLY || opt == OPT_USE_SNAPSHOT;
 	if (strcmp(cmd, "list-backups") == 0)
 		return opt == OPT_OUTPUT || opt == OPT_SHOW_ALL;
 	if (strcmp(cmd, "restore-node") == 0)
@@ -185,6 +193,8 @@ static int parse(struct cli *c, int argc, char **argv)
 		case OPT_MODE: c->mode = optarg; break;
 		case OPT_KEEP: c->backup.keep_snapshot = 1; break;
 		case OPT_VERIFY_HASHES: c->backup.verify_hashes = 1; break;
+		case OPT_SNAPSHOT_ONLY: c->backup.snapshot_only = 1; break;
+		case OPT_USE_SNAPSHOT: c->backup.use_snapshot = 1; break;
 		case OPT_OUTPUT: c->output = optarg; break;
 		case OPT_SHOW_ALL: c->list.show_all = 1; break;
 		case OPT_TARGET: c->restore.target_dir = optarg; break;
@@ -235,6 +245,11 @@ static int check_options(struct cli *c)
 		if (c->restore.target_dir == NULL || c->restore.target_dir[0] == '\0')
 			return usage_error("%s needs --target-dir DIR", c->command);
 	}
+	if (c->backup.snapshot_only && c->backup.use_snapshot)
+		return usage_error("--snapshot-only and --use-snapshot do not go together");
+	if ((c->backup.snapshot_only || c->backup.use_snapshot) && c->backup.name == NULL)
+		return usage_error("--%s needs --backup-name NAME",
+				   c->backup.snapshot_only ? "snapshot-only" : "use-snapshot");
 	if (strcmp(c->command, "inspect") == 0 && c->inspect_file == NULL)
 		return usage_error("%s needs a FILE", c->command);
 	return 0;
