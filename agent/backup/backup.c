@@ -508,12 +508,14 @@ static int write_meta(struct run *r, const struct snapshot *snap, int *manifest_
 	const char *fqdn = r->cfg->fqdn;
 	char *tokenmap = NULL, *version = NULL, *name = NULL;
 	char *schema_name = NULL, *token_name = NULL, *man_name = NULL, *diff_name = NULL;
+	char *cluster_name = NULL, *cluster_text = NULL;
 	const char *schema = snap->schema ? snap->schema : "-- no schema.cql in the snapshot\n";
 	char ts[32];
 	int rc;
 
 	if ((rc = meta_tokenmap_json(&tokenmap, r->cfg)) != 0 ||
-	    (rc = meta_server_version_json(&version, r->cfg)) != 0)
+	    (rc = meta_server_version_json(&version, r->cfg)) != 0 ||
+	    (rc = meta_cluster_marker(&cluster_name, &cluster_text, tokenmap)) != 0)
 		goto out;
 	if ((rc = put_meta(r, "schema.cql", schema, 0)) != 0 ||
 	    (rc = put_meta(r, "tokenmap.json", tokenmap, 0)) != 0 ||
@@ -536,7 +538,8 @@ static int write_meta(struct run *r, const struct snapshot *snap, int *manifest_
 	if ((rc = put_index(r, schema_name, schema)) != 0 ||
 	    (rc = put_index(r, token_name, tokenmap)) != 0 ||
 	    (rc = put_index_file(r, man_name, r->manifest_tmp)) != 0 ||
-	    (!r->full && (rc = put_index(r, diff_name, "differential")) != 0))
+	    (!r->full && (rc = put_index(r, diff_name, "differential")) != 0) ||
+	    (rc = put_index(r, cluster_name, cluster_text)) != 0)
 		goto out;
 	rc = put_index(r, name, ts);	/* last: the backup is listed as complete */
 out:
@@ -547,6 +550,8 @@ out:
 	free(token_name);
 	free(man_name);
 	free(diff_name);
+	free(cluster_name);
+	free(cluster_text);
 	return rc;
 }
 

@@ -35,10 +35,26 @@ struct list_opts {
 	int show_all;
 };
 
+struct backup_cluster_opts {
+	const char *name;		/* NULL = UTC time stamp */
+	int full;
+	unsigned parallel_snapshots;	/* 0 = every node at once */
+	unsigned parallel_uploads;	/* default 1 */
+};
+
+struct status_opts {
+	const char *name;
+	int json;
+};
+
 int cmd_backup_node(const struct config *cfg, const struct backup_opts *o);
 int cmd_restore_node(const struct config *cfg, const struct restore_opts *o);
 int cmd_list_backups(const struct config *cfg, const struct list_opts *o);
 int cmd_keygen(void);
+/* The cluster commands (agent/cluster/). */
+int cmd_backup_cluster(const struct config *cfg, const struct backup_cluster_opts *o);
+int cmd_status(const struct config *cfg, const struct status_opts *o);
+int cmd_last_complete_cluster_backup(const struct config *cfg);
 int cmd_inspect(const char *path);
 
 /* Shared by the commands: open the configured storage; load the key (NULL

@@ -17,6 +17,8 @@ struct totals {
 	int64_t started, finished;	/* finished = 0 unless every node finished */
 	uint64_t files, bytes;
 	int differential;
+	int cluster_complete;		/* every node of the cluster finished */
+	size_t cluster_finished, cluster_nodes;
 };
 
 static void sum(struct totals *t, const struct catalog_backup *b, const char *only_fqdn)
@@ -43,6 +45,9 @@ static void sum(struct totals *t, const struct catalog_backup *b, const char *on
 	}
 	if (t->complete != t->nodes)
 		t->finished = 0;
+	t->cluster_complete = catalog_cluster_complete(b, &t->cluster_nodes);
+	for (i = 0; i < b->n_nodes; i++)
+		t->cluster_finished += b->nodes[i].finished != 0;
 }
 
 static const char *fmt_time(char *buf, size_t len, int64_t ts)
@@ -88,12 +93,15 @@ static int print_json(const struct catalog *cat, const char *only_fqdn)
 				"complete", n->finished != 0, "files", (json_int_t)n->files,
 				"size", (json_int_t)n->bytes));
 		}
-		item = json_pack("{s:s,s:I,s:o,s:b,s:s,s:I,s:I,s:o}", "name", b->name,
+		item = json_pack("{s:s,s:I,s:o,s:b,s:s,s:I,s:I,s:o,s:{s:b,s:I,s:I}}", "name", b->name,
 				 "started", (json_int_t)t.started,
 				 "finished", t.finished ? json_integer(t.finished) : json_null(),
 				 "complete", t.complete == t.nodes,
 				 "mode", t.differential ? "differential" : "full",
-				 "files", (json_int_t)t.files, "size", (json_int_t)t.bytes, "nodes", nodes);
+				 "files", (json_int_t)t.files, "size", (json_int_t)t.bytes, "nodes", nodes,
+				 "cluster", "complete", t.cluster_complete,
+				 "nodes_finished", (json_int_t)t.cluster_finished,
+				 "nodes", (json_int_t)t.cluster_nodes);
 		json_array_append_new(arr, item);
 	}
 	text = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -105,9 +113,9 @@ static int print_json(const struct catalog *cat, const char *only_fqdn)
 	return 0;
 }
 
-static void print_text(const struct catalog *cat, const char *only_fqdn, int show_nodes)
+static void print_text(const struct catalog *cat, const char *only_fqdn)
 {
-	char s[32], f[32], sz[32], nodes[32];
+	char s[32], f[32], sz[32], cluster[48];
 	size_t i, shown = 0;
 
 	for (i = 0; i < cat->n_backups; i++) {
@@ -118,14 +126,16 @@ static void print_text(const struct catalog *cat, const char *only_fqdn, int sho
 		if (t.nodes == 0)
 			continue;
 		if (shown++ == 0)
-			printf("%-24s %-19s  %-19s  %-12s %8s %10s%s\n", "NAME", "STARTED (UTC)",
-			       "FINISHED (UTC)", "MODE", "FILES", "SIZE", show_nodes ? "  NODES" : "");
-		snprintf(nodes, sizeof(nodes), "  %zu/%zu", t.complete, t.nodes);
-		printf("%-24s %-19s  %-19s  %-12s %8" PRIu64 " %10s%s\n", b->name,
+			printf("%-24s %-19s  %-19s  %-12s %8s %10s  %s\n", "NAME", "STARTED (UTC)",
+			       "FINISHED (UTC)", "MODE", "FILES", "SIZE", "CLUSTER (NODES FINISHED)");
+		snprintf(cluster, sizeof(cluster), "%s (%zu/%zu)",
+			 t.cluster_complete ? "complete" : "incomplete", t.cluster_finished,
+			 t.cluster_nodes);
+		printf("%-24s %-19s  %-19s  %-12s %8" PRIu64 " %10s  %s\n", b->name,
 		       fmt_time(s, sizeof(s), t.started),
 		       t.finished ? fmt_time(f, sizeof(f), t.finished) : "incomplete",
 		       t.differential ? "differential" : "full", t.files,
-		       cmd_human_bytes(sz, sizeof(sz), t.bytes), show_nodes ? nodes : "");
+		       cmd_human_bytes(sz, sizeof(sz), t.bytes), cluster);
 	}
 	if (shown == 0)
 		printf("no backups%s%s\n", only_fqdn ? " of node " : "", only_fqdn ? only_fqdn : "");
@@ -143,7 +153,7 @@ int cmd_list_backups(const struct config *cfg, const struct list_opts *o)
 	if (o->json)
 		rc = print_json(cat, only);
 	else
-		print_text(cat, only, o->show_all);
+		print_text(cat, only);
 out:
 	catalog_free(cat);
 	storage_close(st);

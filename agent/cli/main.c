@@ -1,6 +1,7 @@
 /* cassette: the command line. Parses options, loads the config, runs one
  * command, prints its error once. Exit: 0 ok, 1 failure, 2 usage/config. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
@@ -27,6 +28,12 @@ static const char usage_main[] =
 	"  list-backups    list backups from the index (no key needed)\n"
 	"  restore-node    restore one backup of this node into a directory\n"
 	"  inspect FILE    print the header of an encrypted object (no key needed)\n"
+	"\n"
+	"Cluster commands (each node's own cassette runs through [ssh] remote_command):\n"
+	"  backup-cluster  snapshot every node, then back each one up, under one name\n"
+	"  status          which nodes of the cluster finished a backup (no key needed)\n"
+	"  get-last-complete-cluster-backup\n"
+	"                  print the name of the newest backup every node finished\n"
 	"\n"
 	"Global options (also accepted after the command):\n"
 	"  --config FILE   configuration file (default: $CASSETTE_CONFIG, else " DEFAULT_CONFIG ")\n"
@@ -82,6 +89,38 @@ static const char usage_restore[] =
 	"  --keyspace KS       only this keyspace\n"
 	"  --table TABLE       only this table (name, or name-<id>)\n";
 
+static const char usage_backup_cluster[] =
+	"usage: cassette [--config FILE] backup-cluster [--backup-name NAME] [--mode differential|full]\n"
+	"                [--parallel-snapshots N] [--parallel-uploads N]\n"
+	"\n"
+	"Backs up every node of the cluster under one name. The nodes are the ones this host's\n"
+	"nodetool (ring, status) lists, named as in tokenmap.json. Phase 1 runs 'backup-node\n"
+	"--snapshot-only' on every node, so the snapshots are close together in time; phase 2\n"
+	"runs 'backup-node --use-snapshot' on each node whose snapshot was taken. Each node's\n"
+	"command runs through [ssh] remote_command with [ssh] cassette_cmd, and its output goes\n"
+	"to <encryption_tmp_dir>/cassette-cluster-NAME/<node>.{snapshot,backup}.log. A node\n"
+	"that fails does not stop the others. Prints one line per node; exit 1 if any failed.\n"
+	"  --backup-name NAME      backup name (default: UTC time, YYYYMMDDHHMMSS)\n"
+	"  --mode MODE             differential (default) or full, for every node\n"
+	"  --parallel-snapshots N  nodes snapshotted at once (default: all)\n"
+	"  --parallel-uploads N    nodes backed up at once (default: 1)\n";
+
+static const char usage_status[] =
+	"usage: cassette [--config FILE] status --backup-name NAME [--output text|json]\n"
+	"\n"
+	"Shows, for every node of the backup's cluster (its tokenmap), whether it finished,\n"
+	"only started (or failed), or is missing, with its files and size. A backup is complete\n"
+	"only when every node in its tokenmap finished. Needs no key and reads no data object.\n"
+	"  --output FORMAT  text (default) or json: {\"name\", \"complete\", \"nodes\": [{\"fqdn\",\n"
+	"                   \"state\": finished|started|missing, \"files\", \"size\", \"started\",\n"
+	"                   \"finished\"}]}\n";
+
+static const char usage_last_complete[] =
+	"usage: cassette [--config FILE] get-last-complete-cluster-backup\n"
+	"\n"
+	"Prints the name of the newest backup that every node of its cluster finished. Exit 1\n"
+	"when there is none. Needs no key.\n";
+
 static const char usage_keygen[] =
 	"usage: cassette keygen > backup.key\n"
 	"\n"
@@ -97,7 +136,7 @@ static const char usage_inspect[] =
 
 enum { OPT_CONFIG = 1000, OPT_FQDN, OPT_HELP, OPT_VERSION, OPT_NAME, OPT_MODE, OPT_KEEP,
        OPT_OUTPUT, OPT_SHOW_ALL, OPT_TARGET, OPT_KEYSPACE, OPT_TABLE, OPT_VERIFY_HASHES, OPT_PROGRESS,
-       OPT_NO_PROGRESS, OPT_SNAPSHOT_ONLY, OPT_USE_SNAPSHOT };
+       OPT_NO_PROGRESS, OPT_SNAPSHOT_ONLY, OPT_USE_SNAPSHOT, OPT_PAR_SNAPSHOTS, OPT_PAR_UPLOADS };
 
 struct cli {
 	const char *config, *fqdn, *command;
@@ -105,7 +144,9 @@ struct cli {
 	struct backup_opts backup;
 	struct restore_opts restore;
 	struct list_opts list;
-	const char *output, *mode, *inspect_file;
+	struct backup_cluster_opts cluster;
+	struct status_opts status;
+	const char *output, *mode, *inspect_file, *par_snapshots, *par_uploads;
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -139,6 +180,8 @@ static const struct option long_opts[] = {
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "snapshot-only", no_argument, NULL, OPT_SNAPSHOT_ONLY },
 	{ "use-snapshot", no_argument, NULL, OPT_USE_SNAPSHOT },
+	{ "parallel-snapshots", required_argument, NULL, OPT_PAR_SNAPSHOTS },
+	{ "parallel-uploads", required_argument, NULL, OPT_PAR_UPLOADS },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -157,6 +200,11 @@ static int allowed(const char *cmd, int opt)
 		return opt == OPT_OUTPUT || opt == OPT_SHOW_ALL;
 	if (strcmp(cmd, "restore-node") == 0)
 		return opt == OPT_NAME || opt == OPT_TARGET || opt == OPT_KEYSPACE || opt == OPT_TABLE;
+	if (strcmp(cmd, "backup-cluster") == 0)
+		return opt == OPT_NAME || opt == OPT_MODE || opt == OPT_PAR_SNAPSHOTS ||
+		       opt == OPT_PAR_UPLOADS;
+	if (strcmp(cmd, "status") == 0)
+		return opt == OPT_NAME || opt == OPT_OUTPUT;
 	return 0;
 }
 
@@ -189,12 +237,16 @@ static int parse(struct cli *c, int argc, char **argv)
 		case OPT_FQDN: c->fqdn = optarg; break;
 		case OPT_HELP: c->help = 1; break;
 		case OPT_VERSION: printf("cassette %s\n", CASSETTE_VERSION); exit(0);
-		case OPT_NAME: c->backup.name = c->restore.name = optarg; break;
+		case OPT_NAME:
+			c->backup.name = c->restore.name = c->cluster.name = c->status.name = optarg;
+			break;
 		case OPT_MODE: c->mode = optarg; break;
 		case OPT_KEEP: c->backup.keep_snapshot = 1; break;
 		case OPT_VERIFY_HASHES: c->backup.verify_hashes = 1; break;
 		case OPT_SNAPSHOT_ONLY: c->backup.snapshot_only = 1; break;
 		case OPT_USE_SNAPSHOT: c->backup.use_snapshot = 1; break;
+		case OPT_PAR_SNAPSHOTS: c->par_snapshots = optarg; break;
+		case OPT_PAR_UPLOADS: c->par_uploads = optarg; break;
 		case OPT_OUTPUT: c->output = optarg; break;
 		case OPT_SHOW_ALL: c->list.show_all = 1; break;
 		case OPT_TARGET: c->restore.target_dir = optarg; break;
@@ -219,9 +271,28 @@ static const char *help_for(const char *cmd)
 		return usage_restore;
 	if (strcmp(cmd, "keygen") == 0)
 		return usage_keygen;
+	if (strcmp(cmd, "backup-cluster") == 0)
+		return usage_backup_cluster;
+	if (strcmp(cmd, "status") == 0)
+		return usage_status;
+	if (strcmp(cmd, "get-last-complete-cluster-backup") == 0)
+		return usage_last_complete;
 	if (strcmp(cmd, "inspect") == 0)
 		return usage_inspect;
 	return NULL;
+}
+
+static int parse_count(const char *v, unsigned *out)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || *v == '-' || n == 0 || n > 1000)
+		return -1;
+	*out = (unsigned)n;
+	return 0;
 }
 
 /* Options that need a value check before any work starts. */
@@ -229,13 +300,13 @@ static int check_options(struct cli *c)
 {
 	if (c->mode != NULL) {
 		if (strcmp(c->mode, "full") == 0)
-			c->backup.full = 1;
+			c->backup.full = c->cluster.full = 1;
 		else if (strcmp(c->mode, "differential") != 0)
 			return usage_error("--mode must be 'differential' or 'full', not '%s'", c->mode);
 	}
 	if (c->output != NULL) {
 		if (strcmp(c->output, "json") == 0)
-			c->list.json = 1;
+			c->list.json = c->status.json = 1;
 		else if (strcmp(c->output, "text") != 0)
 			return usage_error("--output must be 'text' or 'json', not '%s'", c->output);
 	}
@@ -245,6 +316,15 @@ static int check_options(struct cli *c)
 		if (c->restore.target_dir == NULL || c->restore.target_dir[0] == '\0')
 			return usage_error("%s needs --target-dir DIR", c->command);
 	}
+	c->cluster.parallel_uploads = 1;
+	if (c->par_snapshots && parse_count(c->par_snapshots, &c->cluster.parallel_snapshots) != 0)
+		return usage_error("--parallel-snapshots must be a whole number from 1 to 1000, not '%s'",
+				   c->par_snapshots);
+	if (c->par_uploads && parse_count(c->par_uploads, &c->cluster.parallel_uploads) != 0)
+		return usage_error("--parallel-uploads must be a whole number from 1 to 1000, not '%s'",
+				   c->par_uploads);
+	if (strcmp(c->command, "status") == 0 && c->status.name == NULL)
+		return usage_error("%s needs --backup-name NAME", c->command);
 	if (c->backup.snapshot_only && c->backup.use_snapshot)
 		return usage_error("--snapshot-only and --use-snapshot do not go together");
 	if ((c->backup.snapshot_only || c->backup.use_snapshot) && c->backup.name == NULL)
@@ -283,6 +363,12 @@ static int run(struct cli *c)
 	}
 	if (strcmp(c->command, "backup-node") == 0)
 		rc = cmd_backup_node(cfg, &c->backup);
+	else if (strcmp(c->command, "backup-cluster") == 0)
+		rc = cmd_backup_cluster(cfg, &c->cluster);
+	else if (strcmp(c->command, "status") == 0)
+		rc = cmd_status(cfg, &c->status);
+	else if (strcmp(c->command, "get-last-complete-cluster-backup") == 0)
+		rc = cmd_last_complete_cluster_backup(cfg);
 	else if (strcmp(c->command, "restore-node") == 0)
 		rc = cmd_restore_node(cfg, &c->restore);
 	else

@@ -64,6 +64,7 @@ static int on_key(void *arg, const char *key, uint64_t size)
 	struct catalog_backup *b;
 	struct catalog_node *n;
 	struct index_marker m;
+	struct catalog_cluster cl;
 	char name[130];
 
 	(void)size;
@@ -84,6 +85,14 @@ static int on_key(void *arg, const char *key, uint64_t size)
 		} else if (n->started == 0 || m.ts < n->started) {
 			n->started = m.ts;
 		}
+	} else if (layout_parse_cluster(slash + 1, &cl.n_nodes, &cl.fingerprint) == 0) {
+		struct catalog_cluster *grown;
+
+		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL ||
+		    (grown = cst_realloc(b->clusters, (b->n_clusters + 1) * sizeof(*grown))) == NULL)
+			return CST_ENOMEM;
+		b->clusters = grown;
+		b->clusters[b->n_clusters++] = cl;
 	} else if (strncmp(slash + 1, "differential_", 13) == 0 &&
 		   config_fqdn_is_valid(slash + 14)) {
 		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL ||
@@ -115,22 +124,26 @@ static int cmp_backups(const void *pa, const void *pb)
 	return strcmp(a->name, b->name);
 }
 
-int catalog_load(struct catalog **out, struct storage *st, const char *prefix)
+/* List `list_prefix` (the index, or one backup's folder of it). */
+static int load(struct catalog **out, struct storage *st, const char *prefix, const char *name)
 {
 	struct scan sc;
-	char *index_prefix;
+	char *index_prefix, *list_prefix;
 	int rc;
 
 	*out = NULL;
 	memset(&sc, 0, sizeof(sc));
 	if ((index_prefix = layout_index_prefix(prefix)) == NULL)
 		return CST_ENOMEM;
-	if ((sc.cat = cst_calloc(1, sizeof(*sc.cat))) == NULL) {
+	list_prefix = name ? cst_sprintf("%s%s/", index_prefix, name) : cst_strdup(index_prefix);
+	if (list_prefix == NULL || (sc.cat = cst_calloc(1, sizeof(*sc.cat))) == NULL) {
+		free(list_prefix);
 		free(index_prefix);
 		return CST_ENOMEM;
 	}
 	sc.index_prefix = index_prefix;
-	rc = storage_list(st, index_prefix, on_key, &sc);
+	rc = storage_list(st, list_prefix, on_key, &sc);
+	free(list_prefix);
 	free(index_prefix);
 	if (rc != 0) {
 		catalog_free(sc.cat);
@@ -140,6 +153,54 @@ int catalog_load(struct catalog **out, struct storage *st, const char *prefix)
 		qsort(sc.cat->backups, sc.cat->n_backups, sizeof(*sc.cat->backups), cmp_backups);
 	*out = sc.cat;
 	return 0;
+}
+
+int catalog_load(struct catalog **out, struct storage *st, const char *prefix)
+{
+	return load(out, st, prefix, NULL);
+}
+
+int catalog_load_backup(struct catalog **out, struct storage *st, const char *prefix,
+			const char *name)
+{
+	return load(out, st, prefix, name);
+}
+
+static int by_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int catalog_cluster_complete(const struct catalog_backup *b, size_t *expected)
+{
+	const char **names;
+	size_t i, n = 0;
+	uint64_t fp;
+	int complete = 0;
+
+	*expected = b->n_nodes;
+	for (i = 0; i < b->n_nodes; i++)
+		n += b->nodes[i].finished != 0;
+	if (b->n_clusters == 0)
+		return n == b->n_nodes;
+	*expected = 0;
+	for (i = 0; i < b->n_clusters; i++)
+		if (b->clusters[i].n_nodes > *expected)
+			*expected = b->clusters[i].n_nodes;
+	if ((names = calloc(n ? n : 1, sizeof(*names))) == NULL)
+		return 0;	/* out of memory: not known complete */
+	for (i = 0, n = 0; i < b->n_nodes; i++)
+		if (b->nodes[i].finished)
+			names[n++] = b->nodes[i].fqdn;
+	qsort(names, n, sizeof(*names), by_str);
+	fp = layout_cluster_fingerprint(names, n);
+	for (i = 0; i < b->n_clusters; i++)
+		if (b->clusters[i].n_nodes == n && b->clusters[i].fingerprint == fp) {
+			complete = 1;
+			*expected = n;
+		}
+	free(names);
+	return complete;
 }
 
 const struct catalog_node *catalog_node_of(const struct catalog_backup *b, const char *fqdn)
@@ -162,6 +223,7 @@ void catalog_free(struct catalog *cat)
 		for (j = 0; j < cat->backups[i].n_nodes; j++)
 			free(cat->backups[i].nodes[j].fqdn);
 		free(cat->backups[i].nodes);
+		free(cat->backups[i].clusters);
 		free(cat->backups[i].name);
 	}
 	free(cat->backups);

@@ -17,10 +17,18 @@ struct catalog_node {
 	int differential;
 };
 
+/* A cluster marker (layout.h): the node set of one tokenmap. */
+struct catalog_cluster {
+	size_t n_nodes;
+	uint64_t fingerprint;
+};
+
 struct catalog_backup {
 	char *name;
 	struct catalog_node *nodes;
 	size_t n_nodes;
+	struct catalog_cluster *clusters;	/* usually one; none before cassette 0.2 */
+	size_t n_clusters;
 };
 
 struct catalog {
@@ -29,8 +37,21 @@ struct catalog {
 };
 
 int catalog_load(struct catalog **out, struct storage *st, const char *prefix);
+/* The same, from the listing of one backup's index folder only: *out holds
+ * that backup or no backup at all. */
+int catalog_load_backup(struct catalog **out, struct storage *st, const char *prefix,
+			const char *name);
 void catalog_free(struct catalog *cat);
 /* The node entry of `fqdn` in `b`, or NULL. Borrowed. */
 const struct catalog_node *catalog_node_of(const struct catalog_backup *b, const char *fqdn);
+
+/*
+ * Whether every node of the cluster finished this backup: the finished
+ * nodes are exactly the node set of one of its cluster markers. Without any
+ * marker (backups of older versions) the cluster is unknown, and the answer
+ * is whether every node listed finished. *expected: the nodes the cluster
+ * has (the largest marker's count; without one, the nodes listed).
+ */
+int catalog_cluster_complete(const struct catalog_backup *b, size_t *expected);
 
 #endif

@@ -3,6 +3,7 @@
 #include "layout.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,5 +208,44 @@ int layout_parse_marker(struct index_marker *out, const char *name)
 	memcpy(out->fqdn, body, len);
 	out->fqdn[len] = '\0';
 	out->ts = (int64_t)ts;
+	return 0;
+}
+
+uint64_t layout_cluster_fingerprint(const char *const *sorted, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+	const char *p;
+
+	for (i = 0; i < n; i++) {
+		for (p = sorted[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+		h = (h ^ '\n') * 0x100000001b3ull;
+	}
+	return h;
+}
+
+char *layout_cluster_name(size_t n, uint64_t fingerprint)
+{
+	return cst_sprintf("cluster_%zu_%016" PRIx64, n, fingerprint);
+}
+
+int layout_parse_cluster(const char *name, size_t *n, uint64_t *fingerprint)
+{
+	const char *p = name + 8, *us;
+	char *end;
+	unsigned long long v;
+
+	if (strncmp(name, "cluster_", 8) != 0 || !isdigit((unsigned char)*p))
+		return CST_EINVALID;
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	if (errno != 0 || *end != '_' || v == 0 || v > 1000000)
+		return CST_EINVALID;
+	us = end + 1;
+	if (strlen(us) != 16 || strspn(us, "0123456789abcdef") != 16)
+		return CST_EINVALID;
+	*n = (size_t)v;
+	*fingerprint = strtoull(us, NULL, 16);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #ifndef CASSETTE_LAYOUT_H
 #define CASSETTE_LAYOUT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* All return a fresh string (caller frees) or NULL with CST_ENOMEM set. */
@@ -52,5 +53,17 @@ char *layout_started_name(const char *fqdn, int64_t ts);
 char *layout_finished_name(const char *fqdn, int64_t ts, uint64_t files, uint64_t bytes);
 /* 0 when `name` is a marker; CST_EINVALID otherwise. */
 int layout_parse_marker(struct index_marker *out, const char *name);
+
+/*
+ * The cluster marker cluster_<nodes>_<16 hex>: which nodes a backup's
+ * tokenmap holds, so one listing tells whether every node of the cluster
+ * finished. The hex is the FNV-1a 64-bit hash of the node names in strcmp
+ * order, each followed by '\n' (an identity, not a security check: the
+ * object's content is those lines). `sorted` must be sorted and distinct.
+ */
+uint64_t layout_cluster_fingerprint(const char *const *sorted, size_t n);
+char *layout_cluster_name(size_t n, uint64_t fingerprint);
+/* 0 when `name` is a cluster marker; CST_EINVALID otherwise. */
+int layout_parse_cluster(const char *name, size_t *n, uint64_t *fingerprint);
 
 #endif
