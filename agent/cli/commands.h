@@ -42,6 +42,14 @@ struct backup_cluster_opts {
 	unsigned parallel_uploads;	/* default 1 */
 };
 
+struct restore_cluster_opts {
+	const char *name;
+	const char *host_list;		/* NULL = in place */
+	const char *keyspace, *table;	/* passed to each node's restore-node */
+	int allow_incomplete;
+	int dry_run;
+};
+
 struct status_opts {
 	const char *name;
 	int json;
@@ -53,6 +61,7 @@ int cmd_list_backups(const struct config *cfg, const struct list_opts *o);
 int cmd_keygen(void);
 /* The cluster commands (agent/cluster/). */
 int cmd_backup_cluster(const struct config *cfg, const struct backup_cluster_opts *o);
+int cmd_restore_cluster(const struct config *cfg, const struct restore_cluster_opts *o);
 int cmd_status(const struct config *cfg, const struct status_opts *o);
 int cmd_last_complete_cluster_backup(const struct config *cfg);
 int cmd_inspect(const char *path);

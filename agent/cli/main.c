@@ -31,6 +31,7 @@ static const char usage_main[] =
 	"\n"
 	"Cluster commands (each node's own cassette runs through [ssh] remote_command):\n"
 	"  backup-cluster  snapshot every node, then back each one up, under one name\n"
+	"  restore-cluster restore every node of a backup, in place or onto new hosts\n"
 	"  status          which nodes of the cluster finished a backup (no key needed)\n"
 	"  get-last-complete-cluster-backup\n"
 	"                  print the name of the newest backup every node finished\n"
@@ -105,6 +106,26 @@ static const char usage_backup_cluster[] =
 	"  --parallel-snapshots N  nodes snapshotted at once (default: all)\n"
 	"  --parallel-uploads N    nodes backed up at once (default: 1)\n";
 
+static const char usage_restore_cluster[] =
+	"usage: cassette [--config FILE] restore-cluster --backup-name NAME [--host-list FILE]\n"
+	"                [--keyspace KS] [--table TABLE] [--allow-incomplete] [--dry-run]\n"
+	"\n"
+	"Restores every node of a cluster backup. Each target runs 'restore-node --in-place\n"
+	"--fqdn SOURCE' through [ssh] remote_command: it checks the backup and the key, runs\n"
+	"[cassandra] stop_cmd, swaps the tables in one by one, sets the source's tokens in\n"
+	"cassandra.yaml when the host changes, and runs start_cmd. Seeds are restored (and\n"
+	"started) first, then the others. The whole plan is checked before any node is\n"
+	"touched. Output of each target: <encryption_tmp_dir>/cassette-cluster-NAME/<target>.\n"
+	"restore.log. Prints one line per target; exit 1 naming those that failed.\n"
+	"  --backup-name NAME  the backup (refused unless every node finished it)\n"
+	"  --host-list FILE    Medusa's format, one line per target: is_seed,target,source\n"
+	"                      (True,10.0.0.5,node3). Every source node maps to exactly one\n"
+	"                      target. Without it: in place, each node onto the host of its name\n"
+	"  --keyspace KS       only this keyspace\n"
+	"  --table TABLE       only this table\n"
+	"  --allow-incomplete  restore the nodes that finished an incomplete backup\n"
+	"  --dry-run           print the plan and stop\n";
+
 static const char usage_status[] =
 	"usage: cassette [--config FILE] status --backup-name NAME [--output text|json]\n"
 	"\n"
@@ -136,7 +157,8 @@ static const char usage_inspect[] =
 
 enum { OPT_CONFIG = 1000, OPT_FQDN, OPT_HELP, OPT_VERSION, OPT_NAME, OPT_MODE, OPT_KEEP,
        OPT_OUTPUT, OPT_SHOW_ALL, OPT_TARGET, OPT_KEYSPACE, OPT_TABLE, OPT_VERIFY_HASHES, OPT_PROGRESS,
-       OPT_NO_PROGRESS, OPT_SNAPSHOT_ONLY, OPT_USE_SNAPSHOT, OPT_PAR_SNAPSHOTS, OPT_PAR_UPLOADS };
+       OPT_NO_PROGRESS, OPT_SNAPSHOT_ONLY, OPT_USE_SNAPSHOT, OPT_PAR_SNAPSHOTS, OPT_PAR_UPLOADS,
+       OPT_HOST_LIST, OPT_ALLOW_INCOMPLETE, OPT_DRY_RUN };
 
 struct cli {
 	const char *config, *fqdn, *command;
@@ -146,6 +168,7 @@ struct cli {
 	struct list_opts list;
 	struct backup_cluster_opts cluster;
 	struct status_opts status;
+	struct restore_cluster_opts rcluster;
 	const char *output, *mode, *inspect_file, *par_snapshots, *par_uploads;
 };
 
@@ -182,6 +205,9 @@ static const struct option long_opts[] = {
 	{ "use-snapshot", no_argument, NULL, OPT_USE_SNAPSHOT },
 	{ "parallel-snapshots", required_argument, NULL, OPT_PAR_SNAPSHOTS },
 	{ "parallel-uploads", required_argument, NULL, OPT_PAR_UPLOADS },
+	{ "host-list", required_argument, NULL, OPT_HOST_LIST },
+	{ "allow-incomplete", no_argument, NULL, OPT_ALLOW_INCOMPLETE },
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -205,6 +231,9 @@ static int allowed(const char *cmd, int opt)
 		       opt == OPT_PAR_UPLOADS;
 	if (strcmp(cmd, "status") == 0)
 		return opt == OPT_NAME || opt == OPT_OUTPUT;
+	if (strcmp(cmd, "restore-cluster") == 0)
+		return opt == OPT_NAME || opt == OPT_HOST_LIST || opt == OPT_KEYSPACE || opt == OPT_TABLE ||
+		       opt == OPT_ALLOW_INCOMPLETE || opt == OPT_DRY_RUN;
 	return 0;
 }
 
@@ -239,6 +268,7 @@ static int parse(struct cli *c, int argc, char **argv)
 		case OPT_VERSION: printf("cassette %s\n", CASSETTE_VERSION); exit(0);
 		case OPT_NAME:
 			c->backup.name = c->restore.name = c->cluster.name = c->status.name = optarg;
+			c->rcluster.name = optarg;
 			break;
 		case OPT_MODE: c->mode = optarg; break;
 		case OPT_KEEP: c->backup.keep_snapshot = 1; break;
@@ -250,8 +280,11 @@ static int parse(struct cli *c, int argc, char **argv)
 		case OPT_OUTPUT: c->output = optarg; break;
 		case OPT_SHOW_ALL: c->list.show_all = 1; break;
 		case OPT_TARGET: c->restore.target_dir = optarg; break;
-		case OPT_KEYSPACE: c->restore.keyspace = optarg; break;
-		case OPT_TABLE: c->restore.table = optarg; break;
+		case OPT_KEYSPACE: c->restore.keyspace = c->rcluster.keyspace = optarg; break;
+		case OPT_TABLE: c->restore.table = c->rcluster.table = optarg; break;
+		case OPT_HOST_LIST: c->rcluster.host_list = optarg; break;
+		case OPT_ALLOW_INCOMPLETE: c->rcluster.allow_incomplete = 1; break;
+		case OPT_DRY_RUN: c->rcluster.dry_run = 1; break;
 		case OPT_PROGRESS: progress_set_mode(PROGRESS_ON); break;
 		case OPT_NO_PROGRESS: progress_set_mode(PROGRESS_OFF); break;
 		}
@@ -275,6 +308,8 @@ static const char *help_for(const char *cmd)
 		return usage_backup_cluster;
 	if (strcmp(cmd, "status") == 0)
 		return usage_status;
+	if (strcmp(cmd, "restore-cluster") == 0)
+		return usage_restore_cluster;
 	if (strcmp(cmd, "get-last-complete-cluster-backup") == 0)
 		return usage_last_complete;
 	if (strcmp(cmd, "inspect") == 0)
@@ -323,6 +358,8 @@ static int check_options(struct cli *c)
 	if (c->par_uploads && parse_count(c->par_uploads, &c->cluster.parallel_uploads) != 0)
 		return usage_error("--parallel-uploads must be a whole number from 1 to 1000, not '%s'",
 				   c->par_uploads);
+	if (strcmp(c->command, "restore-cluster") == 0 && c->rcluster.name == NULL)
+		return usage_error("%s needs --backup-name NAME", c->command);
 	if (strcmp(c->command, "status") == 0 && c->status.name == NULL)
 		return usage_error("%s needs --backup-name NAME", c->command);
 	if (c->backup.snapshot_only && c->backup.use_snapshot)
@@ -365,6 +402,8 @@ static int run(struct cli *c)
 		rc = cmd_backup_node(cfg, &c->backup);
 	else if (strcmp(c->command, "backup-cluster") == 0)
 		rc = cmd_backup_cluster(cfg, &c->cluster);
+	else if (strcmp(c->command, "restore-cluster") == 0)
+		rc = cmd_restore_cluster(cfg, &c->rcluster);
 	else if (strcmp(c->command, "status") == 0)
 		rc = cmd_status(cfg, &c->status);
 	else if (strcmp(c->command, "get-last-complete-cluster-backup") == 0)
