@@ -7,6 +7,8 @@ pkgs=(gcc make cmake pkg-config libssl-dev libjansson-dev libinih-dev libcmocka-
       # the S3 tests: a throw-away radosgw (tests/support/rgw.sh), awscli to
       # cross-check, curl and openssl for the harness
       ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli curl openssl
+      # the cluster tests run node commands through a throw-away sshd
+      openssh-server openssh-client
       # the hash cache test proves with strace that unchanged files are not read
       strace
       # the memory test: GNU time for peak RSS, eatmydata to skip fsync there
