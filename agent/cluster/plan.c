@@ -133,6 +133,8 @@ static int check(const struct plan *p, const struct plan_source *sources, size_t
 					 "--allow-incomplete to restore the others)", sources[i].name);
 		want += sources[i].finished;
 	}
+	if (want == 0)
+		return cst_error(CST_EINVALID, "no node finished this backup: nothing to restore");
 	if (p->n != want)
 		return cst_error(CST_EINVALID, "%s: %zu target%s for %zu source node%s: each node of "
 				 "the backup needs exactly one target", path, p->n, p->n == 1 ? "" : "s",

@@ -192,6 +192,9 @@ static void test_plan_refusals(void **state)
 	assert_int_equal(p->n, 2);
 	assert_string_equal(p->entries[1].target, "node2");
 	plan_free(p);
+	/* nothing finished: never a "successful" restore of nothing */
+	unfinished[0].finished = unfinished[1].finished = 0;
+	assert_non_null(strstr(plan_error(NULL, 1, unfinished), "nothing to restore"));
 }
 
 static void test_cluster_marker(void **state)
