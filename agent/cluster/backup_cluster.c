@@ -181,8 +181,9 @@ static void report(const struct bc *bc)
 			       cmd_human_bytes(sz, sizeof(sz), nd->bytes),
 			       progress_duration(t, sizeof(t), nd->snap.seconds + nd->backup.seconds));
 		} else if (bad == NULL) {
-			printf("%-*s  %-8s  its backup exited 0 but the index does not list it finished "
-			       "(log: %s)\n", (int)w, nd->host, "FAILED", nd->backup.log_path);
+			printf("%-*s  %-8s  its backup exited 0, but the index lists no finished backup "
+			       "of node %s: is [storage] fqdn on that host '%s'? (log: %s)\n", (int)w,
+			       nd->host, "FAILED", nd->host, nd->host, nd->backup.log_path);
 		} else {
 			printf("%-*s  %-8s  %s: %s (log: %s)\n", (int)w, nd->host, "FAILED",
 			       bad == &nd->snap ? "snapshot" : "backup",
