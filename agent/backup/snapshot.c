@@ -418,6 +418,7 @@ int snapshot_take(struct snapshot **out, const struct config *cfg, const char *t
 	struct live_ctimes *live = NULL;
 	int rc;
 
+	*out = NULL;
 	if ((rc = snapshot_alloc(&snap, cfg, tag)) != 0)
 		return rc;
 	if ((rc = take(snap, cfg, &live)) == 0)
@@ -498,6 +499,7 @@ int snapshot_open(struct snapshot **out, const struct config *cfg, const char *t
 	size_t n = 0;
 	int rc;
 
+	*out = NULL;
 	if ((rc = snapshot_alloc(&snap, cfg, tag)) != 0)
 		return rc;
 	if ((rc = tables_with_tag(cfg, tag, &n)) != 0)

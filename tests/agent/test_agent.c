@@ -362,6 +362,53 @@ static void test_upload_slots(void **state)
 	scratch_remove(dir);
 }
 
+/* backup-cluster's two phases: prepare leaves the snapshot and the live
+ * ctimes; open enumerates it with those ctimes, as snapshot_take would. */
+static void test_snapshot_phases(void **state)
+{
+	struct snapfix *f = *state;
+	struct snapshot *s = (struct snapshot *)1, *ref = NULL;
+	char *ctimes = cst_path_join(f->dir, "t2.ctimes");
+	size_t n = 0, i;
+
+	assert_int_equal(snapshot_open(&s, f->cfg, "t2", ctimes), CST_ENOTFOUND);
+	assert_null(s);
+	assert_non_null(strstr(cst_error_msg(), "--snapshot-only"));
+	assert_int_equal(snapshot_prepare(f->cfg, "t2", ctimes, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(exists(f->data, "ks/" CF "/snapshots/t2/nb-1-big-Data.db"));
+	assert_int_equal(access(ctimes, F_OK), 0);
+	/* a first phase run again replaces its own snapshot */
+	assert_int_equal(snapshot_prepare(f->cfg, "t2", ctimes, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(snapshot_open(&s, f->cfg, "t2", ctimes), 0);
+	assert_int_equal(s->n_files, 5);
+	for (i = 0; i < s->n_files; i++)
+		assert_true(s->files[i].live_ctime_ns > 0);
+	/* the same files as one snapshot_take of the same data */
+	assert_int_equal(snapshot_take(&ref, f->cfg, "t3"), 0);
+	assert_int_equal(ref->n_files, s->n_files);
+	for (i = 0; i < s->n_files; i++) {
+		assert_string_equal(ref->files[i].rel, s->files[i].rel);
+		assert_true(ref->files[i].ino == s->files[i].ino);
+	}
+	assert_int_equal(snapshot_clear(ref, f->cfg), 0);
+	snapshot_free(ref);
+	assert_int_equal(snapshot_clear(s, f->cfg), 0);
+	snapshot_free(s);
+	assert_false(exists(f->data, "ks/" CF "/snapshots/t2"));
+	/* a ctimes file that is not ours: the ctimes are unknown, no failure */
+	scratch_write(f->dir, "t2.ctimes", "garbage", 7);
+	assert_int_equal(snapshot_prepare(f->cfg, "t4", ctimes, &n), 0);
+	scratch_write(f->dir, "t2.ctimes", "garbage", 7);
+	assert_int_equal(snapshot_open(&s, f->cfg, "t4", ctimes), 0);
+	for (i = 0; i < s->n_files; i++)
+		assert_true(s->files[i].live_ctime_ns == -1);
+	assert_int_equal(snapshot_clear(s, f->cfg), 0);
+	snapshot_free(s);
+	free(ctimes);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +419,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hardlink_snapshot, snap_setup, snap_teardown),
 		cmocka_unit_test_setup_teardown(test_schema_collected, snap_setup, snap_teardown),
 		cmocka_unit_test_setup_teardown(test_nodetool_failure_cleans_up, snap_setup, snap_teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_phases, snap_setup, snap_teardown),
 		cmocka_unit_test(test_upload_slots),
 	};
 
