@@ -219,9 +219,11 @@ static void test_cluster_marker(void **state)
 	assert_int_equal(layout_parse_cluster("cluster_3_A908ACEE0AA276A7", &n, &fp), CST_EINVALID);
 	assert_int_equal(layout_parse_cluster("cluster_0_a908acee0aa276a7", &n, &fp), CST_EINVALID);
 	assert_int_equal(layout_parse_cluster("cluster_3_a908acee0aa276a", &n, &fp), CST_EINVALID);
-	assert_int_equal(meta_cluster_marker(&name, &text, "[]"), CST_EINVALID);
 	free(name);
 	free(text);
+	assert_int_equal(meta_cluster_marker(&name, &text, "[]"), CST_EINVALID);
+	assert_null(name);
+	assert_null(text);
 
 	/* complete only when the finished nodes are exactly the marker's */
 	memset(nodes, 0, sizeof(nodes));
