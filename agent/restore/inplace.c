@@ -144,7 +144,7 @@ static int table_failed(const struct inplace *ip, const struct rs_table *t, int 
 
 	snprintf(state, sizeof(state), "%s%s%s%s; %zu other table%s of the backup %s as before",
 		 ip->n_done ? "restored before it: " : "no table was changed before it",
-		 list ? list : "", abort_rc ? "; it could not be put back: " : "",
+		 list ? list : "", abort_rc ? "; putting it back: " : "",
 		 abort_rc ? abort_msg : "", rest, rest == 1 ? "" : "s", rest == 1 ? "is" : "are");
 	free(list);
 	if (committed)		/* only the old dir's removal failed: the table is restored */

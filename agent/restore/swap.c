@@ -329,7 +329,8 @@ int swap_abort(struct swap *s)
 	}
 	/* the temp dir goes only once nothing of the operator's is in it */
 	if (!stuck && cst_remove_tree(s->temp) != 0)
-		rc = cst_error(CST_EIO, "could not remove %s: %s", s->temp, cst_error_msg());
+		rc = cst_error(CST_EIO, "the table is back as it was, but its temp dir %s could not be "
+			       "removed: %s", s->temp, cst_error_msg());
 	if (rc == 0 && (!s->made_ks_dir || rmdir(s->ks_dir) != 0))	/* rmdir: only if empty */
 		rc = cst_fsync_dir(s->ks_dir);
 	return rc;

@@ -69,7 +69,8 @@ int swap_committed(const struct swap *s);
  * Put the table back as it was before swap_begin(): the live dir and its
  * snapshots/ and backups/ back, the temp dir (and a keyspace dir made here)
  * removed. 0, or a CST_ code whose message says what could not be put back
- * and where it is. A no-op after a successful swap_commit().
+ * and where it is (or, when only the temp dir could not be removed, that
+ * the table is back). A no-op once swap_committed().
  */
 int swap_abort(struct swap *s);
 /* NULL is a no-op. */
