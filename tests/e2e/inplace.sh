@@ -225,6 +225,29 @@ out_has "restored ks1.$T1: 8 files"
 cp "$W/saved" "$W/store/$VICTIM_KEY"
 ok "a corrupted object in the second table: exit 1, the first restored, the second and the rest as before, nothing left, no start"
 
+# SIGINT while the first table downloads (the bandwidth cap keeps it busy): that
+# table is put back, nothing is left, Cassandra stays stopped
+SLOW=$W/slow.ini
+node_config "$SLOW" "$D" "$W/node1/cassandra.yaml" "transfer_max_bandwidth = 100KB/s"
+sstable "$D/ks1/$T1" 6 100
+T1_FP=$(fp "$D/ks1/$T1")
+: > "$LOG"
+"$CASSETTE" --config "$SLOW" restore-node --in-place --backup-name b1 >"$W/out" 2>"$W/err" &
+PID=$!
+for _ in $(seq 300); do
+	[ -n "$(find "$D/ks1/.cassette-restore-$T1" -name '*.cassette-tmp-*' 2>/dev/null)" ] && break
+	sleep 0.05
+done
+kill -INT "$PID"
+RC=0; wait "$PID" || RC=$?
+[ "$RC" = 1 ] || { cat "$W/err"; fail "an interrupted in-place restore exited $RC"; }
+one_line_err; err_has "ks1.$T1 failed and is as it was; no table was changed before it"; err_has "interrupted"
+[ "$(fp "$D/ks1/$T1")" = "$T1_FP" ] || fail "the interrupted table is not as before"
+[ -z "$(leftovers "$D")" ] || { leftovers "$D"; fail "an interrupted restore left temp dirs"; }
+[ "$(cut -d' ' -f1 "$LOG")" = stop ] || { cat "$LOG"; fail "start_cmd ran after an interruption"; }
+rm "$D/ks1/$T1/nb-6-big-"*
+ok "SIGINT during a table's download: that table as before, nothing left, no start"
+
 # start_cmd fails: exit 1 naming it; the data is restored
 touch "$LOG.fail-start"
 cas 1 restore-node --in-place --backup-name b1
