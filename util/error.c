@@ -10,19 +10,24 @@
 static _Thread_local char err_msg[1024];
 static _Thread_local int err_code;
 
+/* Formatted beside the slot first, so a message may quote the one it
+ * replaces: cst_error(rc, "...: %s", cst_error_msg()). */
 int cst_error(int code, const char *fmt, ...)
 {
+	char msg[sizeof(err_msg)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(err_msg, msg, strlen(msg) + 1);
 	err_code = code;
 	return code;
 }
 
 int cst_error_errno(const char *fmt, ...)
 {
+	char msg[sizeof(err_msg)];
 	int saved = errno, code;
 	size_t n;
 	va_list ap;
@@ -34,10 +39,11 @@ int cst_error_errno(const char *fmt, ...)
 	default: code = CST_EIO; break;
 	}
 	va_start(ap, fmt);
-	vsnprintf(err_msg, sizeof(err_msg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	n = strlen(err_msg);
-	snprintf(err_msg + n, sizeof(err_msg) - n, ": %s", strerror(saved));
+	n = strlen(msg);
+	snprintf(msg + n, sizeof(msg) - n, ": %s", strerror(saved));
+	memcpy(err_msg, msg, strlen(msg) + 1);
 	err_code = code;
 	errno = saved;
 	return code;

@@ -5,6 +5,7 @@
 #define CASSETTE_COMMANDS_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "config.h"
 
@@ -25,9 +26,14 @@ struct backup_opts {
 
 struct restore_opts {
 	const char *name;
-	const char *target_dir;
-	const char *keyspace;	/* NULL = all */
-	const char *table;	/* NULL = all; "<name>" or "<name>-<id>" */
+	const char *target_dir;	/* NULL with in_place */
+	int in_place;		/* into [cassandra] data_dir, Cassandra stopped meanwhile */
+	/* --keyspace and --table, each as often as given (none = every table);
+	 * a table is "<name>", "<name>-<id>" or "<ks>.<name>[-<id>]" (select.h) */
+	const char *const *keyspaces;
+	size_t n_keyspaces;
+	const char *const *tables;
+	size_t n_tables;
 };
 
 struct list_opts {
@@ -45,7 +51,11 @@ struct backup_cluster_opts {
 struct restore_cluster_opts {
 	const char *name;
 	const char *host_list;		/* NULL = in place */
-	const char *keyspace, *table;	/* passed to each node's restore-node */
+	/* --keyspace and --table, passed on to each node's restore-node */
+	const char *const *keyspaces;
+	size_t n_keyspaces;
+	const char *const *tables;
+	size_t n_tables;
 	int allow_incomplete;
 	int dry_run;
 };

@@ -26,7 +26,7 @@ static const char usage_main[] =
 	"  keygen          print a new random 256-bit key (base64) for key_secret_file\n"
 	"  backup-node     snapshot this node and back up new or changed SSTable files\n"
 	"  list-backups    list backups from the index (no key needed)\n"
-	"  restore-node    restore one backup of this node into a directory\n"
+	"  restore-node    restore one backup of a node into a directory, or in place\n"
 	"  inspect FILE    print the header of an encrypted object (no key needed)\n"
 	"\n"
 	"Cluster commands (each node's own cassette runs through [ssh] remote_command):\n"
@@ -38,7 +38,8 @@ static const char usage_main[] =
 	"\n"
 	"Global options (also accepted after the command):\n"
 	"  --config FILE   configuration file (default: $CASSETTE_CONFIG, else " DEFAULT_CONFIG ")\n"
-	"  --fqdn NAME     this node's name in storage (overrides [storage] fqdn)\n"
+	"  --fqdn NAME     this node's name in storage (overrides [storage] fqdn); for\n"
+	"                  restore-node, the node whose backup is restored\n"
 	"  --progress      show a progress line on stderr (files, bytes, rate, time left)\n"
 	"                  even when it is not a terminal\n"
 	"  --no-progress   never show it (default: shown when stderr is a terminal, unless\n"
@@ -78,17 +79,34 @@ static const char usage_list[] =
 	"  --show-all       backups of every node, not only this node's\n";
 
 static const char usage_restore[] =
-	"usage: cassette [--config FILE] restore-node --backup-name NAME --target-dir DIR\n"
-	"                [--keyspace KS] [--table TABLE]\n"
+	"usage: cassette [--config FILE] [--fqdn SOURCE] restore-node --backup-name NAME\n"
+	"                (--target-dir DIR | --in-place) [--keyspace KS]... [--table TABLE]...\n"
 	"\n"
-	"Restores this node's files of a backup into DIR/<keyspace>/<table>-<id>/. Every file is\n"
-	"verified against the manifest (AEAD tags bound to its identity and salt, sizes; MD5 for\n"
-	"unencrypted objects) before it is renamed into place; on failure no file is left.\n"
-	"Existing files are never overwritten. Files are fetched in parallel, largest first.\n"
+	"Restores the files of a backup of node SOURCE (default: this node; --fqdn names\n"
+	"another). Every file is verified against the manifest (AEAD tags bound to its\n"
+	"identity and salt, sizes; MD5 for unencrypted objects) before it is renamed into\n"
+	"place. Files are fetched in parallel, largest first.\n"
 	"  --backup-name NAME  the backup to restore\n"
-	"  --target-dir DIR    where to write (created if missing)\n"
-	"  --keyspace KS       only this keyspace\n"
-	"  --table TABLE       only this table (name, or name-<id>)\n";
+	"  --target-dir DIR    write DIR/<keyspace>/<table>-<id>/ (DIR is created if\n"
+	"                      missing). Existing files are never overwritten; on failure\n"
+	"                      no file is left.\n"
+	"  --in-place          replace the tables of [cassandra] data_dir, Cassandra stopped:\n"
+	"                      checks everything first, runs stop_cmd, then restores table\n"
+	"                      by table (downloaded beside the table, then swapped in; the\n"
+	"                      table's snapshots/ and backups/ are kept, tables not in the\n"
+	"                      backup are left alone), then runs start_cmd. A failure puts\n"
+	"                      the failing table back as it was, stops, and leaves\n"
+	"                      Cassandra stopped. Files get data_dir's owner, mode 0644\n"
+	"                      (directories 0755). From another node's backup (--fqdn\n"
+	"                      SOURCE): its tokens go into config_file (initial_token,\n"
+	"                      num_tokens, auto_bootstrap: false; the original is kept\n"
+	"                      beside it), and the node-local system keyspace is not\n"
+	"                      restored (system_schema, system_auth... are).\n"
+	"  --keyspace KS       only this keyspace; repeat for more\n"
+	"  --table TABLE       only this table; repeat for more. KS.NAME[-<id>] names one\n"
+	"                      table; a bare NAME or NAME-<id> is looked for in the\n"
+	"                      --keyspace given (in every keyspace without one)\n"
+	"--target-dir and --in-place exclude each other; one of them is required.\n";
 
 static const char usage_backup_cluster[] =
 	"usage: cassette [--config FILE] backup-cluster [--backup-name NAME] [--mode differential|full]\n"
@@ -108,7 +126,7 @@ static const char usage_backup_cluster[] =
 
 static const char usage_restore_cluster[] =
 	"usage: cassette [--config FILE] restore-cluster --backup-name NAME [--host-list FILE]\n"
-	"                [--keyspace KS] [--table TABLE] [--allow-incomplete] [--dry-run]\n"
+	"                [--keyspace KS]... [--table TABLE]... [--allow-incomplete] [--dry-run]\n"
 	"\n"
 	"Restores every node of a cluster backup. Each target runs 'restore-node --in-place\n"
 	"--fqdn SOURCE' through [ssh] remote_command: it checks the backup and the key, runs\n"
@@ -121,8 +139,8 @@ static const char usage_restore_cluster[] =
 	"  --host-list FILE    Medusa's format, one line per target: is_seed,target,source\n"
 	"                      (True,10.0.0.5,node3). Every source node maps to exactly one\n"
 	"                      target. Without it: in place, each node onto the host of its name\n"
-	"  --keyspace KS       only this keyspace\n"
-	"  --table TABLE       only this table\n"
+	"  --keyspace KS       only this keyspace; repeat for more\n"
+	"  --table TABLE       only this table (KS.NAME, or as for restore-node); repeat\n"
 	"  --allow-incomplete  restore the nodes that finished an incomplete backup\n"
 	"  --dry-run           print the plan and stop\n";
 
@@ -158,13 +176,14 @@ static const char usage_inspect[] =
 enum { OPT_CONFIG = 1000, OPT_FQDN, OPT_HELP, OPT_VERSION, OPT_NAME, OPT_MODE, OPT_KEEP,
        OPT_OUTPUT, OPT_SHOW_ALL, OPT_TARGET, OPT_KEYSPACE, OPT_TABLE, OPT_VERIFY_HASHES, OPT_PROGRESS,
        OPT_NO_PROGRESS, OPT_SNAPSHOT_ONLY, OPT_USE_SNAPSHOT, OPT_PAR_SNAPSHOTS, OPT_PAR_UPLOADS,
-       OPT_HOST_LIST, OPT_ALLOW_INCOMPLETE, OPT_DRY_RUN };
+       OPT_HOST_LIST, OPT_ALLOW_INCOMPLETE, OPT_DRY_RUN, OPT_IN_PLACE };
 
 struct cli {
 	const char *config, *fqdn, *command;
 	int help;
 	struct backup_opts backup;
 	struct restore_opts restore;
+	const char **keyspaces, **tables;	/* restore's, argc long */
 	struct list_opts list;
 	struct backup_cluster_opts cluster;
 	struct status_opts status;
@@ -199,6 +218,7 @@ static const struct option long_opts[] = {
 	{ "target-dir", required_argument, NULL, OPT_TARGET },
 	{ "keyspace", required_argument, NULL, OPT_KEYSPACE },
 	{ "table", required_argument, NULL, OPT_TABLE },
+	{ "in-place", no_argument, NULL, OPT_IN_PLACE },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "snapshot-only", no_argument, NULL, OPT_SNAPSHOT_ONLY },
@@ -225,7 +245,8 @@ static int allowed(const char *cmd, int opt)
 	if (strcmp(cmd, "list-backups") == 0)
 		return opt == OPT_OUTPUT || opt == OPT_SHOW_ALL;
 	if (strcmp(cmd, "restore-node") == 0)
-		return opt == OPT_NAME || opt == OPT_TARGET || opt == OPT_KEYSPACE || opt == OPT_TABLE;
+		return opt == OPT_NAME || opt == OPT_TARGET || opt == OPT_KEYSPACE || opt == OPT_TABLE ||
+		       opt == OPT_IN_PLACE;
 	if (strcmp(cmd, "backup-cluster") == 0)
 		return opt == OPT_NAME || opt == OPT_MODE || opt == OPT_PAR_SNAPSHOTS ||
 		       opt == OPT_PAR_UPLOADS;
@@ -243,6 +264,14 @@ static int parse(struct cli *c, int argc, char **argv)
 
 	opterr = 0;
 	optind = 1;
+	/* each --keyspace and --table value, at most one per argument */
+	if ((c->keyspaces = calloc((size_t)argc, sizeof(*c->keyspaces))) == NULL ||
+	    (c->tables = calloc((size_t)argc, sizeof(*c->tables))) == NULL) {
+		fprintf(stderr, "cassette: out of memory\n");
+		return 1;
+	}
+	c->restore.keyspaces = c->rcluster.keyspaces = c->keyspaces;
+	c->restore.tables = c->rcluster.tables = c->tables;
 	/* Permuting getopt: options may come before or after the command. */
 	while ((opt = getopt_long(argc, argv, "-h", long_opts, NULL)) != -1) {
 		if (opt == 1) {
@@ -280,8 +309,15 @@ static int parse(struct cli *c, int argc, char **argv)
 		case OPT_OUTPUT: c->output = optarg; break;
 		case OPT_SHOW_ALL: c->list.show_all = 1; break;
 		case OPT_TARGET: c->restore.target_dir = optarg; break;
-		case OPT_KEYSPACE: c->restore.keyspace = c->rcluster.keyspace = optarg; break;
-		case OPT_TABLE: c->restore.table = c->rcluster.table = optarg; break;
+		case OPT_KEYSPACE:
+			c->keyspaces[c->restore.n_keyspaces++] = optarg;
+			c->rcluster.n_keyspaces = c->restore.n_keyspaces;
+			break;
+		case OPT_TABLE:
+			c->tables[c->restore.n_tables++] = optarg;
+			c->rcluster.n_tables = c->restore.n_tables;
+			break;
+		case OPT_IN_PLACE: c->restore.in_place = 1; break;
 		case OPT_HOST_LIST: c->rcluster.host_list = optarg; break;
 		case OPT_ALLOW_INCOMPLETE: c->rcluster.allow_incomplete = 1; break;
 		case OPT_DRY_RUN: c->rcluster.dry_run = 1; break;
@@ -348,8 +384,11 @@ static int check_options(struct cli *c)
 	if (strcmp(c->command, "restore-node") == 0) {
 		if (c->restore.name == NULL)
 			return usage_error("%s needs --backup-name NAME", c->command);
-		if (c->restore.target_dir == NULL || c->restore.target_dir[0] == '\0')
-			return usage_error("%s needs --target-dir DIR", c->command);
+		if (c->restore.in_place && c->restore.target_dir != NULL)
+			return usage_error("--in-place and --target-dir exclude each other: restore into "
+					   "data_dir, or into another directory");
+		if (!c->restore.in_place && (c->restore.target_dir == NULL || c->restore.target_dir[0] == '\0'))
+			return usage_error("%s needs --target-dir DIR or --in-place", c->command);
 	}
 	c->cluster.parallel_uploads = 1;
 	if (c->par_snapshots && parse_count(c->par_snapshots, &c->cluster.parallel_snapshots) != 0)
@@ -418,7 +457,7 @@ static int run(struct cli *c)
 
 int main(int argc, char **argv)
 {
-	struct cli c;
+	static struct cli c;	/* static: what it points to stays reachable until exit */
 	struct sigaction sa;
 	int rc;
 

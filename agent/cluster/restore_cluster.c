@@ -20,7 +20,7 @@
 #include "storage.h"
 #include "util.h"
 
-#define MAX_ARGS 16
+#define FIXED_ARGS 8	/* restore-node --in-place --fqdn S --backup-name N --no-progress NULL */
 
 struct rc_run {
 	const struct config *cfg;
@@ -33,7 +33,8 @@ struct rc_run {
 	struct plan_source *sources;
 	struct plan *plan;
 	struct remote_job *jobs;	/* one per plan entry */
-	const char *(*args)[MAX_ARGS];
+	const char **args;		/* each job's argv, one block of n_args a job */
+	size_t n_args;
 };
 
 /* The tokenmap of the backup, from the index copy of a finished node. */
@@ -139,16 +140,17 @@ static int set_jobs(struct rc_run *r, const char *name)
 		return CST_ENOMEM;
 	if ((rc = cst_mkdirs(dir)) != 0)
 		goto out;
+	r->n_args = FIXED_ARGS + 2 * (r->o->n_keyspaces + r->o->n_tables);
 	r->jobs = cst_calloc(r->plan->n, sizeof(*r->jobs));
-	r->args = cst_calloc(r->plan->n, sizeof(*r->args));
+	r->args = cst_calloc(r->plan->n * r->n_args, sizeof(*r->args));
 	if (r->jobs == NULL || r->args == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < r->plan->n; i++) {
 		const struct plan_entry *e = &r->plan->entries[i];
-		const char **a = r->args[i];
-		size_t k = 0;
+		const char **a = r->args + i * r->n_args;
+		size_t k = 0, f;
 
 		a[k++] = "restore-node";
 		a[k++] = "--in-place";
@@ -156,13 +158,13 @@ static int set_jobs(struct rc_run *r, const char *name)
 		a[k++] = e->source->name;
 		a[k++] = "--backup-name";
 		a[k++] = name;
-		if (r->o->keyspace) {
+		for (f = 0; f < r->o->n_keyspaces; f++) {
 			a[k++] = "--keyspace";
-			a[k++] = r->o->keyspace;
+			a[k++] = r->o->keyspaces[f];
 		}
-		if (r->o->table) {
+		for (f = 0; f < r->o->n_tables; f++) {
 			a[k++] = "--table";
-			a[k++] = r->o->table;
+			a[k++] = r->o->tables[f];
 		}
 		a[k++] = "--no-progress";
 		a[k] = NULL;

@@ -78,6 +78,8 @@ unsigned fetch_worker_count(int remote, unsigned concurrent_transfers, size_t n_
 
 char *fetch_dest(const char *target_dir, const struct fetch_job *j)
 {
+	if (j->tab->dir != NULL)
+		return cst_sprintf("%s/%s", j->tab->dir, fetch_rel(j));
 	return cst_sprintf("%s/%s/%s/%s", target_dir, j->tab->keyspace, j->tab->columnfamily,
 			   fetch_rel(j));
 }
@@ -86,6 +88,8 @@ char *fetch_tmp(const char *target_dir, const struct fetch_job *j)
 {
 	if (j->tmp_tag[0] == '\0')
 		return NULL;
+	if (j->tab->dir != NULL)
+		return cst_sprintf("%s/%s" FETCH_TMP_SUFFIX "%s", j->tab->dir, fetch_rel(j), j->tmp_tag);
 	return cst_sprintf("%s/%s/%s/%s" FETCH_TMP_SUFFIX "%s", target_dir, j->tab->keyspace,
 			   j->tab->columnfamily, fetch_rel(j), j->tmp_tag);
 }
@@ -208,7 +212,11 @@ static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *
 	    (s.dec && (rc = crypto_stream_final(s.dec, write_plain, &s)) != 0) ||
 	    (rc = verify(j, &s)) != 0)
 		goto out;
-	if (direct_finish(&s.out) != 0 || fchmod(s.fd, 0644) != 0 || fsync(s.fd) != 0)
+	if (direct_finish(&s.out) != 0 || fchmod(s.fd, 0644) != 0)
+		rc = cst_error_errno("cannot write %s", tmp);
+	else if (p->chown && fchown(s.fd, p->uid, p->gid) != 0)
+		rc = cst_error_errno("cannot give %s owner %u:%u", tmp, (unsigned)p->uid, (unsigned)p->gid);
+	else if (fsync(s.fd) != 0)
 		rc = cst_error_errno("cannot write %s", tmp);
 out:
 	if (s.fd >= 0 && close(s.fd) != 0 && rc == 0)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "manifest.h"
 
@@ -22,14 +23,14 @@ struct storage;
 #define FETCH_TMP_SUFFIX ".cassette-tmp-"
 
 struct fetch_table {
-	char *keyspace, *columnfamily;
+	char *keyspace, *columnfamily;	/* the names in the backup (and the objects' identity) */
+	char *dir;	/* where the table's files go; NULL: <target_dir>/<keyspace>/<columnfamily> */
 };
 
 /*
  * One file to restore, packed (a node may have 100,000): the names are
- * derived, not kept. Its destination is
- * <target_dir>/<keyspace>/<columnfamily>/<rel>, its temp file the
- * destination + FETCH_TMP_SUFFIX + tmp_tag.
+ * derived, not kept. Its destination is <table dir>/<rel> (see struct
+ * fetch_table), its temp file the destination + FETCH_TMP_SUFFIX + tmp_tag.
  */
 struct fetch_job {
 	struct manifest_rec rec;	/* rec.path: the storage key, the caller's */
@@ -44,7 +45,8 @@ static inline const char *fetch_rel(const struct fetch_job *j)
 	return j->rec.path + j->rel;
 }
 /* The job's destination, and its temp file (NULL when it has none); the
- * caller frees. NULL with CST_ENOMEM set when out of memory. */
+ * caller frees. NULL with CST_ENOMEM set when out of memory. `target_dir`
+ * is not used for a table with its own dir. */
 char *fetch_dest(const char *target_dir, const struct fetch_job *j);
 char *fetch_tmp(const char *target_dir, const struct fetch_job *j);
 
@@ -55,6 +57,9 @@ struct fetch_params {
 	const char *target_dir;		/* each job's directory exists below it */
 	unsigned workers;		/* threads; at most the number of jobs is used */
 	struct progress *progress;	/* NULL: none */
+	int chown;			/* 1: give each file this owner and group */
+	uid_t uid;
+	gid_t gid;
 };
 
 /*

@@ -1,8 +1,9 @@
 /*
  * restore-node: check the whole plan, then fetch every file in parallel to
- * a temp name beside its destination (agent/fetch.c), proven against the
- * manifest, then rename them all. On failure no file is left, nor any
- * directory this restore created.
+ * a temp name beside its destination (fetch.c), proven against the
+ * manifest. With --target-dir, rename them all once every file passed; on
+ * failure no file is left, nor any directory this restore created. With
+ * --in-place, inplace.c takes over once the plan and the key are checked.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,58 +21,31 @@
 #include "layout.h"
 #include "manifest.h"
 #include "progress.h"
+#include "restore_int.h"
+#include "select.h"
 #include "storage.h"
 #include "util.h"
 
 /* The jobs' storage keys, pooled: one malloc per 256 KiB, not per file. */
 #define NAMES_BLOCK (256 * 1024)
 
-struct restore {
-	const struct config *cfg;
-	const struct restore_opts *o;
-	struct storage *st;
-	struct crypto_key *key;
-	struct fetch_table **tables;	/* each (keyspace, table) once */
-	size_t n_tables, cap_tables;
-	const struct fetch_table *cur;	/* the table being read; NULL: not restored */
-	struct fetch_job *jobs;		/* in manifest order */
-	size_t n_jobs, cap_jobs;
-	struct cst_strpool names;
-	uint64_t bytes;
-	int encrypted;			/* some object is */
-	char **dirs;		/* each destination directory once, sorted */
-	size_t n_dirs, cap_dirs;
-	char **created;		/* directories this restore made, parents first */
-	size_t n_created, cap_created;
-	size_t n_renamed;	/* jobs[0..n_renamed) are in place */
-};
-
-static int table_matches(const char *cf, const char *want)
-{
-	size_t n = strlen(want);
-
-	if (strcmp(cf, want) == 0)
-		return 1;
-	/* "<name>" matches "<name>-<32 hex id>" */
-	return strncmp(cf, want, n) == 0 && cf[n] == '-' && strlen(cf + n + 1) == 32;
-}
-
 /* The manifest streams through the plan: no copy of it is ever held. */
 static int on_table(void *arg, const char *ks, const char *cf)
 {
 	struct restore *rs = arg;
 	const struct restore_opts *o = rs->o;
-	struct fetch_table *t, **grown;
+	struct rs_table *t, **grown;
 	size_t i;
 
 	rs->cur = NULL;
-	if ((o->keyspace && strcmp(ks, o->keyspace) != 0) || (o->table && !table_matches(cf, o->table)))
+	if (!select_table(rs->sel, ks, cf))
 		return 0;
 	if (!layout_keyspace_is_valid(ks) || !layout_table_dir_is_valid(cf))
 		return cst_error(CST_EINVALID, "manifest of backup %s names an unsafe table '%s.%s'; "
 				 "nothing was written", o->name, ks, cf);
 	for (i = 0; i < rs->n_tables; i++)	/* a table listed twice is one table */
-		if (strcmp(rs->tables[i]->keyspace, ks) == 0 && strcmp(rs->tables[i]->columnfamily, cf) == 0) {
+		if (strcmp(rs->tables[i]->ft.keyspace, ks) == 0 &&
+		    strcmp(rs->tables[i]->ft.columnfamily, cf) == 0) {
 			rs->cur = rs->tables[i];
 			return 0;
 		}
@@ -81,7 +55,7 @@ static int on_table(void *arg, const char *ks, const char *cf)
 	if ((t = cst_calloc(1, sizeof(*t))) == NULL)
 		return CST_ENOMEM;
 	rs->tables[rs->n_tables++] = t;
-	if ((t->keyspace = cst_strdup(ks)) == NULL || (t->columnfamily = cst_strdup(cf)) == NULL)
+	if ((t->ft.keyspace = cst_strdup(ks)) == NULL || (t->ft.columnfamily = cst_strdup(cf)) == NULL)
 		return CST_ENOMEM;
 	rs->cur = t;
 	return 0;
@@ -121,7 +95,7 @@ static int on_object(void *arg, const struct manifest_object *obj)
 	if (rs->cur == NULL)
 		return 0;
 	if ((rc = layout_rel_from_key(&rel, obj->path, rs->cfg->prefix, rs->cfg->fqdn, o->name,
-				      rs->cur->keyspace, rs->cur->columnfamily)) != 0)
+				      rs->cur->ft.keyspace, rs->cur->ft.columnfamily)) != 0)
 		return cst_error(rc, "manifest of backup %s: %s; nothing was written", o->name,
 				 cst_error_msg());
 	if ((grown = cst_grow(rs->jobs, &rs->cap_jobs, rs->n_jobs, sizeof(*grown), 1024)) == NULL) {
@@ -137,10 +111,16 @@ static int on_object(void *arg, const struct manifest_object *obj)
 		rc = CST_ENOMEM;
 		goto out;
 	}
-	j->tab = rs->cur;
+	j->tab = &rs->cur->ft;
 	j->rel = (uint32_t)(strlen(obj->path) - strlen(rel));	/* rel is the key's tail */
 	rs->n_jobs++;
-	if ((dest = fetch_dest(o->target_dir, j)) == NULL) {
+	rs->cur->n_jobs++;
+	rs->cur->bytes += j->rec.source_size;
+	rs->bytes += j->rec.source_size;
+	rs->encrypted |= j->rec.encrypted;
+	if (rs->in_place)	/* what is there is replaced, table by table */
+		goto out;
+	if ((dest = fetch_dest(rs->target, j)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
@@ -149,10 +129,7 @@ static int on_object(void *arg, const struct manifest_object *obj)
 			       "(nothing was written)", dest);
 		goto out;
 	}
-	if ((rc = add_dir(rs, dest)) != 0)
-		goto out;
-	rs->bytes += j->rec.source_size;
-	rs->encrypted |= j->rec.encrypted;
+	rc = add_dir(rs, dest);
 out:
 	free(rel);
 	free(dest);
@@ -184,13 +161,13 @@ static int plan(struct restore *rs)
 	if ((rc = storage_get(rs->st, key, to_reader, r)) == CST_ENOTFOUND)
 		rc = cst_error(CST_ENOTFOUND, "backup '%s' of node %s not found (or not complete): no %s",
 			       o->name, rs->cfg->fqdn, key);
-	if (rc != 0 || (rc = manifest_reader_finish(r)) != 0)
+	if (rc != 0 || (rc = manifest_reader_finish(r)) != 0 ||
+	    (rc = select_check_used(rs->sel, o->name)) != 0)
 		goto out;
-	if (rs->n_jobs == 0)
-		rc = cst_error(CST_ENOTFOUND, "backup %s has no files%s%s%s%s%s", o->name,
-			       o->keyspace || o->table ? " matching" : "",
-			       o->keyspace ? " --keyspace " : "", o->keyspace ? o->keyspace : "",
-			       o->table ? " --table " : "", o->table ? o->table : "");
+	/* in place, a table listed without files is restored empty */
+	if (rs->in_place ? rs->n_tables == 0 : rs->n_jobs == 0)
+		rc = cst_error(CST_ENOTFOUND, "backup %s has no %s%s", o->name,
+			       rs->in_place ? "tables" : "files", select_describe(rs->sel));
 out:
 	manifest_reader_free(r);
 	free(key);
@@ -230,14 +207,15 @@ static int check_plan(struct restore *rs)
 	qsort(sorted, rs->n_jobs, sizeof(*sorted), by_dest);
 	for (i = 1; i < rs->n_jobs; i++)
 		if (by_dest(&sorted[i - 1], &sorted[i]) == 0) {
-			dest = fetch_dest(rs->o->target_dir, sorted[i]);
+			dest = fetch_dest(rs->target, sorted[i]);
 			rc = dest == NULL ? CST_ENOMEM :
 			     cst_error(CST_EINVALID, "manifest of backup %s lists %s twice; nothing was "
 				       "written", rs->o->name, dest);
 			free(dest);
 			goto out;
 		}
-	qsort(rs->dirs, rs->n_dirs, sizeof(*rs->dirs), by_string);
+	if (rs->n_dirs > 0)	/* none in place */
+		qsort(rs->dirs, rs->n_dirs, sizeof(*rs->dirs), by_string);
 	for (i = 1, kept = rs->n_dirs ? 1 : 0; i < rs->n_dirs; i++) {
 		if (strcmp(rs->dirs[kept - 1], rs->dirs[i]) == 0)
 			free(rs->dirs[i]);
@@ -318,7 +296,7 @@ static int make_dirs(struct restore *rs)
 }
 
 /* Never over an existing file, even one that appeared since the plan. */
-static int place(const char *tmp, const char *dest)
+int restore_place(const char *tmp, const char *dest)
 {
 	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, dest, RENAME_NOREPLACE) == 0)
 		return 0;
@@ -341,7 +319,7 @@ static int place(const char *tmp, const char *dest)
 
 static int commit(struct restore *rs)
 {
-	const char *target = rs->o->target_dir;
+	const char *target = rs->target;
 	size_t i;
 	int rc = 0;
 
@@ -351,7 +329,7 @@ static int commit(struct restore *rs)
 
 		if (tmp == NULL || dest == NULL) {
 			rc = CST_ENOMEM;
-		} else if (place(tmp, dest) != 0) {
+		} else if (restore_place(tmp, dest) != 0) {
 			rc = cst_error_errno("cannot rename %s to %s", tmp, dest);
 		} else {
 			j->tmp_tag[0] = '\0';
@@ -375,9 +353,15 @@ static int commit(struct restore *rs)
 	return rc;
 }
 
-static int fetch_files(struct restore *rs)
+unsigned restore_workers(const struct restore *rs, size_t n_jobs)
 {
 	const char *provider = storage_provider(rs->st);
+
+	return fetch_worker_count(strcmp(provider, "local") != 0, rs->cfg->concurrent_transfers, n_jobs);
+}
+
+static int fetch_files(struct restore *rs)
+{
 	struct fetch_params fp;
 	int rc;
 
@@ -385,9 +369,8 @@ static int fetch_files(struct restore *rs)
 	fp.st = rs->st;
 	fp.key = rs->key;
 	fp.fqdn = rs->cfg->fqdn;
-	fp.target_dir = rs->o->target_dir;
-	fp.workers = fetch_worker_count(strcmp(provider, "local") != 0, rs->cfg->concurrent_transfers,
-					rs->n_jobs);
+	fp.target_dir = rs->target;
+	fp.workers = restore_workers(rs, rs->n_jobs);
 	fp.progress = progress_start("restore", rs->n_jobs, rs->bytes);
 	rc = fetch_all(rs->jobs, rs->n_jobs, &fp);
 	progress_end(fp.progress, rc == 0);
@@ -397,7 +380,7 @@ static int fetch_files(struct restore *rs)
 /* Take away everything this restore wrote, newest first. */
 static void undo(struct restore *rs)
 {
-	const char *target = rs->o->target_dir;
+	const char *target = rs->target;
 	char *name;
 	size_t i;
 
@@ -422,8 +405,9 @@ static void free_restore(struct restore *rs)
 	cst_strpool_free(&rs->names);
 	free(rs->jobs);
 	for (i = 0; i < rs->n_tables; i++) {
-		free(rs->tables[i]->keyspace);
-		free(rs->tables[i]->columnfamily);
+		free(rs->tables[i]->ft.keyspace);
+		free(rs->tables[i]->ft.columnfamily);
+		free(rs->tables[i]->ft.dir);
 		free(rs->tables[i]);
 	}
 	free(rs->tables);
@@ -434,7 +418,24 @@ static void free_restore(struct restore *rs)
 		free(rs->created[i]);
 	free(rs->created);
 	crypto_key_free(rs->key);
+	select_free(rs->sel);
 	storage_close(rs->st);
+}
+
+int restore_prepare(struct restore *rs)
+{
+	const struct restore_opts *o = rs->o;
+	int rc;
+
+	if ((rc = select_new(&rs->sel, o->keyspaces, o->n_keyspaces, o->tables, o->n_tables,
+			     rs->in_place && strcmp(rs->cfg->fqdn, rs->cfg->node_fqdn) != 0)) != 0)
+		return rc == CST_EINVALID ? CMD_USAGE : rc;
+	if ((rc = cmd_open_storage(&rs->st, rs->cfg, 0)) != 0 || (rc = plan(rs)) != 0 ||
+	    (rc = check_plan(rs)) != 0)
+		return rc;
+	if (rs->encrypted && ((rc = cmd_load_key(&rs->key, rs->cfg, 1)) != 0 || (rc = check_key(rs)) != 0))
+		return rc;
+	return 0;
 }
 
 int cmd_restore_node(const struct config *cfg, const struct restore_opts *o)
@@ -447,15 +448,19 @@ int cmd_restore_node(const struct config *cfg, const struct restore_opts *o)
 	cst_strpool_init(&rs.names, NAMES_BLOCK);
 	rs.cfg = cfg;
 	rs.o = o;
+	rs.in_place = o->in_place;
+	rs.target = o->in_place ? cfg->data_dir : o->target_dir;
 	if (!config_backup_name_is_valid(o->name)) {
 		cst_error(CST_EINVALID, "--backup-name '%s' is not a valid backup name", o->name);
 		return CMD_USAGE;
 	}
+	if (o->in_place) {
+		rc = restore_in_place(&rs);
+		free_restore(&rs);
+		return rc;
+	}
 	/* nothing is written until the whole plan and the key passed */
-	if ((rc = cmd_open_storage(&rs.st, cfg, 0)) != 0 || (rc = plan(&rs)) != 0 ||
-	    (rc = check_plan(&rs)) != 0)
-		goto out;
-	if (rs.encrypted && ((rc = cmd_load_key(&rs.key, cfg, 1)) != 0 || (rc = check_key(&rs)) != 0))
+	if ((rc = restore_prepare(&rs)) != 0)
 		goto out;
 	if ((rc = make_dirs(&rs)) != 0 || (rc = fetch_files(&rs)) != 0 || (rc = commit(&rs)) != 0)
 		goto out;
