@@ -26,6 +26,8 @@ static const char usage_main[] =
 	"  backup-node     snapshot this node and back up new or changed SSTable files\n"
 	"  list-backups    list backups from the index (no key needed)\n"
 	"  restore-node    restore one backup of this node into a directory\n"
+	"  fetch-tokenmap  print a backup's tokenmap.json: the cluster's nodes and tokens\n"
+	"                  (no key needed)\n"
 	"  inspect FILE    print the header of an encrypted object (no key needed)\n"
 	"\n"
 	"Global options (also accepted after the command):\n"
@@ -76,6 +78,14 @@ static const char usage_restore[] =
 	"  --target-dir DIR    where to write (created if missing)\n"
 	"  --keyspace KS       only this keyspace\n"
 	"  --table TABLE       only this table (name, or name-<id>)\n";
+
+static const char usage_fetch_tokenmap[] =
+	"usage: cassette [--config FILE] [--fqdn NAME] fetch-tokenmap --backup-name NAME\n"
+	"\n"
+	"Prints the tokenmap.json of this node's backup NAME (of node NAME with --fqdn): every\n"
+	"node of the cluster when the backup ran, with its tokens, rack, data center and\n"
+	"whether it was up. Needs no key and reads no data object.\n"
+	"  --backup-name NAME  the backup\n";
 
 static const char usage_keygen[] =
 	"usage: cassette keygen > backup.key\n"
@@ -149,6 +159,8 @@ static int allowed(const char *cmd, int opt)
 		return opt == OPT_OUTPUT || opt == OPT_SHOW_ALL;
 	if (strcmp(cmd, "restore-node") == 0)
 		return opt == OPT_NAME || opt == OPT_TARGET || opt == OPT_KEYSPACE || opt == OPT_TABLE;
+	if (strcmp(cmd, "fetch-tokenmap") == 0)
+		return opt == OPT_NAME;
 	return 0;
 }
 
@@ -207,6 +219,8 @@ static const char *help_for(const char *cmd)
 		return usage_list;
 	if (strcmp(cmd, "restore-node") == 0)
 		return usage_restore;
+	if (strcmp(cmd, "fetch-tokenmap") == 0)
+		return usage_fetch_tokenmap;
 	if (strcmp(cmd, "keygen") == 0)
 		return usage_keygen;
 	if (strcmp(cmd, "inspect") == 0)
@@ -235,6 +249,8 @@ static int check_options(struct cli *c)
 		if (c->restore.target_dir == NULL || c->restore.target_dir[0] == '\0')
 			return usage_error("%s needs --target-dir DIR", c->command);
 	}
+	if (strcmp(c->command, "fetch-tokenmap") == 0 && c->backup.name == NULL)
+		return usage_error("%s needs --backup-name NAME", c->command);
 	if (strcmp(c->command, "inspect") == 0 && c->inspect_file == NULL)
 		return usage_error("%s needs a FILE", c->command);
 	return 0;
@@ -270,6 +286,8 @@ static int run(struct cli *c)
 		rc = cmd_backup_node(cfg, &c->backup);
 	else if (strcmp(c->command, "restore-node") == 0)
 		rc = cmd_restore_node(cfg, &c->restore);
+	else if (strcmp(c->command, "fetch-tokenmap") == 0)
+		rc = cmd_fetch_tokenmap(cfg, c->backup.name);
 	else
 		rc = cmd_list_backups(cfg, &c->list);
 	config_free(cfg);
