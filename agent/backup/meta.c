@@ -76,8 +76,8 @@ int meta_tokenmap_json(char **out, char **tokens_unknown, const struct config *c
 	    (cfg->resolve_ip_addresses && (rc = topology_resolve_names(t, &unresolved)) != 0))
 		goto out;
 	if (unresolved != NULL)
-		fprintf(stderr, "cassette: warning: reverse lookup found no host name for %s; "
-			"tokenmap.json names them by address\n", unresolved);
+		fprintf(stderr, "cassette: warning: reverse lookup found no host name for %s: "
+			"tokenmap.json names each by its address\n", unresolved);
 	if (topology_find(t, cfg->fqdn) == NULL) {
 		rc = not_in_cluster(t, cfg);
 		goto out;

@@ -103,7 +103,7 @@ if [ -n "$LOCAL" ]; then
 		V6KEY=$V6
 	else
 		V6KEY="[0:0:0:0:0:0:0:1]:7000"
-		err_has "cassette: warning: reverse lookup found no host name for [0:0:0:0:0:0:0:1]:7000; tokenmap.json names them by address"
+		err_has "cassette: warning: reverse lookup found no host name for [0:0:0:0:0:0:0:1]:7000: tokenmap.json names each by its address"
 	fi
 	tokenmap_is "$STORE/$LOCAL/r1/meta/tokenmap.json" "{
 		'$LOCAL': {'tokens': [10, 20], 'is_up': true, 'rack': 'r1', 'dc': 'dc1'},
