@@ -19,8 +19,10 @@ if [ ! -d "$t" ]; then
 	done
 fi
 [ -f "$B/key" ] || { (umask 077; "$1" keygen > "$B/key"); }
+echo "bench1 dc1 rack1 up -4611686018427387904,0,4611686018427387904" > "$B/cluster"
 printf '%s\n' "[cassandra]" "data_dir = $B/data" "snapshot_mode = nodetool" \
-	"nodetool_cmd = $SRC/tests/support/fake-nodetool $B/data" "[storage]" \
+	"nodetool_cmd = $SRC/tests/support/fake-nodetool --cluster $B/cluster $B/data" \
+	"resolve_ip_addresses = false" "[storage]" \
 	"storage_provider = local" "base_path = $B/store" "fqdn = bench1" \
 	"encryption_tmp_dir = $B/tmp" "key_secret_file = $B/key" > "$B/cfg.ini"
 find "$B/data" -type f -name 'nb-*' -exec cat {} + > /dev/null   # warm the page cache

@@ -58,6 +58,8 @@ struct run {
 	struct crypto_md5_hub *md5hub;	/* the encoders' MD5s, hashed side by side */
 	struct progress *progress;	/* NULL when not shown */
 	char *manifest_tmp;		/* the manifest, written to a temp file */
+	char *tokenmap;			/* read before the snapshot, as Medusa does */
+	char *tokens_unknown;		/* why the tokenmap holds no tokens, or NULL */
 	const struct snapshot *snap;
 	struct file_result *results;	/* one per snapshot file */
 	/* shared by the encoder threads */
@@ -506,15 +508,15 @@ static int put_index(struct run *r, const char *name, const char *text)
 static int write_meta(struct run *r, const struct snapshot *snap, int *manifest_written)
 {
 	const char *fqdn = r->cfg->fqdn;
-	char *tokenmap = NULL, *version = NULL, *name = NULL;
+	const char *tokenmap = r->tokenmap;
+	char *version = NULL, *name = NULL;
 	char *schema_name = NULL, *token_name = NULL, *man_name = NULL, *diff_name = NULL;
 	char *cluster_name = NULL, *cluster_text = NULL;
 	const char *schema = snap->schema ? snap->schema : "-- no schema.cql in the snapshot\n";
 	char ts[32];
 	int rc;
 
-	if ((rc = meta_tokenmap_json(&tokenmap, r->cfg)) != 0 ||
-	    (rc = meta_server_version_json(&version, r->cfg)) != 0 ||
+	if ((rc = meta_server_version_json(&version, r->cfg)) != 0 ||
 	    (rc = meta_cluster_marker(&cluster_name, &cluster_text, tokenmap)) != 0)
 		goto out;
 	if ((rc = put_meta(r, "schema.cql", schema, 0)) != 0 ||
@@ -543,7 +545,6 @@ static int write_meta(struct run *r, const struct snapshot *snap, int *manifest_
 		goto out;
 	rc = put_index(r, name, ts);	/* last: the backup is listed as complete */
 out:
-	free(tokenmap);
 	free(version);
 	free(name);
 	free(schema_name);
@@ -647,6 +648,9 @@ static void print_summary(const struct run *r)
 	       cmd_human_bytes(c, sizeof(c), r->stored_bytes), unchanged, hc.trusted_files,
 	       unchanged - hc.trusted_files);
 	print_cache_summary(r, &hc);
+	if (r->tokens_unknown != NULL)
+		fprintf(stderr, "cassette: warning: tokenmap.json holds node %s alone, without tokens (%s): "
+			"this backup cannot seed a new cluster\n", r->cfg->fqdn, r->tokens_unknown);
 }
 
 /* Phase 1 of a cluster backup: the snapshot only, nothing in storage. */
@@ -703,7 +707,8 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 	if (r.key != NULL)
 		cst_hex(r.key_id, crypto_key_id(r.key), CRYPTO_KEYID_LEN);
 	if ((rc = take_lock(cfg, &lock_fd)) != 0 || (rc = cmd_open_storage(&r.st, cfg, 1)) != 0 ||
-	    (rc = check_name_free(&r)) != 0)
+	    (rc = check_name_free(&r)) != 0 ||
+	    (rc = meta_tokenmap_json(&r.tokenmap, &r.tokens_unknown, cfg)) != 0)
 		goto out;
 	if ((tag = cst_sprintf("cassette-%s", r.name)) == NULL ||
 	    (ctimes = cst_sprintf("%s/cassette-%s-%s.ctimes", cfg->encryption_tmp_dir, cfg->fqdn,
@@ -758,6 +763,8 @@ out:
 	if (r.manifest_tmp != NULL)
 		unlink(r.manifest_tmp);
 	free(r.manifest_tmp);
+	free(r.tokenmap);
+	free(r.tokens_unknown);
 	storage_close(r.st);
 	crypto_key_free(r.key);
 	while (r.recs != NULL) {

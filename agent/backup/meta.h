@@ -3,10 +3,28 @@
 #define CASSETTE_META_H
 
 struct config;
+struct topology;
 
-/* {"<fqdn>": {"tokens": [], "is_up": true, "rack": null, "dc": null}}.
- * Tokens are not read from Cassandra yet (cluster restore will need them). */
-int meta_tokenmap_json(char **out, const struct config *cfg);
+/* The cluster as "<nodetool_cmd> ring" and "status" show it, named as in
+ * tokenmap.json (below); no own-name check and no fallback. *out owned by
+ * the caller (topology_free). */
+int meta_topology(struct topology **out, const struct config *cfg);
+
+/*
+ * tokenmap.json: every node of the cluster, from "<nodetool_cmd> ring" and
+ * "<nodetool_cmd> status" (see topology.h), named by reverse lookup of its
+ * address unless [cassandra] resolve_ip_addresses is false:
+ *   {"<name>": {"tokens": [<int>, ...], "is_up": true, "rack": "r1", "dc": "dc1"}, ...}
+ * Addresses without a host name keep their address (one warning on stderr).
+ * This node's name (cfg->fqdn) must be one of the names, else CST_EINVALID
+ * naming it and the names found.
+ * In snapshot_mode = hardlink, when nodetool fails (no Cassandra running),
+ * the map holds this node alone with its tokens unknown,
+ *   {"<fqdn>": {"tokens": [], "is_up": true, "rack": null, "dc": null}},
+ * and *tokens_unknown is a fresh message saying why (else NULL): such a
+ * backup cannot seed a new cluster. *out is a fresh string.
+ */
+int meta_tokenmap_json(char **out, char **tokens_unknown, const struct config *cfg);
 /* {"server_type": "cassandra", "release_version": "<nodetool version>"};
  * "unknown" in hardlink mode. */
 int meta_server_version_json(char **out, const struct config *cfg);

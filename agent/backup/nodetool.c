@@ -13,7 +13,9 @@
 #include "util.h"
 
 #define MAX_ARGS 64
-#define MAX_OUTPUT (1u << 20)
+/* nodetool ring prints a line of ~130 bytes per token: 64 MiB is 500,000
+ * tokens, e.g. 2,000 nodes of 256 vnodes. */
+#define MAX_OUTPUT (64u << 20)
 
 /* Split nodetool_cmd on blanks into argv, then append args. */
 static int build_argv(char *cmd, const char *const *args, char **argv)
@@ -50,7 +52,7 @@ static int read_all(int fd, char **out)
 		if (len + 1 == cap) {
 			if (cap >= MAX_OUTPUT) {
 				free(buf);
-				return cst_error(CST_EINVALID, "nodetool printed more than 1 MiB");
+				return cst_error(CST_EINVALID, "nodetool printed more than 64 MiB");
 			}
 			if ((grown = cst_realloc(buf, cap * 2)) == NULL) {
 				free(buf);
@@ -113,6 +115,8 @@ int nodetool_run(const struct config *cfg, char **out, const char *const *args)
 		close(pipefd[1]);
 		pipefd[1] = -1;
 		rc = read_all(pipefd[0], &captured);
+		close(pipefd[0]);	/* a child still writing gets EPIPE, not a full pipe */
+		pipefd[0] = -1;
 	} else {
 		rc = 0;
 	}

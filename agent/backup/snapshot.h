@@ -64,7 +64,7 @@ int snapshot_clear(struct snapshot *snap, const struct config *cfg);
 void snapshot_free(struct snapshot *snap);
 
 /* Run `nodetool_cmd ARGS...` (NULL-terminated). With `out`, stdout is
- * captured (at most 1 MiB) and owned by the caller. A non-zero exit is
+ * captured (at most 64 MiB) and owned by the caller. A non-zero exit is
  * CST_ERROR naming the command. */
 int nodetool_run(const struct config *cfg, char **out, const char *const *args);
 

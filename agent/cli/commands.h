@@ -68,6 +68,8 @@ struct status_opts {
 int cmd_backup_node(const struct config *cfg, const struct backup_opts *o);
 int cmd_restore_node(const struct config *cfg, const struct restore_opts *o);
 int cmd_list_backups(const struct config *cfg, const struct list_opts *o);
+/* Print the tokenmap.json of backup `name` of node cfg->fqdn to stdout. */
+int cmd_fetch_tokenmap(const struct config *cfg, const char *name);
 int cmd_keygen(void);
 /* The cluster commands (agent/cluster/). */
 int cmd_backup_cluster(const struct config *cfg, const struct backup_cluster_opts *o);

@@ -27,6 +27,8 @@ static const char usage_main[] =
 	"  backup-node     snapshot this node and back up new or changed SSTable files\n"
 	"  list-backups    list backups from the index (no key needed)\n"
 	"  restore-node    restore one backup of a node into a directory, or in place\n"
+	"  fetch-tokenmap  print a backup's tokenmap.json: the cluster's nodes and tokens\n"
+	"                  (no key needed)\n"
 	"  inspect FILE    print the header of an encrypted object (no key needed)\n"
 	"\n"
 	"Cluster commands (each node's own cassette runs through [ssh] remote_command):\n"
@@ -160,6 +162,14 @@ static const char usage_last_complete[] =
 	"Prints the name of the newest backup that every node of its cluster finished. Exit 1\n"
 	"when there is none. Needs no key.\n";
 
+static const char usage_fetch_tokenmap[] =
+	"usage: cassette [--config FILE] [--fqdn NAME] fetch-tokenmap --backup-name NAME\n"
+	"\n"
+	"Prints the tokenmap.json of this node's backup NAME (of node NAME with --fqdn): every\n"
+	"node of the cluster when the backup ran, with its tokens, rack, data center and\n"
+	"whether it was up. Needs no key and reads no data object.\n"
+	"  --backup-name NAME  the backup\n";
+
 static const char usage_keygen[] =
 	"usage: cassette keygen > backup.key\n"
 	"\n"
@@ -255,6 +265,8 @@ static int allowed(const char *cmd, int opt)
 	if (strcmp(cmd, "restore-cluster") == 0)
 		return opt == OPT_NAME || opt == OPT_HOST_LIST || opt == OPT_KEYSPACE || opt == OPT_TABLE ||
 		       opt == OPT_ALLOW_INCOMPLETE || opt == OPT_DRY_RUN;
+	if (strcmp(cmd, "fetch-tokenmap") == 0)
+		return opt == OPT_NAME;
 	return 0;
 }
 
@@ -338,6 +350,8 @@ static const char *help_for(const char *cmd)
 		return usage_list;
 	if (strcmp(cmd, "restore-node") == 0)
 		return usage_restore;
+	if (strcmp(cmd, "fetch-tokenmap") == 0)
+		return usage_fetch_tokenmap;
 	if (strcmp(cmd, "keygen") == 0)
 		return usage_keygen;
 	if (strcmp(cmd, "backup-cluster") == 0)
@@ -406,6 +420,8 @@ static int check_options(struct cli *c)
 	if ((c->backup.snapshot_only || c->backup.use_snapshot) && c->backup.name == NULL)
 		return usage_error("--%s needs --backup-name NAME",
 				   c->backup.snapshot_only ? "snapshot-only" : "use-snapshot");
+	if (strcmp(c->command, "fetch-tokenmap") == 0 && c->backup.name == NULL)
+		return usage_error("%s needs --backup-name NAME", c->command);
 	if (strcmp(c->command, "inspect") == 0 && c->inspect_file == NULL)
 		return usage_error("%s needs a FILE", c->command);
 	return 0;
@@ -449,6 +465,8 @@ static int run(struct cli *c)
 		rc = cmd_last_complete_cluster_backup(cfg);
 	else if (strcmp(c->command, "restore-node") == 0)
 		rc = cmd_restore_node(cfg, &c->restore);
+	else if (strcmp(c->command, "fetch-tokenmap") == 0)
+		rc = cmd_fetch_tokenmap(cfg, c->backup.name);
 	else
 		rc = cmd_list_backups(cfg, &c->list);
 	config_free(cfg);

@@ -70,7 +70,11 @@ for line in open(sys.argv[2]):
         rest = call + '(' + args + m.group(2)
     elif rest.endswith('<unfinished ...>'):
         m = re.match(r'(\w+)\((.*)<unfinished \.\.\.>$', rest)
-        if m:
+        if m and m.group(1) == 'close':
+            # the fd is free from here on: another thread's open may return
+            # it before this close's "resumed" line is printed
+            fds.pop(int(m.group(2).strip(', ') or -1), None)
+        elif m:
             pending[pid] = (m.group(1), m.group(2))
         continue
     m = re.match(r'(\w+)\((.*)\) += (-?\d+)', rest)

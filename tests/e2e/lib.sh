@@ -34,14 +34,22 @@ flip_byte() {
 }
 one_line_err() { [ "$(wc -l < "$W/err")" -eq 1 ] || { cat "$W/err"; fail "stderr is not one line"; }; }
 
-# write_config FILE DATA STORE [extra lines...]
+# write_config FILE DATA STORE [extra lines...]: a node of the fake nodetool.
+# Its ring and status come from CLUSTER (a fake-nodetool --cluster file), by
+# default FILE.cluster, written here: this node alone, named by its fqdn
+# (resolve_ip_addresses = false), so the tokenmap's own-name check holds.
+# The extra lines land in [storage].
 write_config() {
-	local file=$1 data=$2 store=$3; shift 3
+	local file=$1 data=$2 store=$3 cluster=${CLUSTER:-$1.cluster}; shift 3
+	if [ -z "${CLUSTER:-}" ]; then
+		echo "${FQDN:-node1.example} dc1 rack1 up -6917529027641081856,-2305843009213693952,2305843009213693952,6917529027641081856" > "$cluster"
+	fi
 	{
 		echo "[cassandra]"
 		echo "data_dir = $data"
 		echo "snapshot_mode = ${SNAPSHOT_MODE:-nodetool}"
-		echo "nodetool_cmd = $FAKE_NODETOOL $data"
+		echo "nodetool_cmd = $FAKE_NODETOOL --cluster $cluster $data"
+		echo "resolve_ip_addresses = false"
 		echo
 		echo "[storage]"
 		echo "storage_provider = local"
