@@ -226,7 +226,7 @@ int cmd_backup_cluster(const struct config *cfg, const struct backup_cluster_opt
 	snap_args[2] = backup_args[2] = bc.name;
 	backup_args[6] = o->full ? "full" : "differential";
 	if ((rc = cluster_topology_names(&hosts, &n_hosts, cfg)) != 0 ||
-	    (rc = cmd_open_storage(&bc.st, cfg, 0)) != 0)
+	    (rc = cmd_open_storage(&bc.st, cfg, 1)) != 0)
 		goto out;
 	if ((bc.nodes = cst_calloc(n_hosts, sizeof(*bc.nodes))) == NULL) {
 		rc = CST_ENOMEM;

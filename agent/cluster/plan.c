@@ -135,10 +135,6 @@ static int check(const struct plan *p, const struct plan_source *sources, size_t
 	}
 	if (want == 0)
 		return cst_error(CST_EINVALID, "no node finished this backup: nothing to restore");
-	if (p->n != want)
-		return cst_error(CST_EINVALID, "%s: %zu target%s for %zu source node%s: each node of "
-				 "the backup needs exactly one target", path, p->n, p->n == 1 ? "" : "s",
-				 want, want == 1 ? "" : "s");
 	for (i = 0; i < n_sources; i++) {
 		const struct plan_source *s = &sources[i];
 
@@ -148,6 +144,10 @@ static int check(const struct plan *p, const struct plan_source *sources, size_t
 			return cst_error(CST_EINVALID, "%s: no target for source node '%s'", path,
 					 s->name);
 	}
+	if (p->n != want)
+		return cst_error(CST_EINVALID, "%s: %zu target%s for %zu source node%s: each node of "
+				 "the backup needs exactly one target", path, p->n, p->n == 1 ? "" : "s",
+				 want, want == 1 ? "" : "s");
 	for (i = 0; i < p->n; i++) {
 		const struct plan_entry *e = &p->entries[i];
 		const struct plan_source *t = find_source(sources, n_sources, e->target);

@@ -162,7 +162,7 @@ static void test_plan_refusals(void **state)
 	assert_non_null(strstr(plan_error("True,a,node1\nFalse,a,node2\nFalse,c,node3\n", 0, NULL),
 			       "hosts.txt:2: target 'a' appears twice (also line 1)"));
 	assert_non_null(strstr(plan_error("True,a,node1\nFalse,c,node3\n", 0, NULL),
-			       "2 targets for 3 source nodes"));
+			       "hosts.txt: no target for source node 'node2'"));
 	assert_non_null(strstr(plan_error("Yes,a,node1\n", 0, NULL), "hosts.txt:1: is_seed must be"));
 	assert_non_null(strstr(plan_error("True,a\n", 0, NULL), "hosts.txt:1: expected"));
 	assert_non_null(strstr(plan_error("True,a,node1,x\n", 0, NULL), "more than three fields"));

@@ -80,6 +80,7 @@ remote_lines() {
 cat > "$W/node-cassette" <<EOF
 #!/bin/sh
 addr=\$(echo "\$SSH_CONNECTION" | cut -d' ' -f3)
+echo "\$addr \$1" >> "$W/ssh-sessions.log"
 exec env CASSETTE_CONFIG="$W/\$addr.ini" "$CASSETTE" "\$@"
 EOF
 chmod 755 "$W/node-cassette"
@@ -149,6 +150,14 @@ assert sorted(t) == ["127.0.0.1", "127.0.0.2", "127.0.0.3"], t
 assert t["127.0.0.2"] == {"tokens": [-7500000000000000000, -2500000000000000000, 2500000000000000000, 7500000000000000000], "is_up": True, "rack": "r2", "dc": "dc1"}, t
 EOF
 ok "backup-cluster backs up every node under one name; status, list-backups and get-last-complete-cluster-backup agree"
+if [ "$VARIANT" = ssh ]; then
+	# each node's two phases ran in an ssh session to that node's address
+	for n in $NODES; do
+		[ "$(grep -c "^$n backup-node$" "$W/ssh-sessions.log")" = 2 ] ||
+			fail "$n: not two backup-node sessions over ssh: $(cat "$W/ssh-sessions.log")"
+	done
+	ok "every node command went through sshd, to the node's own address"
+fi
 
 if [ "$VARIANT" = local ]; then
 	# The two phases keep the hash cache: a second run reads no unchanged file.
@@ -161,11 +170,11 @@ if [ "$VARIANT" = local ]; then
 	ok "a second backup-cluster trusts every node's hash cache across its two phases"
 
 	# ---- a node that fails mid-backup --------------------------------------
-	# Node 2's nodetool answers snapshot but fails ring: phase 1 passes, and
-	# its phase 2 fails after its files were stored, at the tokenmap.
-	node_config 127.0.0.2 "env FAKE_NODETOOL_FAIL=ring "
+	# Node 2's nodetool fails 'version', which only a backup's last step
+	# asks: phase 1 passes, and phase 2 fails after its files were stored.
+	node_config 127.0.0.2 "env FAKE_NODETOOL_FAIL=version "
 	cas 1 backup-cluster --backup-name c3
-	grep -q "^127.0.0.2  *FAILED  backup: .*ring.*(log: .*127.0.0.2.backup.log)" "$W/out" || { cat "$W/out"; fail "no FAILED line for node 2"; }
+	grep -q "^127.0.0.2  *FAILED  *backup: .*version.*(log: .*127.0.0.2.backup.log)" "$W/out" || { cat "$W/out"; fail "no FAILED line for node 2"; }
 	grep -q "^127.0.0.1  *ok" "$W/out" && grep -q "^127.0.0.3  *ok" "$W/out" || fail "the other nodes did not finish"
 	err_has "backup c3 is incomplete: 1 of 3 nodes failed"
 	[ -z "$(find "$W/127.0.0.2/data" -path '*/snapshots/*' -print -quit)" ] || fail "node 2: snapshot left behind"
