@@ -4,15 +4,23 @@
 . "$(dirname "$0")/lib.sh"
 
 run 0 "$CASSETTE" --help
-for c in keygen backup-node list-backups restore-node inspect; do out_has "$c"; done
+for c in keygen backup-node list-backups restore-node inspect backup-cluster restore-cluster status \
+	get-last-complete-cluster-backup fetch-tokenmap; do out_has "$c"; done
 out_has "--config FILE"; out_has "CASSETTE_KEY_FILE"
-for c in backup-node list-backups restore-node keygen inspect; do
+for c in backup-node list-backups restore-node keygen inspect backup-cluster restore-cluster status \
+	get-last-complete-cluster-backup; do
 	run 0 "$CASSETTE" "$c" --help; out_has "usage: cassette"
 done
 run 0 "$CASSETTE" backup-node --help; out_has "--backup-name"; out_has "--mode"; out_has "--keep-snapshot"
 run 0 "$CASSETTE" list-backups --help; out_has "--output"; out_has "--show-all"
 run 0 "$CASSETTE" restore-node --help; out_has "--target-dir"; out_has "--keyspace"; out_has "--table"
 out_has "--in-place"; out_has "stop_cmd"; out_has "start_cmd"; out_has "repeat for more"
+run 0 "$CASSETTE" backup-node --help; out_has "--snapshot-only"; out_has "--use-snapshot"
+run 0 "$CASSETTE" backup-cluster --help; out_has "--parallel-snapshots"; out_has "--parallel-uploads"
+out_has "remote_command"; out_has "cassette_cmd"
+run 0 "$CASSETTE" restore-cluster --help; out_has "--host-list"; out_has "is_seed,target,source"
+out_has "--allow-incomplete"; out_has "--dry-run"; out_has "restore-node --in-place"
+run 0 "$CASSETTE" status --help; out_has "--output"; out_has "missing"
 run 0 "$CASSETTE" --version; out_has "cassette "
 ok "--help and --version"
 
@@ -25,6 +33,14 @@ run 2 "$CASSETTE" restore-node --backup-name x --in-place --target-dir /tmp/x; e
 run 2 "$CASSETTE" restore-node --target-dir /tmp/x; err_has "--backup-name"
 run 2 "$CASSETTE" backup-node --mode sometimes; err_has "--mode"
 run 2 "$CASSETTE" list-backups --output xml; err_has "--output"
+run 2 "$CASSETTE" backup-node --snapshot-only; err_has "--snapshot-only needs --backup-name"
+run 2 "$CASSETTE" backup-node --use-snapshot --snapshot-only --backup-name x; err_has "do not go together"
+run 2 "$CASSETTE" backup-cluster --parallel-uploads 0; err_has "--parallel-uploads must be"
+run 2 "$CASSETTE" backup-cluster --parallel-snapshots x; err_has "--parallel-snapshots must be"
+run 2 "$CASSETTE" backup-cluster --target-dir x; err_has "does not apply"
+run 2 "$CASSETTE" restore-cluster --dry-run; err_has "restore-cluster needs --backup-name"
+run 2 "$CASSETTE" status; err_has "status needs --backup-name"
+run 2 "$CASSETTE" status --backup-name x --output xml; err_has "--output"
 run 2 "$CASSETTE" inspect; err_has "FILE"
 run 2 "$CASSETTE" keygen --key abc; err_has "does not apply"
 ok "usage errors exit 2 with a clear message"
@@ -43,6 +59,10 @@ bad "unknown section [stroage]" "[stroage]" "base_path = /x"
 bad "base_path is required" "[storage]" "fqdn = n1"
 bad "storage_provider 'ftp' is not supported" "[storage]" "storage_provider = ftp" "base_path = /x"
 bad "snapshot_mode must be" "[cassandra]" "snapshot_mode = magic" "[storage]" "base_path = /x"
+bad "bad.ini:4: unknown option 'hosts' in [ssh]" "[storage]" "base_path = /x" "[ssh]" "hosts = a,b"
+bad "bad.ini:4: port must be a whole number" "[storage]" "base_path = /x" "[ssh]" "port = 0"
+bad "resolve_ip_addresses must be true or false" "[cassandra]" "resolve_ip_addresses = maybe" "[storage]" "base_path = /x"
+bad "[ssh] cassette_cmd is empty" "[storage]" "base_path = /x" "[ssh]" "cassette_cmd ="
 bad "encryption must be" "[storage]" "base_path = /x" "encryption = rot13"
 bad "encryption_segment_size" "[storage]" "base_path = /x" "encryption_segment_size = 1000"
 bad "given twice" "[storage]" "base_path = /x" "   fqdn = indented"

@@ -161,7 +161,13 @@ fi
 
 if [ "$VARIANT" = local ]; then
 	# The two phases keep the hash cache: a second run reads no unchanged file.
-	cas 0 backup-cluster --backup-name c2
+	cas 0 --progress backup-cluster --backup-name c2
+	# the progress line (forced on: stderr is not a terminal here)
+	tr '\r' '\n' < "$W/err" > "$W/progress"
+	grep -q "^.*backup-cluster c2: snapshots: 3/3 nodes done, 0 running, 0 failed" "$W/progress" ||
+		{ cat "$W/progress"; fail "no snapshot progress"; }
+	grep -q "^.*backup-cluster c2: backups: 3/3 nodes done, 0 running, 0 failed, [0-9.]* KiB" "$W/progress" ||
+		{ cat "$W/progress"; fail "no backup progress with bytes"; }
 	for n in $NODES; do
 		grep -q "^hash cache: 14 files (.*) trusted without reading, 0 files" \
 			"$W/coord/tmp/cassette-cluster-c2/$n.backup.log" ||
@@ -187,6 +193,15 @@ if [ "$VARIANT" = local ]; then
 	err_has "backup c3 is incomplete: 2 of 3 nodes finished"
 	[ ! -s "$CALLS" ] || fail "a refused restore ran a node command"
 	ok "a node failing mid-backup: the others finish, the backup is incomplete, restore-cluster refuses it"
+
+	# A node whose fqdn is not its name in the ring fails at once, by name.
+	sed -i 's/^fqdn = 127.0.0.3$/fqdn = db-3.example/' "$W/127.0.0.3.ini"
+	cas 1 backup-cluster --backup-name c4
+	grep -q "^127.0.0.3  *FAILED  *snapshot: .*db-3.example .*not in the cluster" "$W/out" ||
+		{ cat "$W/out"; fail "no FAILED line naming the wrong fqdn"; }
+	node_config 127.0.0.3
+	[ -z "$(find "$W/127.0.0.3/data" -path '*/snapshots/*' -print -quit)" ] || fail "node 3: snapshot left behind"
+	ok "a node whose fqdn is not its ring name fails by name, and leaves no snapshot"
 
 	rm -rf "$W/127.0.0.1/data/ks1/t2-fedcba9876543210fedcba9876543210"
 	cas 0 restore-cluster --backup-name c3 --allow-incomplete
