@@ -20,6 +20,7 @@
 #include "meta.h"
 #include "pipeline.h"
 #include "progress.h"
+#include "publish.h"
 #include "snapshot.h"
 #include "storage.h"
 #include "uploads.h"
@@ -456,104 +457,22 @@ static int run_files(struct run *r, const struct snapshot *snap)
 	return write_manifest_file(r, snap);
 }
 
-static int put_meta(struct run *r, const char *name, const char *text, int flags)
-{
-	char *key = layout_meta_key(r->cfg->prefix, r->cfg->fqdn, r->name, name);
-	int rc;
-
-	if (key == NULL)
-		return CST_ENOMEM;
-	rc = storage_put_buf(r->st, key, text, strlen(text), flags);
-	free(key);
-	return rc;
-}
-
-static int put_meta_file(struct run *r, const char *name, const char *path, int flags)
-{
-	char *key = layout_meta_key(r->cfg->prefix, r->cfg->fqdn, r->name, name);
-	int rc;
-
-	if (key == NULL)
-		return CST_ENOMEM;
-	rc = storage_put_file(r->st, key, path, flags, NULL, NULL);
-	free(key);
-	return rc;
-}
-
-static int put_index_file(struct run *r, const char *name, const char *path)
-{
-	char *key = layout_index_key(r->cfg->prefix, r->name, name);
-	int rc;
-
-	if (key == NULL)
-		return CST_ENOMEM;
-	rc = storage_put_file(r->st, key, path, 0, NULL, NULL);
-	free(key);
-	return rc;
-}
-
-static int put_index(struct run *r, const char *name, const char *text)
-{
-	char *key = layout_index_key(r->cfg->prefix, r->name, name);
-	int rc;
-
-	if (key == NULL)
-		return CST_ENOMEM;
-	rc = storage_put_buf(r->st, key, text, strlen(text), 0);
-	free(key);
-	return rc;
-}
-
-/* Meta files, schema first and manifest.json last; then the index. */
+/* Meta files, manifest.json, then the index: publish.h. */
 static int write_meta(struct run *r, const struct snapshot *snap, int *manifest_written)
 {
-	const char *fqdn = r->cfg->fqdn;
-	const char *tokenmap = r->tokenmap;
-	char *version = NULL, *name = NULL;
-	char *schema_name = NULL, *token_name = NULL, *man_name = NULL, *diff_name = NULL;
-	char *cluster_name = NULL, *cluster_text = NULL;
-	const char *schema = snap->schema ? snap->schema : "-- no schema.cql in the snapshot\n";
-	char ts[32];
-	int rc;
+	struct publish p;
 
-	if ((rc = meta_server_version_json(&version, r->cfg)) != 0 ||
-	    (rc = meta_cluster_marker(&cluster_name, &cluster_text, tokenmap)) != 0)
-		goto out;
-	if ((rc = put_meta(r, "schema.cql", schema, 0)) != 0 ||
-	    (rc = put_meta(r, "tokenmap.json", tokenmap, 0)) != 0 ||
-	    (rc = put_meta(r, "server_version.json", version, 0)) != 0 ||
-	    (!r->full && (rc = put_meta(r, "differential", "differential", 0)) != 0))
-		goto out;
-	if ((rc = put_meta_file(r, "manifest.json", r->manifest_tmp, STORAGE_PUT_NO_OVERWRITE)) != 0)
-		goto out;
-	*manifest_written = 1;
-	schema_name = cst_sprintf("schema_%s.cql", fqdn);
-	token_name = cst_sprintf("tokenmap_%s.json", fqdn);
-	man_name = cst_sprintf("manifest_%s.json", fqdn);
-	diff_name = cst_sprintf("differential_%s", fqdn);
-	name = layout_finished_name(fqdn, (int64_t)time(NULL), r->files, r->bytes);
-	if (!schema_name || !token_name || !man_name || !diff_name || !name) {
-		rc = CST_ENOMEM;
-		goto out;
-	}
-	snprintf(ts, sizeof(ts), "%" PRId64, (int64_t)time(NULL));
-	if ((rc = put_index(r, schema_name, schema)) != 0 ||
-	    (rc = put_index(r, token_name, tokenmap)) != 0 ||
-	    (rc = put_index_file(r, man_name, r->manifest_tmp)) != 0 ||
-	    (!r->full && (rc = put_index(r, diff_name, "differential")) != 0) ||
-	    (rc = put_index(r, cluster_name, cluster_text)) != 0)
-		goto out;
-	rc = put_index(r, name, ts);	/* last: the backup is listed as complete */
-out:
-	free(version);
-	free(name);
-	free(schema_name);
-	free(token_name);
-	free(man_name);
-	free(diff_name);
-	free(cluster_name);
-	free(cluster_text);
-	return rc;
+	memset(&p, 0, sizeof(p));
+	p.cfg = r->cfg;
+	p.st = r->st;
+	p.name = r->name;
+	p.full = r->full;
+	p.schema = snap->schema;
+	p.tokenmap = r->tokenmap;
+	p.manifest_path = r->manifest_tmp;
+	p.files = r->files;
+	p.bytes = r->bytes;
+	return publish_backup(&p, manifest_written);
 }
 
 static int take_lock(const struct config *cfg, int *fd)

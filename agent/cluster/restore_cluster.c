@@ -59,8 +59,12 @@ static int load_tokenmap(struct rc_run *r, const struct catalog_backup *b)
 	}
 	if (rc == CST_ENOTFOUND && i == b->n_nodes)
 		rc = cst_error(CST_ENOTFOUND, "backup %s has no finished node with a tokenmap", b->name);
-	if (rc == 0 && !json_is_object(r->tokenmap = json_loads(text, 0, NULL)))
-		rc = cst_error(CST_EINTEGRITY, "%s is not a JSON object", key);
+	if (rc == 0) {
+		/* json_is_object() is a macro that evaluates its argument twice */
+		r->tokenmap = json_loads(text, 0, NULL);
+		if (!json_is_object(r->tokenmap))
+			rc = cst_error(CST_EINTEGRITY, "%s is not a JSON object", key);
+	}
 	free(text);
 	free(key);
 	free(name);

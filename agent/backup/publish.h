@@ -1,0 +1,31 @@
+/*
+ * publish: what makes a stored backup visible, in the order that makes it
+ * atomic (docs/FORMAT.md, "Write order of a backup"): the meta files,
+ * manifest.json create-only, then the index copies, the cluster marker and
+ * last the finished marker.
+ */
+#ifndef CASSETTE_PUBLISH_H
+#define CASSETTE_PUBLISH_H
+
+#include <stdint.h>
+
+struct config;
+struct storage;
+
+struct publish {
+	const struct config *cfg;
+	struct storage *st;
+	const char *name;		/* the backup */
+	int full;			/* else differential */
+	const char *schema;		/* NULL: a placeholder comment */
+	const char *tokenmap;		/* tokenmap.json's text */
+	const char *manifest_path;	/* the manifest, in a local file */
+	uint64_t files, bytes;		/* for the finished marker */
+};
+
+/* 0, or the first storage error. *manifest_written is set once
+ * manifest.json is stored: from then on the backup exists and must not be
+ * undone, even when a later index write fails. */
+int publish_backup(const struct publish *p, int *manifest_written);
+
+#endif
