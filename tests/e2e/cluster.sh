@@ -189,6 +189,9 @@ if [ "$VARIANT" = local ]; then
 	python3 -c "import json,sys; s=json.load(open(sys.argv[1])); assert s['complete'] is False and [n['state'] for n in s['nodes']]==['finished','missing','finished'], s" "$W/out" \
 		|| { cat "$W/out"; fail "status of c3"; }
 	cas 0 get-last-complete-cluster-backup; [ "$(cat "$W/out")" = c2 ] || fail "last complete is not c2"
+	cas 0 --fqdn 127.0.0.1 list-backups   # node 1's backups, and whether each one's cluster finished
+	grep -q "^c1 .* complete (3/3)$" "$W/out" && grep -q "^c3 .* incomplete (2/3)$" "$W/out" ||
+		{ cat "$W/out"; fail "list-backups text does not tell the cluster's completeness"; }
 	cas 1 restore-cluster --backup-name c3
 	err_has "backup c3 is incomplete: 2 of 3 nodes finished"
 	[ ! -s "$CALLS" ] || fail "a refused restore ran a node command"
