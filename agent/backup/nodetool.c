@@ -80,8 +80,9 @@ static int read_all(int fd, char **out)
 int nodetool_run(const struct config *cfg, char **out, const char *const *args)
 {
 	char *cmd = NULL, *argv[MAX_ARGS], *captured = NULL;
-	int pipefd[2] = { -1, -1 }, status, rc;
+	int pipefd[2] = { -1, -1 }, errfd[2] = { -1, -1 }, status, rc, exec_errno = 0;
 	pid_t pid;
+	ssize_t got;
 
 	if (out)
 		*out = NULL;
@@ -90,6 +91,12 @@ int nodetool_run(const struct config *cfg, char **out, const char *const *args)
 	if ((rc = build_argv(cmd, args, argv)) != 0)
 		goto out;
 	if (out && pipe2(pipefd, O_CLOEXEC) != 0) {
+		rc = cst_error_errno("cannot create a pipe for %s", argv[0]);
+		goto out;
+	}
+	/* The child reports a failed exec through a close-on-exec pipe, so
+	 * the parent can say "cannot run" in its own one error line. */
+	if (pipe2(errfd, O_CLOEXEC) != 0) {
 		rc = cst_error_errno("cannot create a pipe for %s", argv[0]);
 		goto out;
 	}
@@ -108,9 +115,13 @@ int nodetool_run(const struct config *cfg, char **out, const char *const *args)
 			close(null_fd);
 		}
 		execvp(argv[0], argv);
-		fprintf(stderr, "cassette: cannot run %s: %s\n", argv[0], strerror(errno));
+		exec_errno = errno;
+		if (write(errfd[1], &exec_errno, sizeof(exec_errno)) < 0)
+			_exit(127);
 		_exit(127);
 	}
+	close(errfd[1]);
+	errfd[1] = -1;
 	if (out) {
 		close(pipefd[1]);
 		pipefd[1] = -1;
@@ -127,6 +138,13 @@ int nodetool_run(const struct config *cfg, char **out, const char *const *args)
 		}
 	if (rc != 0)
 		goto out;
+	while ((got = read(errfd[0], &exec_errno, sizeof(exec_errno))) < 0 && errno == EINTR)
+		;
+	if (got == (ssize_t)sizeof(exec_errno)) {
+		rc = cst_error(CST_ERROR, "cannot run %s ([cassandra] nodetool_cmd): %s", argv[0],
+			       strerror(exec_errno));
+		goto out;
+	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		rc = cst_error(CST_ERROR, "'%s %s' failed (%s %d)", cfg->nodetool_cmd, args[0],
 			       WIFEXITED(status) ? "exit status" : "signal",
@@ -138,6 +156,10 @@ int nodetool_run(const struct config *cfg, char **out, const char *const *args)
 		captured = NULL;
 	}
 out:
+	if (errfd[0] >= 0)
+		close(errfd[0]);
+	if (errfd[1] >= 0)
+		close(errfd[1]);
 	if (pipefd[0] >= 0)
 		close(pipefd[0]);
 	if (pipefd[1] >= 0)

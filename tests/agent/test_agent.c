@@ -286,6 +286,9 @@ static void test_nodetool_failure_cleans_up(void **state)
 	f->cfg->nodetool_cmd = cst_strdup("/nonexistent/nodetool");
 	assert_int_equal(snapshot_take(&s, f->cfg, "x"), CST_ERROR);
 	assert_null(s);
+	/* one error line from the parent, with the exec's own reason */
+	assert_non_null(strstr(cst_error_msg(), "cannot run /nonexistent/nodetool ([cassandra] "
+			       "nodetool_cmd): No such file or directory"));
 }
 
 /* ---- uploads: the temp-file slots ----------------------------------------- */
