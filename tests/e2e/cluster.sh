@@ -274,6 +274,18 @@ for l in open(sys.argv[1]):
 	# seeds first: new2 was started before any other node was stopped
 	[ "$(head -2 "$CALLS" | tr '\n' ' ')" = "stop new2 start new2 " ] || { cat "$CALLS"; fail "the seed did not go first"; }
 	ok "restore-cluster onto three new nodes: each node's data from its source, its tokens in cassandra.yaml, seeds first"
+
+	# A target that fails: the others go on; one line per target; exit 1 naming it.
+	sed -i "s|^stop_cmd = .*|stop_cmd = echo cannot stop new3 >\&2; exit 3|" "$W/new3.ini"
+	: > "$CALLS"
+	cas 1 restore-cluster --backup-name c1 --host-list "$W/hosts"
+	grep -q "^new3  *from 127.0.0.3: FAILED: .*exit.* 3.*(log: .*new3.restore.log)" "$W/out" ||
+		{ cat "$W/out"; fail "no FAILED line for new3"; }
+	grep -q "^new1  *from 127.0.0.1: restored" "$W/out" && grep -q "^new2  *from 127.0.0.2: restored" "$W/out" ||
+		fail "the other targets were not restored"
+	err_has "failed on 1 of 3 targets: new3"
+	grep -qx "start new3" "$CALLS" && fail "new3 was started after its stop_cmd failed"
+	ok "a target that fails: the others are restored, its line names the cause and log, exit 1 names it"
 fi
 
 echo "cluster ($VARIANT): $CHECKS checks passed"
