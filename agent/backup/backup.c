@@ -572,6 +572,21 @@ static void print_summary(const struct run *r)
 			"this backup cannot seed a new cluster\n", r->cfg->fqdn, r->tokens_unknown);
 }
 
+/* Snapshots that a killed backup-cluster left between its phases hold
+ * disk space until cleared: any run that takes a snapshot clears them. */
+static int clear_abandoned(const struct config *cfg, const char *tag)
+{
+	char *prefix = cst_sprintf("cassette-%s-", cfg->fqdn);
+	size_t n = 0;
+	int rc;
+
+	if (prefix == NULL)
+		return CST_ENOMEM;
+	rc = snapshot_clear_abandoned(cfg, cfg->encryption_tmp_dir, prefix, tag, &n);
+	free(prefix);
+	return rc;
+}
+
 /* Phase 1 of a cluster backup: the snapshot only, nothing in storage. */
 static int prepare_only(const struct run *r, const char *tag, const char *ctimes)
 {
@@ -635,6 +650,8 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 		rc = CST_ENOMEM;
 		goto out;
 	}
+	if (!o->use_snapshot && (rc = clear_abandoned(cfg, tag)) != 0)
+		goto out;
 	if (o->snapshot_only) {
 		rc = prepare_only(&r, tag, ctimes);
 		goto out;

@@ -522,6 +522,62 @@ out:
 	return 0;
 }
 
+/* "<prefix><tag>.ctimes" -> tag, or NULL. */
+static char *abandoned_tag(const char *name, const char *prefix)
+{
+	size_t lp = strlen(prefix), len = strlen(name);
+
+	if (len <= lp + 7 || strncmp(name, prefix, lp) != 0 || strcmp(name + len - 7, ".ctimes") != 0)
+		return NULL;
+	return cst_sprintf("%.*s", (int)(len - lp - 7), name + lp);
+}
+
+int snapshot_clear_abandoned(const struct config *cfg, const char *dir, const char *prefix,
+			     const char *keep, size_t *n)
+{
+	struct dirent **names = NULL;
+	int count = 0, i, rc = 0;
+
+	*n = 0;
+	if ((count = scandir(dir, &names, not_dot, cmp_names)) < 0)
+		return 0;	/* no temp dir yet: nothing was left */
+	for (i = 0; i < count; i++) {
+		char *tag = abandoned_tag(names[i]->d_name, prefix), *path = NULL;
+		struct snapshot *snap = NULL;
+		int r;
+
+		size_t tables = 0;
+
+		/* our tags are "cassette-<backup>" */
+		if (tag == NULL || strcmp(tag, keep) == 0 || !cst_name_is_safe(tag) ||
+		    strncmp(tag, "cassette-", 9) != 0) {
+			free(tag);
+			continue;
+		}
+		if ((path = cst_path_join(dir, names[i]->d_name)) == NULL ||
+		    (r = snapshot_alloc(&snap, cfg, tag)) != 0) {
+			r = CST_ENOMEM;
+		} else if ((r = tables_with_tag(cfg, tag, &tables)) == 0 && tables == 0) {
+			unlink(path);	/* its snapshot is gone already */
+		} else if (r == 0) {
+			snap->taken = 1;
+			if ((r = snapshot_clear(snap, cfg)) == 0) {
+				unlink(path);
+				fprintf(stderr, "cassette: cleared snapshot %s: an earlier cluster backup "
+					"took it and never backed it up\n", tag);
+				(*n)++;
+			}
+		}
+		if (r != 0 && rc == 0)
+			rc = r;
+		snapshot_free(snap);
+		free(path);
+		free(tag);
+	}
+	free_names(names, count);
+	return rc;
+}
+
 int snapshot_file_path(char *buf, size_t len, const struct snap_file *f)
 {
 	int n = snprintf(buf, len, "%s/%s", f->dir, f->rel);

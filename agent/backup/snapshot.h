@@ -59,6 +59,15 @@ int snapshot_prepare(const struct config *cfg, const char *tag, const char *ctim
 		     size_t *n_tables);
 int snapshot_open(struct snapshot **out, const struct config *cfg, const char *tag,
 		  const char *ctimes_path);
+/*
+ * A first phase whose second never came (backup-cluster killed between
+ * them) leaves its snapshot and its ctimes file "<dir>/<prefix><tag>.ctimes".
+ * Clear each such snapshot, except `keep`, and remove its file, with one
+ * line on stderr each. *n: how many. Only the first error is returned; the
+ * others are still tried.
+ */
+int snapshot_clear_abandoned(const struct config *cfg, const char *dir, const char *prefix,
+			     const char *keep, size_t *n);
 /* Remove the snapshot from disk (nodetool clearsnapshot, or rm). */
 int snapshot_clear(struct snapshot *snap, const struct config *cfg);
 void snapshot_free(struct snapshot *snap);

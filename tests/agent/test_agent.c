@@ -412,6 +412,40 @@ static void test_snapshot_phases(void **state)
 	free(ctimes);
 }
 
+/* A backup-cluster killed between its phases: the next run clears the
+ * snapshots it left (those with a ctimes file), never another one. */
+static void test_abandoned_snapshots(void **state)
+{
+	struct snapfix *f = *state;
+	char *a = cst_path_join(f->dir, "p-cassette-a.ctimes");
+	char *b = cst_path_join(f->dir, "p-cassette-b.ctimes");
+	char *gone = cst_path_join(f->dir, "p-cassette-gone.ctimes");
+	char *foreign = cst_path_join(f->dir, "p-x.ctimes");
+	size_t n = 9;
+
+	assert_int_equal(snapshot_prepare(f->cfg, "cassette-a", a, &n), 0);
+	assert_int_equal(snapshot_prepare(f->cfg, "cassette-b", b, &n), 0);
+	scratch_write(f->dir, "p-cassette-gone.ctimes", "x", 1);
+	scratch_write(f->dir, "p-x.ctimes", "x", 1);
+	assert_int_equal(snapshot_clear_abandoned(f->cfg, f->dir, "p-", "cassette-b", &n), 0);
+	assert_int_equal(n, 1);
+	assert_false(exists(f->data, "ks/" CF "/snapshots/cassette-a"));
+	assert_false(exists(f->data, "ks2/t2-ffffffffffffffffffffffffffffffff/snapshots/cassette-a"));
+	assert_true(exists(f->data, "ks/" CF "/snapshots/cassette-b/nb-1-big-Data.db"));
+	assert_true(exists(f->data, "ks/" CF "/snapshots/other/nb-0-big-Data.db"));
+	assert_int_equal(access(a, F_OK), -1);
+	assert_int_equal(access(b, F_OK), 0);
+	assert_int_equal(access(gone, F_OK), -1);	/* its snapshot was gone already */
+	assert_int_equal(access(foreign, F_OK), 0);	/* not one of our tags */
+	/* nothing left: a second pass clears nothing */
+	assert_int_equal(snapshot_clear_abandoned(f->cfg, f->dir, "p-", "cassette-b", &n), 0);
+	assert_int_equal(n, 0);
+	free(a);
+	free(b);
+	free(gone);
+	free(foreign);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -423,6 +457,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_schema_collected, snap_setup, snap_teardown),
 		cmocka_unit_test_setup_teardown(test_nodetool_failure_cleans_up, snap_setup, snap_teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_phases, snap_setup, snap_teardown),
+		cmocka_unit_test_setup_teardown(test_abandoned_snapshots, snap_setup, snap_teardown),
 		cmocka_unit_test(test_upload_slots),
 	};
 

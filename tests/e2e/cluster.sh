@@ -288,4 +288,17 @@ for l in open(sys.argv[1]):
 	ok "a target that fails: the others are restored, its line names the cause and log, exit 1 names it"
 fi
 
+# ---- a backup-cluster killed between its phases --------------------------------
+if [ "$VARIANT" = local ]; then
+	# what phase 1 leaves on a node when the coordinator dies before phase 2
+	run 0 env CASSETTE_CONFIG="$W/127.0.0.1.ini" "$CASSETTE" backup-node --backup-name lost --snapshot-only
+	[ -n "$(find "$W/127.0.0.1/data" -path '*/snapshots/cassette-lost/*' -print -quit)" ] || fail "no snapshot to lose"
+	cas 0 backup-cluster --backup-name c5
+	grep -q "cleared snapshot cassette-lost" "$W/coord/tmp/cassette-cluster-c5/127.0.0.1.snapshot.log" ||
+		fail "the next run did not say it cleared the abandoned snapshot"
+	[ -z "$(find "$W"/127.0.0.*/data -path '*/snapshots/*' -print -quit)" ] || fail "a snapshot is left behind"
+	[ -z "$(ls "$W/127.0.0.1/tmp" | grep ctimes)" ] || fail "a ctimes file is left behind"
+	ok "snapshots left by a backup-cluster killed between its phases are cleared by the next run"
+fi
+
 echo "cluster ($VARIANT): $CHECKS checks passed"
