@@ -604,7 +604,7 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 {
 	struct run r;
 	struct snapshot *snap = NULL;
-	char name[32], *tag = NULL, *started_key = NULL, *started_name = NULL, ts[32];
+	char name[130], *tag = NULL, *started_key = NULL, *started_name = NULL, ts[32];
 	char *ctimes = NULL;
 	int lock_fd = -1, manifest_written = 0, rc;
 
@@ -613,21 +613,9 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 	r.cfg = cfg;
 	r.full = o->full;
 	r.started = (int64_t)time(NULL);
-	if (o->name == NULL) {
-		struct tm tm;
-		time_t now = (time_t)r.started;
-
-		gmtime_r(&now, &tm);
-		strftime(name, sizeof(name), "%Y%m%d%H%M%S", &tm);
-		r.name = name;
-	} else if (!config_backup_name_is_valid(o->name)) {
-		cst_error(CST_EINVALID, "--backup-name '%s' is not valid: use letters, digits, '.', '_' "
-			  "and '-' (at most 128, starting with a letter or digit; not 'data' or 'index')",
-			  o->name);
-		return CMD_USAGE;
-	} else {
-		r.name = o->name;
-	}
+	if ((rc = cmd_backup_name(name, sizeof(name), o->name, r.started)) != 0)
+		return rc;
+	r.name = name;
 	if (cfg->data_dir == NULL || cfg->data_dir[0] == '\0') {
 		cst_error(CST_EINVALID, "%s: [cassandra] data_dir is required for backup-node", cfg->path);
 		return CMD_USAGE;

@@ -6,6 +6,8 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stddef.h>
 
 #include "config.h"
 
@@ -84,6 +86,11 @@ struct storage;
 struct crypto_key;
 int cmd_open_storage(struct storage **out, const struct config *cfg, int create);
 int cmd_load_key(struct crypto_key **out, const struct config *cfg, int required);
+/* The backup name: `given` when valid (else CMD_USAGE with the message
+ * set), or the UTC time `now` as YYYYMMDDHHMMSS. buf holds at least 130. */
+int cmd_backup_name(char *buf, size_t len, const char *given, int64_t now);
+/* "2026-12-06 19:53:47" (UTC) into buf, or "-" for 0. */
+const char *cmd_fmt_time(char *buf, size_t len, int64_t ts);
 /* "1.5 MiB" into buf. */
 const char *cmd_human_bytes(char *buf, size_t len, unsigned long long n);
 

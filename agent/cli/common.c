@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "commands.h"
 #include "crypto.h"
@@ -63,5 +64,39 @@ const char *cmd_human_bytes(char *buf, size_t len, unsigned long long n)
 		snprintf(buf, len, "%llu B", n);
 	else
 		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+int cmd_backup_name(char *buf, size_t len, const char *given, int64_t now)
+{
+	if (given == NULL) {
+		struct tm tm;
+		time_t t = (time_t)now;
+
+		gmtime_r(&t, &tm);
+		strftime(buf, len, "%Y%m%d%H%M%S", &tm);
+		return 0;
+	}
+	if (!config_backup_name_is_valid(given)) {
+		cst_error(CST_EINVALID, "--backup-name '%s' is not valid: use letters, digits, '.', '_' "
+			  "and '-' (at most 128, starting with a letter or digit; not 'data' or 'index')",
+			  given);
+		return CMD_USAGE;
+	}
+	snprintf(buf, len, "%s", given);
+	return 0;
+}
+
+const char *cmd_fmt_time(char *buf, size_t len, int64_t ts)
+{
+	struct tm tm;
+	time_t t = (time_t)ts;
+
+	if (ts == 0) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
 	return buf;
 }

@@ -50,20 +50,6 @@ static void sum(struct totals *t, const struct catalog_backup *b, const char *on
 		t->cluster_finished += b->nodes[i].finished != 0;
 }
 
-static const char *fmt_time(char *buf, size_t len, int64_t ts)
-{
-	struct tm tm;
-	time_t t = (time_t)ts;
-
-	if (ts == 0) {
-		snprintf(buf, len, "-");
-		return buf;
-	}
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-	return buf;
-}
-
 static int print_json(const struct catalog *cat, const char *only_fqdn)
 {
 	json_t *arr = json_array();
@@ -132,8 +118,8 @@ static void print_text(const struct catalog *cat, const char *only_fqdn)
 			 t.cluster_complete ? "complete" : "incomplete", t.cluster_finished,
 			 t.cluster_nodes);
 		printf("%-24s %-19s  %-19s  %-12s %8" PRIu64 " %10s  %s\n", b->name,
-		       fmt_time(s, sizeof(s), t.started),
-		       t.finished ? fmt_time(f, sizeof(f), t.finished) : "incomplete",
+		       cmd_fmt_time(s, sizeof(s), t.started),
+		       t.finished ? cmd_fmt_time(f, sizeof(f), t.finished) : "incomplete",
 		       t.differential ? "differential" : "full", t.files,
 		       cmd_human_bytes(sz, sizeof(sz), t.bytes), cluster);
 	}

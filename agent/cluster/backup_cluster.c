@@ -209,20 +209,8 @@ int cmd_backup_cluster(const struct config *cfg, const struct backup_cluster_opt
 	memset(&bc, 0, sizeof(bc));
 	bc.cfg = cfg;
 	bc.o = o;
-	if (o->name == NULL) {
-		time_t now = time(NULL);
-		struct tm tm;
-
-		gmtime_r(&now, &tm);
-		strftime(bc.name, sizeof(bc.name), "%Y%m%d%H%M%S", &tm);
-	} else if (!config_backup_name_is_valid(o->name)) {
-		cst_error(CST_EINVALID, "--backup-name '%s' is not valid: use letters, digits, '.', '_' "
-			  "and '-' (at most 128, starting with a letter or digit; not 'data' or 'index')",
-			  o->name);
-		return CMD_USAGE;
-	} else {
-		snprintf(bc.name, sizeof(bc.name), "%s", o->name);
-	}
+	if ((rc = cmd_backup_name(bc.name, sizeof(bc.name), o->name, (int64_t)time(NULL))) != 0)
+		return rc;
 	snap_args[2] = backup_args[2] = bc.name;
 	backup_args[6] = o->full ? "full" : "differential";
 	if ((rc = cluster_topology_names(&hosts, &n_hosts, cfg)) != 0 ||

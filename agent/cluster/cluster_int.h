@@ -20,7 +20,4 @@ void cluster_names_free(char **names, size_t n);
  * status, named as tokenmap.json names them). Sorted. */
 int cluster_topology_names(char ***out, size_t *n, const struct config *cfg);
 
-/* "2026-12-06 19:53:47" (UTC) or "-" for 0. */
-const char *cluster_fmt_time(char *buf, size_t len, long long ts);
-
 #endif

@@ -21,20 +21,6 @@ void cluster_names_free(char **names, size_t n)
 	free(names);
 }
 
-const char *cluster_fmt_time(char *buf, size_t len, long long ts)
-{
-	struct tm tm;
-	time_t t = (time_t)ts;
-
-	if (ts == 0) {
-		snprintf(buf, len, "-");
-		return buf;
-	}
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
-	return buf;
-}
-
 static int by_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

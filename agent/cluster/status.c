@@ -74,8 +74,8 @@ static void print_text(const char *name, int complete, const struct row *rows, s
 		const struct catalog_node *c = rows[i].n;
 
 		printf("%-*s  %-8s  %-19s  %-19s  %8" PRIu64 "  %10s\n", (int)w, rows[i].fqdn,
-		       state_of(&rows[i]), cluster_fmt_time(s, sizeof(s), c ? c->started : 0),
-		       cluster_fmt_time(f, sizeof(f), c ? c->finished : 0), c ? c->files : 0,
+		       state_of(&rows[i]), cmd_fmt_time(s, sizeof(s), c ? c->started : 0),
+		       cmd_fmt_time(f, sizeof(f), c ? c->finished : 0), c ? c->files : 0,
 		       c ? cmd_human_bytes(sz, sizeof(sz), c->bytes) : "-");
 	}
 }
