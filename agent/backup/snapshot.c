@@ -360,13 +360,40 @@ static int snapshot_alloc(struct snapshot **out, const struct config *cfg, const
 	return 0;
 }
 
+static int count_table(void *arg, const char *ks, const char *table, const char *dir)
+{
+	(void)ks;
+	(void)table;
+	(void)dir;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* Every Cassandra node has tables (system ones at least): none means that
+ * data_dir points one level too high or too low, and a backup of it would
+ * be an empty "success". */
+static int check_tables(const struct config *cfg)
+{
+	size_t n = 0;
+	int rc;
+
+	if ((rc = for_each_table(cfg->data_dir, count_table, &n)) != 0)
+		return rc;
+	if (n == 0)
+		return cst_error(CST_EINVALID, "%s: no table directory under [cassandra] data_dir %s: "
+				 "expected <data_dir>/<keyspace>/<table>-<32 hex id>/ (data_dir is "
+				 "Cassandra's data_file_directories entry)", cfg->path, cfg->data_dir);
+	return 0;
+}
+
 /* nodetool snapshot, or the same hard links in-process. The ctimes of the
  * live files are read first (live_ctime.h). */
 static int take(struct snapshot *snap, const struct config *cfg, struct live_ctimes **live)
 {
 	int rc;
 
-	if ((rc = for_each_table(cfg->data_dir, tag_exists, snap->tag)) != 0 ||
+	if ((rc = check_tables(cfg)) != 0 ||
+	    (rc = for_each_table(cfg->data_dir, tag_exists, snap->tag)) != 0 ||
 	    (rc = live_ctimes_collect(live, cfg->data_dir)) != 0)
 		return rc;
 	snap->taken = 1;	/* from here on, failure clears what was made */

@@ -306,4 +306,17 @@ printf 'X' | dd of="$W/store-plain/node1.example/data/ks1/$T2/nb-1-big-Index.db"
 CFG=$PLAIN cas 1 restore-node --backup-name p1 --target-dir "$W/rp"; err_has "MD5"; no_files "$W/rp"
 ok "encryption = none stores plaintext and restore still proves source_MD5"
 
+# A data_dir one level too high or too low finds no table: a loud failure
+# naming it, never an empty "complete" backup.
+for wrong in "$W" "$D/ks1"; do
+	SNAPSHOT_MODE=hardlink write_config "$W/wrong.ini" "$wrong" "$W/store-wrong" "encryption = none"
+	find "$W" -path '*/snapshots/*' | sort > "$W/snaps.before"
+	CFG=$W/wrong.ini cas 1 backup-node --backup-name w1
+	err_has "no table directory under [cassandra] data_dir $wrong"
+	err_has "expected <data_dir>/<keyspace>/<table>-<32 hex id>/"; one_line_err
+	CFG=$W/wrong.ini cas 0 list-backups; out_has "no backups"
+	find "$W" -path '*/snapshots/*' | sort | diff "$W/snaps.before" - || fail "a snapshot was left in $wrong"
+done
+ok "a data_dir one level too high or too low fails by name, with nothing listed"
+
 echo "all $CHECKS checks passed"
