@@ -5,7 +5,8 @@
  *   1. check everything that can be checked: the config, the plan and the
  *      key (restore.c), each table's directories (swap.c), and onto another
  *      host the source's tokens and config_file;
- *   2. stop_cmd;
+ *   2. stop_cmd, then put right the temp and old dirs a killed restore left
+ *      (swap_recover);
  *   3. table by table: fetch and prove its files into a temp dir beside it,
  *      then swap it in (swap.c); a failure puts that table back and stops;
  *   4. onto another host: the source's tokens into config_file;
@@ -195,6 +196,27 @@ static int restore_tables(struct inplace *ip)
 	return rc;
 }
 
+/* Cassandra is stopped: put right what a killed restore left (swap.h). */
+static int recover_tables(const struct inplace *ip)
+{
+	const struct restore *rs = ip->rs;
+	size_t i;
+	int rc, recovered;
+
+	for (i = 0; i < rs->n_tables; i++) {
+		const struct fetch_table *t = &rs->tables[i]->ft;
+
+		if ((rc = swap_recover(rs->target, t->keyspace, t->columnfamily, &recovered)) != 0)
+			return cst_error(rc, "%s.%s: cannot put right what an interrupted restore left: %s; "
+					 "no table was restored; Cassandra is left stopped (start_cmd not "
+					 "run)", t->keyspace, t->columnfamily, cst_error_msg());
+		if (recovered)
+			printf("%s.%s: put right what an interrupted restore left (its temp and old "
+			       "directories)\n", t->keyspace, t->columnfamily);
+	}
+	return 0;
+}
+
 static void print_done(const struct inplace *ip, size_t n)
 {
 	char human[32];
@@ -268,6 +290,8 @@ int restore_in_place(struct restore *rs)
 			       "is left stopped (start_cmd not run)");
 		goto out;
 	}
+	if ((rc = recover_tables(&ip)) != 0)
+		goto out;
 	rc = restore_tables(&ip);
 	print_done(&ip, ip.n_done);
 	if (rc == 0 && cassette_interrupted)	/* during the last swap, which completed */

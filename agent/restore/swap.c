@@ -78,16 +78,14 @@ static int make_dir(const char *path, const struct swap_owner *owner)
 	return 0;
 }
 
-static int absent(const char *path)
+/* 1 when path exists (not followed), 0 when not, or a CST_ code. */
+static int present(const char *path)
 {
 	struct stat st;
 
 	if (lstat(path, &st) == 0)
-		return cst_error(CST_EEXISTS, "%s exists, left by an interrupted restore: check it, "
-				 "then move it back or remove it; nothing was changed", path);
-	if (errno != ENOENT)
-		return cst_error_errno("cannot stat %s", path);
-	return 0;
+		return 1;
+	return errno == ENOENT ? 0 : cst_error_errno("cannot stat %s", path);
 }
 
 /* The keyspace dir's checks, past its own: see swap.h. */
@@ -98,12 +96,8 @@ static int check_table(const char *ks_dir, const struct stat *kst, const char *c
 	size_t i;
 	int rc = 0;
 
-	if ((path = cst_sprintf("%s/" TEMP_PREFIX "%s", ks_dir, cf)) == NULL || (rc = absent(path)) != 0)
-		goto out;
-	free(path);
-	if ((path = cst_sprintf("%s/" OLD_PREFIX "%s", ks_dir, cf)) == NULL || (rc = absent(path)) != 0)
-		goto out;
-	free(path);
+	/* A temp or old dir left by an interrupted restore is put right by
+	 * swap_recover(), once Cassandra is stopped. */
 	if ((path = cst_sprintf("%s/%s", ks_dir, cf)) == NULL)
 		goto out;
 	if (lstat(path, &st) != 0) {
@@ -130,6 +124,86 @@ out:
 	if (path == NULL && rc == 0)
 		rc = CST_ENOMEM;
 	free(path);
+	return rc;
+}
+
+/* Move temp's snapshots/ and backups/ (moved there by a commit that never
+ * finished) back into live, then remove temp. */
+static int recover_temp(const char *live, const char *temp, int live_exists)
+{
+	char *from = NULL, *to = NULL;
+	size_t i;
+	int rc = 0, p;
+
+	for (i = 0; rc == 0 && i < N_KEPT; i++) {
+		free(from);
+		free(to);
+		from = cst_sprintf("%s/%s", temp, kept_names[i]);
+		to = cst_sprintf("%s/%s", live, kept_names[i]);
+		if (from == NULL || to == NULL) {
+			rc = CST_ENOMEM;
+			break;
+		}
+		if ((p = present(from)) <= 0) {
+			rc = p;
+			continue;
+		}
+		if (!live_exists || (p = present(to)) != 0)
+			rc = p < 0 ? p : cst_error(CST_EEXISTS, "%s holds %s, which an interrupted restore "
+				   "moved there, and %s cannot take it back; move it by hand",
+				   temp, kept_names[i], live);
+		else if (rename(from, to) != 0)
+			rc = cst_error_errno("cannot move %s back to %s", from, to);
+	}
+	if (rc == 0)
+		rc = cst_remove_tree(temp);
+	free(from);
+	free(to);
+	return rc;
+}
+
+int swap_recover(const char *data_dir, const char *ks, const char *cf, int *recovered)
+{
+	char *ks_dir = cst_path_join(data_dir, ks), *live = NULL, *temp = NULL, *old = NULL;
+	int rc = 0, has_live, has_temp, has_old;
+
+	*recovered = 0;
+	if (ks_dir == NULL || (live = cst_path_join(ks_dir, cf)) == NULL ||
+	    (temp = cst_sprintf("%s/" TEMP_PREFIX "%s", ks_dir, cf)) == NULL ||
+	    (old = cst_sprintf("%s/" OLD_PREFIX "%s", ks_dir, cf)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	if ((has_live = present(live)) < 0 || (has_temp = present(temp)) < 0 ||
+	    (has_old = present(old)) < 0) {
+		rc = cst_error_code();
+		goto out;
+	}
+	if (!has_temp && !has_old)
+		goto out;
+	*recovered = 1;
+	/* The order of a swap (swap.h): kept dirs into temp, live -> old,
+	 * temp -> live, fsync, remove old. So old without live: the table as
+	 * it was, renamed aside; old with live: the swap was done. */
+	if (has_old && !has_live) {
+		if (rename(old, live) != 0) {
+			rc = cst_error_errno("cannot rename %s back to %s", old, live);
+			goto out;
+		}
+		has_live = 1;
+	} else if (has_old && (rc = cst_remove_tree(old)) != 0) {
+		goto out;
+	}
+	/* temp: a download that was never swapped in (the table as before is
+	 * live, or there was none) */
+	if (has_temp && (rc = recover_temp(live, temp, has_live)) != 0)
+		goto out;
+	rc = cst_fsync_dir(ks_dir);
+out:
+	free(ks_dir);
+	free(live);
+	free(temp);
+	free(old);
 	return rc;
 }
 

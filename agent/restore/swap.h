@@ -38,10 +38,22 @@ int swap_owner_of(struct swap_owner *out, const char *data_dir);
  * Before anything is changed, for each table to restore: the keyspace dir is
  * a directory or absent; the live table dir, if any, is a directory (not a
  * link) on the keyspace dir's file system, with no mount point at snapshots/
- * or backups/; no temp or old dir is left from an interrupted restore; the
- * names fit. 0, or a CST_ code naming the path.
+ * or backups/; the names fit. (Dirs left by an interrupted restore are
+ * swap_recover()'s.) 0, or a CST_ code naming the path.
  */
 int swap_check(const char *data_dir, const char *ks, const char *cf);
+
+/*
+ * Put right what a restore killed mid-table (SIGKILL, power loss) left in
+ * <data_dir>/<ks>: with Cassandra stopped, before that table is restored
+ * again. An old dir without a live one is renamed back (the table as it
+ * was); an old dir beside a live one is removed (its swap had completed);
+ * a temp dir is an unfinished download: the snapshots/ and backups/ a
+ * commit had moved into it go back to the live dir, then it is removed.
+ * *recovered: whether there was anything. 0, or a CST_ code naming the
+ * path (snapshots/ that cannot go back are never deleted).
+ */
+int swap_recover(const char *data_dir, const char *ks, const char *cf, int *recovered);
 
 struct swap;
 
