@@ -302,7 +302,7 @@ PLAIN=$W/plain.ini
 write_config "$PLAIN" "$D" "$W/store-plain" "encryption = none"
 CFG=$PLAIN cas 0 backup-node --backup-name p1
 cmp "$D/ks1/$T2/nb-1-big-Data.db" "$W/store-plain/node1.example/data/ks1/$T2/nb-1-big-Data.db" || fail "encryption = none should store plaintext"
-printf 'X' | dd of="$W/store-plain/node1.example/data/ks1/$T2/nb-1-big-Index.db" bs=1 seek=10 conv=notrunc status=none
+flip_byte "$W/store-plain/node1.example/data/ks1/$T2/nb-1-big-Index.db" 10
 CFG=$PLAIN cas 1 restore-node --backup-name p1 --target-dir "$W/rp"; err_has "MD5"; no_files "$W/rp"
 ok "encryption = none stores plaintext and restore still proves source_MD5"
 
