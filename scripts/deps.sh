@@ -12,7 +12,9 @@ pkgs=(gcc make cmake pkg-config libssl-dev libjansson-dev libinih-dev libcmocka-
       # the hash cache test proves with strace that unchanged files are not read
       strace
       # the memory test: GNU time for peak RSS, eatmydata to skip fsync there
-      time eatmydata)
+      time eatmydata
+      # the monitoring test checks the textfile with Prometheus' own parser
+      python3-prometheus-client)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

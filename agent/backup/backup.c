@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +15,7 @@
 #include "hashcache.h"
 #include "history.h"
 #include "layout.h"
+#include "lock.h"
 #include "manifest.h"
 #include "meta.h"
 #include "pipeline.h"
@@ -475,24 +475,6 @@ static int write_meta(struct run *r, const struct snapshot *snap, int *manifest_
 	return publish_backup(&p, manifest_written);
 }
 
-static int take_lock(const struct config *cfg, int *fd)
-{
-	char *path;
-	int rc = 0;
-
-	if ((rc = cst_mkdirs(cfg->encryption_tmp_dir)) != 0)
-		return rc;
-	if ((path = cst_sprintf("%s/cassette-%s.lock", cfg->encryption_tmp_dir, cfg->fqdn)) == NULL)
-		return CST_ENOMEM;
-	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-		rc = cst_error_errno("cannot open lock file %s", path);
-	else if (flock(*fd, LOCK_EX | LOCK_NB) != 0)
-		rc = cst_error(CST_EEXISTS, "another backup of node %s is running (lock %s)",
-			       cfg->fqdn, path);
-	free(path);
-	return rc;
-}
-
 /* After a failure: remove what this run added and nobody references. */
 static void undo(struct run *r, const char *started_key)
 {
@@ -606,7 +588,8 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 	struct snapshot *snap = NULL;
 	char name[130], *tag = NULL, *started_key = NULL, *started_name = NULL, ts[32];
 	char *ctimes = NULL;
-	int lock_fd = -1, manifest_written = 0, rc;
+	struct node_lock *lock = NULL;
+	int manifest_written = 0, rc;
 
 	memset(&r, 0, sizeof(r));
 	pthread_mutex_init(&r.lock, NULL);
@@ -628,7 +611,7 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 		return rc;
 	if (r.key != NULL)
 		cst_hex(r.key_id, crypto_key_id(r.key), CRYPTO_KEYID_LEN);
-	if ((rc = take_lock(cfg, &lock_fd)) != 0 || (rc = cmd_open_storage(&r.st, cfg, 1)) != 0 ||
+	if ((rc = node_lock_take(&lock, cfg, cfg->fqdn, "backup-node")) != 0 || (rc = cmd_open_storage(&r.st, cfg, 1)) != 0 ||
 	    (rc = check_name_free(&r)) != 0 ||
 	    (rc = meta_tokenmap_json(&r.tokenmap, &r.tokens_unknown, cfg)) != 0)
 		goto out;
@@ -704,7 +687,6 @@ out:
 	free(ctimes);
 	free(started_key);
 	free(started_name);
-	if (lock_fd >= 0)
-		close(lock_fd);
+	node_lock_release(lock);
 	return rc;
 }

@@ -24,7 +24,7 @@ struct parse_state {
 };
 
 enum opt_kind { OPT_STRING, OPT_SNAPSHOT_MODE, OPT_ENCRYPTION, OPT_SEGMENT, OPT_BOOL, OPT_COUNT,
-		OPT_BYTES, OPT_RATE, OPT_ADDRESSING };
+		OPT_BYTES, OPT_RATE, OPT_ADDRESSING, OPT_NUMBER };
 
 struct option_def {
 	const char *section, *name;
@@ -63,6 +63,11 @@ static const struct option_def options[] = {
 	{ "storage", "concurrent_transfers", OPT(OPT_COUNT, concurrent_transfers) },
 	{ "storage", "multi_part_upload_threshold", OPT(OPT_BYTES, multipart_threshold) },
 	{ "storage", "transfer_max_bandwidth", OPT(OPT_RATE, max_bandwidth) },
+	{ "storage", "max_backup_age", OPT(OPT_NUMBER, max_backup_age_days) },
+	{ "storage", "max_backup_count", OPT(OPT_NUMBER, max_backup_count) },
+	{ "storage", "backup_grace_period_in_days", OPT(OPT_NUMBER, grace_period_days) },
+	{ "monitoring", "max_backup_age_hours", OPT(OPT_NUMBER, monitor_max_age_hours) },
+	{ "monitoring", "prometheus_textfile", STR(prometheus_textfile) },
 	{ "ssh", "username", STR(ssh_username) },
 	{ "ssh", "key_file", STR(ssh_key_file) },
 	{ "ssh", "port", OPT(OPT_COUNT, ssh_port) },
@@ -173,7 +178,7 @@ static int on_option(void *user, const char *section, const char *name, const ch
 			break;
 	if (i == N_OPTIONS) {
 		if (strcmp(section, "cassandra") != 0 && strcmp(section, "storage") != 0 &&
-		    strcmp(section, "ssh") != 0)
+		    strcmp(section, "ssh") != 0 && strcmp(section, "monitoring") != 0)
 			return set_error(st, "unknown section [%s]", section);
 		return set_error(st, "unknown option '%s' in [%s]", name, section);
 	}
@@ -224,6 +229,17 @@ static int on_option(void *user, const char *section, const char *name, const ch
 		n = strtoul(value, &end, 10);
 		if (errno != 0 || end == value || *end != '\0' || *value == '-' || n == 0 || n > 65535)
 			return set_error(st, "%s must be a whole number from 1 to 65535, not '%s'", name, value);
+		*(unsigned *)((char *)cfg + options[i].offset) = (unsigned)n;
+		return 1;
+	}
+	case OPT_NUMBER: {	/* 0 allowed: "no limit" where it means that */
+		char *end;
+		unsigned long n;
+
+		errno = 0;
+		n = strtoul(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || *value == '-' || n > 1000000)
+			return set_error(st, "%s must be a whole number from 0 to 1000000, not '%s'", name, value);
 		*(unsigned *)((char *)cfg + options[i].offset) = (unsigned)n;
 		return 1;
 	}
@@ -437,6 +453,8 @@ int config_load(struct config **out, const char *path)
 	cfg->concurrent_transfers = 4;
 	cfg->multipart_threshold = 100ull << 20;
 	cfg->resolve_ip_addresses = 1;
+	cfg->grace_period_days = 10;
+	cfg->monitor_max_age_hours = 26;
 	st.cfg = cfg;
 	if ((cfg->path = cst_strdup(path)) == NULL) {
 		rc = CST_ENOMEM;

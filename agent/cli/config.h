@@ -43,6 +43,14 @@ struct config {
 	unsigned concurrent_transfers;	/* default 4 */
 	uint64_t multipart_threshold;	/* multi_part_upload_threshold, default 100 MiB */
 	uint64_t max_bandwidth;		/* transfer_max_bandwidth bytes/s, 0 = none */
+	/* [storage], retention (Medusa's keys; 0 = no limit) */
+	unsigned max_backup_age_days;	/* max_backup_age: purge backups older (days) */
+	unsigned max_backup_count;	/* purge all but the newest N finished backups */
+	unsigned grace_period_days;	/* backup_grace_period_in_days, default 10: an
+					 * unreferenced object younger than this is kept */
+	/* [monitoring] */
+	unsigned monitor_max_age_hours;	/* max_backup_age_hours, default 26 */
+	char *prometheus_textfile;	/* NULL = none */
 	/* [ssh]: how the cluster commands reach each node */
 	char *ssh_username;		/* NULL = ssh's own default */
 	char *ssh_key_file;

@@ -20,6 +20,7 @@
 #include "fetch.h"
 #include "layout.h"
 #include "manifest.h"
+#include "lock.h"
 #include "progress.h"
 #include "restore_int.h"
 #include "select.h"
@@ -441,6 +442,7 @@ int restore_prepare(struct restore *rs)
 int cmd_restore_node(const struct config *cfg, const struct restore_opts *o)
 {
 	struct restore rs;
+	struct node_lock *lock = NULL;
 	char human[32];
 	int rc;
 
@@ -454,9 +456,13 @@ int cmd_restore_node(const struct config *cfg, const struct restore_opts *o)
 		cst_error(CST_EINVALID, "--backup-name '%s' is not a valid backup name", o->name);
 		return CMD_USAGE;
 	}
+	/* purge and delete-backup of this node wait meanwhile */
+	if ((rc = node_lock_take(&lock, cfg, cfg->fqdn, "restore-node")) != 0)
+		return rc;
 	if (o->in_place) {
 		rc = restore_in_place(&rs);
 		free_restore(&rs);
+		node_lock_release(lock);
 		return rc;
 	}
 	/* nothing is written until the whole plan and the key passed */
@@ -471,5 +477,6 @@ out:
 	if (rc != 0)
 		undo(&rs);
 	free_restore(&rs);
+	node_lock_release(lock);
 	return rc;
 }

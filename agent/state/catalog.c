@@ -16,6 +16,31 @@ struct scan {
 	const char *index_prefix;
 };
 
+static struct catalog_backup *backup_for(struct scan *sc, const char *name, size_t len);
+static struct catalog_node *node_for(struct catalog_backup *b, const char *fqdn);
+
+/* A flag object "<what>_<fqdn>" of a node in a backup's index folder. */
+static int flag_node(struct scan *sc, const char *rest, size_t name_len, const char *obj,
+		     const char *what, int **field_of_node)
+{
+	size_t wl = strlen(what);
+	struct catalog_backup *b;
+	struct catalog_node *n;
+
+	*field_of_node = NULL;
+	if (strncmp(obj, what, wl) != 0 || obj[wl] != '_' || !config_fqdn_is_valid(obj + wl + 1))
+		return 0;
+	if ((b = backup_for(sc, rest, name_len)) == NULL || (n = node_for(b, obj + wl + 1)) == NULL)
+		return CST_ENOMEM;
+	if (strcmp(what, "differential") == 0)
+		*field_of_node = &n->differential;
+	else if (strcmp(what, "damaged") == 0)
+		*field_of_node = &n->damaged;
+	else
+		*field_of_node = &n->deleting;
+	return 0;
+}
+
 static struct catalog_backup *backup_for(struct scan *sc, const char *name, size_t len)
 {
 	struct catalog *cat = sc->cat;
@@ -93,12 +118,20 @@ static int on_key(void *arg, const char *key, uint64_t size)
 			return CST_ENOMEM;
 		b->clusters = grown;
 		b->clusters[b->n_clusters++] = cl;
-	} else if (strncmp(slash + 1, "differential_", 13) == 0 &&
-		   config_fqdn_is_valid(slash + 14)) {
-		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL ||
-		    (n = node_for(b, slash + 14)) == NULL)
-			return CST_ENOMEM;
-		n->differential = 1;
+	} else {
+		static const char *const flags[] = { "differential", "damaged", "deleting" };
+		size_t i;
+		int *field, rc;
+
+		for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+			if ((rc = flag_node(sc, rest, (size_t)(slash - rest), slash + 1, flags[i],
+					    &field)) != 0)
+				return rc;
+			if (field != NULL) {
+				*field = 1;
+				break;
+			}
+		}
 	}
 	return 0;
 }
@@ -125,7 +158,35 @@ static int cmp_backups(const void *pa, const void *pb)
 }
 
 /* List `list_prefix` (the index, or one backup's folder of it). */
-static int load(struct catalog **out, struct storage *st, const char *prefix, const char *name)
+/* Drop the nodes whose backup is being deleted, and backups left empty. */
+static void hide_deleting(struct catalog *cat)
+{
+	size_t i, j, keep = 0;
+
+	for (i = 0; i < cat->n_backups; i++) {
+		struct catalog_backup *b = &cat->backups[i];
+		size_t k = 0;
+
+		for (j = 0; j < b->n_nodes; j++) {
+			if (b->nodes[j].deleting)
+				free(b->nodes[j].fqdn);
+			else
+				b->nodes[k++] = b->nodes[j];
+		}
+		b->n_nodes = k;
+		if (k == 0) {
+			free(b->nodes);
+			free(b->clusters);
+			free(b->name);
+			continue;
+		}
+		cat->backups[keep++] = *b;
+	}
+	cat->n_backups = keep;
+}
+
+static int load(struct catalog **out, struct storage *st, const char *prefix, const char *name,
+		int with_deleting)
 {
 	struct scan sc;
 	char *index_prefix, *list_prefix;
@@ -149,6 +210,8 @@ static int load(struct catalog **out, struct storage *st, const char *prefix, co
 		catalog_free(sc.cat);
 		return rc;
 	}
+	if (!with_deleting)
+		hide_deleting(sc.cat);
 	if (sc.cat->n_backups > 1)
 		qsort(sc.cat->backups, sc.cat->n_backups, sizeof(*sc.cat->backups), cmp_backups);
 	*out = sc.cat;
@@ -157,13 +220,18 @@ static int load(struct catalog **out, struct storage *st, const char *prefix, co
 
 int catalog_load(struct catalog **out, struct storage *st, const char *prefix)
 {
-	return load(out, st, prefix, NULL);
+	return load(out, st, prefix, NULL, 0);
+}
+
+int catalog_load_with_deleting(struct catalog **out, struct storage *st, const char *prefix)
+{
+	return load(out, st, prefix, NULL, 1);
 }
 
 int catalog_load_backup(struct catalog **out, struct storage *st, const char *prefix,
 			const char *name)
 {
-	return load(out, st, prefix, name);
+	return load(out, st, prefix, name, 0);
 }
 
 static int by_str(const void *a, const void *b)

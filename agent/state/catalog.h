@@ -15,6 +15,10 @@ struct catalog_node {
 	int64_t started, finished;	/* unix seconds; finished = 0 if not */
 	uint64_t files, bytes;		/* from the finished marker */
 	int differential;
+	int damaged;			/* damaged_<fqdn>: its manifest is unreadable */
+	int deleting;			/* deleting_<fqdn>: delete-backup or purge began
+					 * removing it (only catalog_load_with_deleting
+					 * shows such nodes) */
 };
 
 /* A cluster marker (layout.h): the node set of one tokenmap. */
@@ -36,7 +40,10 @@ struct catalog {
 	size_t n_backups;
 };
 
+/* Nodes with a deleting_ marker are left out, and backups left with none. */
 int catalog_load(struct catalog **out, struct storage *st, const char *prefix);
+/* The same, keeping them (for purge and delete-backup to finish the job). */
+int catalog_load_with_deleting(struct catalog **out, struct storage *st, const char *prefix);
 /* The same, from the listing of one backup's index folder only: *out holds
  * that backup or no backup at all. */
 int catalog_load_backup(struct catalog **out, struct storage *st, const char *prefix,

@@ -115,10 +115,15 @@ ok "--fqdn selects the node for backup, listing and restore; options work after 
 # a second concurrent backup of the same node is refused
 exec 9>"$W/tmp/cassette-n1.lock"
 flock -n 9
-cas 1 backup-node --backup-name x2; err_has "another backup of node n1 is running"
+echo "$$ backup-node" >&9
+cas 1 backup-node --backup-name x2; err_has "node n1 is busy: backup-node (pid $$) holds"
+cas 1 restore-node --backup-name x1 --target-dir "$W/r2"; err_has "node n1 is busy: backup-node (pid $$)"
 exec 9>&-
-cas 0 backup-node --backup-name x2
-ok "one backup per node at a time"
+# the words of a holder that died (its flock went with it): taken over
+echo "999999999 backup-node" > "$W/tmp/cassette-n1.lock"
+cas 0 backup-node --backup-name x2; err_has "taking over the stale lock"; err_has "pid 999999999"
+[ ! -s "$W/tmp/cassette-n1.lock" ] || fail "the lock file still names a holder after the run"
+ok "one command per node at a time; a live holder is named, a dead one's lock taken over"
 # transfer_max_bandwidth reaches the storage layer: 3 MiB at 2MB/s cannot
 # take less than ~1.5 s (a lower bound only: a slow machine cannot fail it)
 mkdir -p "$W/bw/ks/t-0123456789abcdef0123456789abcdef"
