@@ -68,6 +68,10 @@ struct storage_ops {
 			  struct storage_stat *out);
 	int (*mpu_abort)(struct storage *s, void *upload);
 	void (*mpu_free)(struct storage *s, void *upload);
+	/* Abort every upload under `prefix` that was begun and never
+	 * committed or aborted (its process died), and remove the temp files
+	 * of puts that never finished. *n gets how many. */
+	int (*clean_uploads)(struct storage *s, const char *prefix, size_t *n);
 };
 
 struct storage {

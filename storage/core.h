@@ -23,6 +23,7 @@ enum {
 	OP_UPLOAD_PART,
 	OP_UPLOAD_COMMIT,
 	OP_UPLOAD_ABORT,
+	OP_CLEAN_UPLOADS,
 	OP_COUNT
 };
 
@@ -48,6 +49,8 @@ struct storage_call {
 	 * (get) or keys (list) this attempt may still deliver; -1 = none. */
 	long long cut;
 	int cut_hit;
+	/* Fault kind "killafter": SIGKILL once the backend answered. */
+	int kill_after;
 };
 
 /*

@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@
 
 const char *const storage_op_names[OP_COUNT] = {
 	"put_file", "put_buf", "get", "head", "stat", "list", "delete",
-	"upload_begin", "upload_part", "upload_commit", "upload_abort",
+	"upload_begin", "upload_part", "upload_commit", "upload_abort", "clean_uploads",
 };
 
 /* The failure kinds a rule may inject; "cut" is handled apart. */
@@ -38,7 +39,10 @@ struct fault_rule {
 	unsigned long first, last; /* 1-based call numbers, inclusive */
 	int code;		   /* the injected code, 0 for a cut */
 	long long cut;		   /* cut=N: items delivered before CST_ERETRY */
+	int kill;		   /* KILL_BEFORE, KILL_AFTER: the process dies */
 };
+
+enum { KILL_BEFORE = 1, KILL_AFTER = 2 };
 
 struct storage_hooks {
 	int trace_fd; /* -1 when tracing is off */
@@ -65,8 +69,8 @@ static int fault_malformed(const char *item, size_t len)
 {
 	return cst_error(CST_EINVALID,
 			 "%s: malformed entry '%.*s' (want op:N, op:N+ or op:N-M, then "
-			 "optionally :eio, :retry, :auth, :notfound, :invalid, :integrity or "
-			 ":cut=BYTES (get, list); see storage.h)",
+			 "optionally :eio, :retry, :auth, :notfound, :invalid, :integrity, "
+			 ":kill, :killafter or :cut=BYTES (get, list); see storage.h)",
 			 FAULTS_ENV, (int)len, item);
 }
 
@@ -94,6 +98,10 @@ static int parse_kind(struct fault_rule *rule, const char *p, const char *end)
 		if (rule->op != OP_GET && rule->op != OP_LIST)
 			return -1;
 		return (rule->cut = parse_num(p + 4, end, 18)) < 0 ? -1 : 0;
+	}
+	if ((len == 4 && memcmp(p, "kill", 4) == 0) || (len == 9 && memcmp(p, "killafter", 9) == 0)) {
+		rule->kill = len == 4 ? KILL_BEFORE : KILL_AFTER;
+		return 0;
 	}
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (strlen(kinds[i].name) == len && memcmp(kinds[i].name, p, len) == 0) {
@@ -252,6 +260,12 @@ int storage_hooks_attempt(struct storage *s, struct storage_call *c)
 
 		if (r->op != c->op || nth < r->first || nth > r->last)
 			continue;
+		if (r->kill == KILL_BEFORE)
+			raise(SIGKILL);	/* a crash, as a power cut would do it */
+		if (r->kill == KILL_AFTER) {
+			c->kill_after = 1;
+			return 0;
+		}
 		if (r->code == 0) {
 			c->cut = r->cut;
 			return 0;

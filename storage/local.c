@@ -294,4 +294,5 @@ const struct storage_ops storage_local_ops = {
 	.mpu_commit = local_mpu_commit,
 	.mpu_abort = local_mpu_abort,
 	.mpu_free = local_mpu_free,
+	.clean_uploads = local_mpu_clean,
 };

@@ -77,5 +77,6 @@ int local_mpu_commit(struct storage *s, void *upload, unsigned n_parts,
 		     struct storage_stat *out);
 int local_mpu_abort(struct storage *s, void *upload);
 void local_mpu_free(struct storage *s, void *upload);
+int local_mpu_clean(struct storage *s, const char *prefix, size_t *n);
 
 #endif

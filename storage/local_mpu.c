@@ -22,6 +22,7 @@
 #include "local_int.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -264,4 +265,55 @@ void local_mpu_free(struct storage *s, void *upload)
 {
 	(void)s;
 	mpu_release(upload);
+}
+
+/* Everything under root/prefix whose name holds the temp marker: staging
+ * directories of uploads and temp files of puts whose process died. The
+ * caller holds what makes them dead (the node's lock). */
+static int clean_dir(const char *path, size_t *n)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int rc = 0;
+
+	if (d == NULL)
+		return errno == ENOENT || errno == ENOTDIR ? 0 :
+		       cst_error_errno("storage clean_uploads: cannot read %s", path);
+	while (rc == 0 && (errno = 0, e = readdir(d)) != NULL) {
+		char *sub;
+		struct stat sb;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if ((sub = cst_path_join(path, e->d_name)) == NULL) {
+			rc = CST_ENOMEM;
+			break;
+		}
+		if (strstr(e->d_name, TMP_MARK) != NULL) {
+			if ((rc = cst_remove_tree(sub)) == 0)
+				(*n)++;
+		} else if (lstat(sub, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			rc = clean_dir(sub, n);
+		}
+		free(sub);
+	}
+	closedir(d);
+	return rc;
+}
+
+int local_mpu_clean(struct storage *s, const char *prefix, size_t *n)
+{
+	struct local_storage *ls = local_of(s);
+	char *path;
+	int rc;
+
+	*n = 0;
+	/* a prefix names a directory here ("a/b/"); anything else holds none */
+	if (prefix[0] == '\0' || prefix[strlen(prefix) - 1] != '/')
+		return 0;
+	if ((path = cst_sprintf("%s/%.*s", ls->root, (int)strlen(prefix) - 1, prefix)) == NULL)
+		return CST_ENOMEM;
+	rc = clean_dir(path, n);
+	free(path);
+	return rc;
 }

@@ -410,4 +410,5 @@ const struct storage_ops storage_s3_ops = {
 	.mpu_commit = s3_mpu_commit,
 	.mpu_abort = s3_mpu_abort,
 	.mpu_free = s3_mpu_free,
+	.clean_uploads = s3_mpu_clean,
 };

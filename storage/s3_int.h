@@ -112,12 +112,26 @@ struct s3_list_page {
 int s3_xml_list(struct s3_list_page *page, const char *body, size_t len);
 void s3_list_page_clear(struct s3_list_page *page);
 
+struct s3_upload_entry {
+	char *key, *id;
+};
+struct s3_uploads_page {
+	struct s3_upload_entry *v;
+	size_t n, cap;
+	int truncated;
+	char *next_key, *next_id;
+};
+/* One ListMultipartUploads page; clear it with s3_uploads_page_clear(). */
+int s3_xml_uploads(struct s3_uploads_page *page, const char *body, size_t len);
+void s3_uploads_page_clear(struct s3_uploads_page *page);
+
 /* Multipart (s3_mpu.c), the backend ops of the same names. */
 int s3_mpu_begin(struct storage *st, const char *key, int flags, void **upload);
 int s3_mpu_part(struct storage *st, void *upload, unsigned part_no, const char *path,
 		const unsigned char md5[16]);
 int s3_mpu_commit(struct storage *st, void *upload, unsigned n_parts, struct storage_stat *out);
 int s3_mpu_abort(struct storage *st, void *upload);
+int s3_mpu_clean(struct storage *st, const char *prefix, size_t *n);
 void s3_mpu_free(struct storage *st, void *upload);
 
 /* Shared helpers of s3.c for s3_mpu.c. */

@@ -305,6 +305,61 @@ int s3_mpu_abort(struct storage *st, void *upload)
 	return rc;
 }
 
+/* ListMultipartUploads under `prefix`, page by page; each one aborted. */
+int s3_mpu_clean(struct storage *st, const char *prefix, size_t *n)
+{
+	struct s3_storage *s = (struct s3_storage *)st;
+	struct s3_uploads_page pg = { 0 };
+	char *query = NULL, *key_marker = NULL, *id_marker = NULL;
+	int rc = 0;
+	size_t i;
+
+	*n = 0;
+	for (;;) {
+		struct s3_req r = { .method = "GET", .what = "ListMultipartUploads" };
+		const char *pairs[] = { "uploads", "", "prefix", prefix,
+					key_marker ? "key-marker" : NULL, key_marker,
+					"upload-id-marker", id_marker, NULL };
+
+		free(query);
+		if ((query = s3_query(pairs)) == NULL) {
+			rc = CST_ENOMEM;
+			break;
+		}
+		r.query = query;
+		rc = s3_http_do(s, &r);
+		s3_uploads_page_clear(&pg);
+		if (rc == 0 && (rc = s3_xml_uploads(&pg, r.resp, r.resp_len)) != 0) {
+			char why[256];
+
+			snprintf(why, sizeof(why), "%s", cst_error_msg());
+			rc = cst_error(rc, "s3 ListMultipartUploads %s prefix '%s': %s", s->bucket, prefix,
+				       why);
+		}
+		s3_req_clear(&r);
+		if (rc != 0)
+			break;
+		for (i = 0; i < pg.n && rc == 0; i++) {
+			struct s3_upload u = { .key = pg.v[i].key, .id = pg.v[i].id };
+
+			if ((rc = s3_mpu_abort(st, &u)) == 0)
+				(*n)++;
+		}
+		if (rc != 0 || !pg.truncated)
+			break;
+		free(key_marker);
+		free(id_marker);
+		key_marker = pg.next_key;
+		id_marker = pg.next_id;
+		pg.next_key = pg.next_id = NULL;
+	}
+	s3_uploads_page_clear(&pg);
+	free(query);
+	free(key_marker);
+	free(id_marker);
+	return rc;
+}
+
 void s3_mpu_free(struct storage *st, void *upload)
 {
 	struct s3_upload *u = upload;

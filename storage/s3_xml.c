@@ -223,6 +223,76 @@ out:
 	return rc;
 }
 
+/* ---- ListMultipartUploadsResult ---- */
+
+struct uploads_state {
+	struct s3_uploads_page *page;
+	char *key, *id;	/* of the <Upload> being read */
+};
+
+static int uploads_end(struct xml_ctx *x, void *arg)
+{
+	struct uploads_state *us = arg;
+	struct s3_uploads_page *pg = us->page;
+	char **field = NULL;
+
+	if (xml_at(x, 3, "Upload", "Key"))
+		field = &us->key;
+	else if (xml_at(x, 3, "Upload", "UploadId"))
+		field = &us->id;
+	else if (xml_at(x, 2, NULL, "NextKeyMarker"))
+		field = &pg->next_key;
+	else if (xml_at(x, 2, NULL, "NextUploadIdMarker"))
+		field = &pg->next_id;
+	if (field != NULL) {
+		free(*field);
+		return (*field = cst_strdup(xml_text(x))) == NULL ? CST_ENOMEM : 0;
+	}
+	if (xml_at(x, 2, NULL, "Upload")) {
+		struct s3_upload_entry *v;
+
+		if (us->key == NULL || us->id == NULL)
+			return cst_error(CST_EIO, "s3 list uploads: <Upload> without <Key> or <UploadId>");
+		if ((v = cst_grow(pg->v, &pg->cap, pg->n, sizeof(*v), 16)) == NULL)
+			return CST_ENOMEM;
+		pg->v = v;
+		pg->v[pg->n].key = us->key;
+		pg->v[pg->n].id = us->id;
+		pg->n++;
+		us->key = us->id = NULL;
+	} else if (xml_at(x, 2, NULL, "IsTruncated")) {
+		pg->truncated = strcmp(xml_text(x), "true") == 0;
+	}
+	return 0;
+}
+
+int s3_xml_uploads(struct s3_uploads_page *page, const char *body, size_t len)
+{
+	struct uploads_state us = { .page = page };
+	int rc;
+
+	rc = xml_parse(body, len, "ListMultipartUploadsResult", uploads_end, &us);
+	free(us.key);
+	free(us.id);
+	if (rc == 0 && page->truncated && (page->next_key == NULL || page->next_id == NULL))
+		rc = cst_error(CST_EIO, "s3 list uploads: truncated listing without its markers");
+	return rc;
+}
+
+void s3_uploads_page_clear(struct s3_uploads_page *page)
+{
+	size_t i;
+
+	for (i = 0; i < page->n; i++) {
+		free(page->v[i].key);
+		free(page->v[i].id);
+	}
+	free(page->v);
+	free(page->next_key);
+	free(page->next_id);
+	memset(page, 0, sizeof(*page));
+}
+
 /* ---- ListBucketResult ---- */
 
 struct list_state {

@@ -29,6 +29,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -87,11 +88,13 @@ int storage_call_run(struct storage *s, struct storage_call *c)
 	int rc;
 
 	for (;;) {
-		c->callback_failed = c->progress = c->cut_hit = 0;
+		c->callback_failed = c->progress = c->cut_hit = c->kill_after = 0;
 		c->cut = -1;
 		attempts++;
 		if ((rc = storage_hooks_attempt(s, c)) == 0)
 			rc = c->attempt(s, c);
+		if (c->kill_after)
+			raise(SIGKILL);
 		if (rc != CST_ERETRY || c->callback_failed)
 			return rc;
 		if (c->progress)
@@ -504,6 +507,39 @@ int storage_list(struct storage *s, const char *prefix, storage_list_fn cb, void
 static int delete_attempt(struct storage *s, struct storage_call *c)
 {
 	return s->ops->del(s, c->what);
+}
+
+struct clean_call {
+	struct storage_call c;
+	size_t n;
+};
+
+static int clean_attempt(struct storage *s, struct storage_call *c)
+{
+	struct clean_call *cc = (struct clean_call *)c;
+	size_t n = 0;
+	int rc;
+
+	if (s->ops->clean_uploads == NULL)
+		return 0;
+	rc = s->ops->clean_uploads(s, c->what, &n);
+	cc->n += n;	/* a retry finds the rest */
+	return rc;
+}
+
+int storage_clean_uploads(struct storage *s, const char *prefix, size_t *n)
+{
+	struct clean_call cc = { .c = { .op = OP_CLEAN_UPLOADS, .what = prefix,
+					.attempt = clean_attempt } };
+	int rc;
+
+	*n = 0;
+	if ((rc = storage_check_handle(s, "clean_uploads")) != 0 ||
+	    (rc = storage_check_prefix(prefix)) != 0)
+		return rc;
+	rc = storage_call_run(s, &cc.c);
+	*n = cc.n;
+	return rc;
 }
 
 int storage_delete(struct storage *s, const char *key)

@@ -41,6 +41,9 @@
  *     kind  = eio (the default) | retry | auth | notfound | invalid | integrity
  *             fail the attempt before it reaches the backend with CST_EIO,
  *             CST_ERETRY, CST_EAUTH, ... and "injected fault: <op> <key>";
+ *           | "kill"     SIGKILL the process before the attempt reaches
+ *             the backend; "killafter": right after the backend answered
+ *             (a crash at that point: the tests of resuming use them);
  *           | "cut=" B   (get and list only) let the backend run, but after
  *             B bytes (get) or B keys (list) of this attempt fail it with
  *             CST_ERETRY, as a connection dropped mid-transfer would; when
@@ -50,8 +53,9 @@
  *
  *   Ops: put_file, put_buf, get (get_buf too), head, stat, list, delete,
  *   upload_begin, upload_part, upload_commit, upload_abort (the abort that
- *   storage_upload_free() runs for an upload not committed). The key of an
- *   upload_* line is the upload's key.
+ *   storage_upload_free() runs for an upload not committed), clean_uploads.
+ *   The key of an upload_* line is the upload's key; clean_uploads shows
+ *   its prefix.
  *
  * Calls rejected by the argument checks are neither traced nor counted.
  * A malformed CASSETTE_STORAGE_FAULTS fails storage_open() with
@@ -226,6 +230,16 @@ int storage_upload_part(struct storage_upload *u, unsigned part_no, const char *
  * CST_EINTEGRITY. */
 int storage_upload_commit(struct storage_upload *u, unsigned n_parts, struct storage_stat *out);
 void storage_upload_free(struct storage_upload *u);
+
+/*
+ * What a process that died mid-write left under `prefix` (a folder, ending in
+ * '/'): multipart uploads begun and never committed or aborted (S3: listed
+ * with ListMultipartUploads and aborted; local: their staging directories),
+ * and the local backend's temp files of puts that never finished. Only for a
+ * caller that knows no writer is active there (cassette: the node's lock).
+ * *n gets how many were removed.
+ */
+int storage_clean_uploads(struct storage *s, const char *prefix, size_t *n);
 
 /* 1 when `key` follows the key rules above, else 0. */
 int storage_key_is_valid(const char *key);

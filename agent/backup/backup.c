@@ -10,10 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "commands.h"
 #include "crypto.h"
 #include "hashcache.h"
 #include "history.h"
+#include "journal.h"
 #include "layout.h"
 #include "lock.h"
 #include "manifest.h"
@@ -21,6 +23,7 @@
 #include "pipeline.h"
 #include "progress.h"
 #include "publish.h"
+#include "resume.h"
 #include "snapshot.h"
 #include "storage.h"
 #include "uploads.h"
@@ -36,6 +39,7 @@ enum { STORED_FULL = 1, STORED_POOL, STORED_VARIANT };
 struct file_result {
 	const struct manifest_rec *rec;
 	int stored;			/* 0, or the STORED_* key this run created */
+	int resumed;			/* stored by an interrupted run of this backup */
 };
 
 /* The records of stored files, 1,024 to an allocation. */
@@ -54,10 +58,13 @@ struct run {
 	struct crypto_key *key;
 	char key_id[2 * CRYPTO_KEYID_LEN + 1];	/* hex; "" without a key */
 	struct history *hist;
+	struct journal *journal;	/* what an interrupted run of this backup stored */
+	size_t journaled;		/* its records */
 	struct hashcache *hc;		/* lookups done before the threads start */
 	struct uploads *uploads;
 	struct crypto_md5_hub *md5hub;	/* the encoders' MD5s, hashed side by side */
 	struct progress *progress;	/* NULL when not shown */
+	char *workdir;			/* pipeline_workdir(): this node's temp files */
 	char *manifest_tmp;		/* the manifest, written to a temp file */
 	char *tokenmap;			/* read before the snapshot, as Medusa does */
 	char *tokens_unknown;		/* why the tokenmap holds no tokens, or NULL */
@@ -73,6 +80,7 @@ struct run {
 	char msg[1024];
 	int64_t started;
 	uint64_t files, bytes, new_files, new_bytes, stored_bytes;
+	uint64_t resumed_files, resumed_bytes;	/* kept from an interrupted run */
 };
 
 /* An earlier object can stand for this file only if it is stored the way
@@ -88,27 +96,44 @@ static int reusable(void *arg, const struct manifest_object *o)
 	return o->salt[0] != '\0' && strcmp(o->key_id, r->key_id) == 0;
 }
 
+/* The file's MD5 and size: from the hash cache when it can be trusted, else
+ * hashed (once: *have says it is known). */
+static int file_md5(struct run *r, struct pipeline *p, size_t i, unsigned char md5[16],
+		    uint64_t *size, int *have)
+{
+	const struct snap_file *f = &r->snap->files[i];
+	char path[PATH_MAX];
+	int rc;
+
+	if (*have)
+		return 0;
+	*size = f->size;
+	if (!hashcache_trusted(r->hc, i, md5)) {
+		if ((rc = snapshot_file_path(path, sizeof(path), f)) != 0 ||
+		    (rc = pipeline_hash_file(p, path, md5, size)) != 0)
+			return rc;
+		hashcache_hashed(r->hc, i, md5);
+	}
+	*have = 1;
+	return 0;
+}
+
 /* Only when an earlier object of the same size could match: the MD5 from the
  * hash cache when it can be trusted, else hash the file. */
 static const struct manifest_rec *find_unchanged(struct run *r, struct pipeline *p, size_t i,
+						 unsigned char md5[16], uint64_t *size, int *have,
 						 int *rc)
 {
 	const struct snap_file *f = &r->snap->files[i];
-	unsigned char md5[16];
-	char hex[33], path[PATH_MAX];
-	uint64_t size = f->size;
+	char hex[33];
 
 	*rc = 0;
 	if (history_find(r->hist, f->keyspace, f->table, f->rel, f->size, NULL, reusable, r) == NULL)
 		return NULL;
-	if (!hashcache_trusted(r->hc, i, md5)) {
-		if ((*rc = snapshot_file_path(path, sizeof(path), f)) != 0 ||
-		    (*rc = pipeline_hash_file(p, path, md5, &size)) != 0)
-			return NULL;
-		hashcache_hashed(r->hc, i, md5);
-	}
+	if ((*rc = file_md5(r, p, i, md5, size, have)) != 0)
+		return NULL;
 	cst_hex(hex, md5, 16);
-	return history_find(r->hist, f->keyspace, f->table, f->rel, size, hex, reusable, r);
+	return history_find(r->hist, f->keyspace, f->table, f->rel, *size, hex, reusable, r);
 }
 
 /* A zeroed record that lives until the run ends; NULL when out of memory. */
@@ -200,19 +225,118 @@ static char *result_key(const struct run *r, size_t i)
 			       r->results[i].stored == STORED_VARIANT ? r->name : NULL);
 }
 
+/* Which of this run's keys `key` is (STORED_*), or 0 when none: a record
+ * pointing elsewhere, or at a pool key that a manifest references, is not
+ * this backup's object. */
+static int own_key_kind(const struct run *r, const struct snap_file *f, const char *key)
+{
+	const char *prefix = r->cfg->prefix, *fqdn = r->cfg->fqdn;
+	char *k;
+	int kind = 0;
+
+	if (r->full) {
+		if ((k = layout_full_key(prefix, fqdn, r->name, f->keyspace, f->table, f->rel)) != NULL &&
+		    strcmp(k, key) == 0)
+			kind = STORED_FULL;
+		free(k);
+		return kind;
+	}
+	if ((k = layout_pool_key(prefix, fqdn, f->keyspace, f->table, f->rel, r->name)) != NULL &&
+	    strcmp(k, key) == 0)
+		kind = STORED_VARIANT;
+	free(k);
+	if (kind != 0)
+		return kind;
+	if ((k = layout_pool_key(prefix, fqdn, f->keyspace, f->table, f->rel, NULL)) != NULL &&
+	    strcmp(k, key) == 0 && !history_key_taken(r->hist, key))
+		kind = STORED_POOL;
+	free(k);
+	return kind;
+}
+
+/* A journaled object of an interrupted run of this backup that storage
+ * still holds, for this very file: kept instead of stored again. 1 when
+ * taken, 0 when none fits, or a negative code. */
+static int try_resume(struct run *r, struct pipeline *p, size_t i, unsigned char md5[16],
+		      uint64_t *size, int *have)
+{
+	const struct snap_file *f = &r->snap->files[i];
+	const struct journal_rec *const *c;
+	size_t n, k;
+	char hex[33];
+	int rc;
+
+	if ((c = journal_find(r->journal, f->keyspace, f->table, f->rel, f->size, &n)) == NULL)
+		return 0;
+	for (k = n; k-- > 0;) {
+		const struct journal_rec *jr = c[k];
+		const char *keys[2] = { jr->key, jr->variant };
+		struct storage_stat got;
+		struct manifest_object obj;
+		struct manifest_rec *own;
+		size_t t;
+
+		if (jr->source_size != f->size || (jr->salt[0] != '\0') != (r->key != NULL))
+			continue;
+		if ((rc = file_md5(r, p, i, md5, size, have)) != 0)
+			return rc;
+		cst_hex(hex, md5, 16);
+		if (*size != jr->source_size || strcmp(hex, jr->source_md5) != 0)
+			continue;
+		for (t = 0; t < 2; t++) {
+			int kind;
+
+			if (keys[t] == NULL || (kind = own_key_kind(r, f, keys[t])) == 0)
+				continue;
+			if ((rc = resume_object_is_ours(r->st, jr, keys[t], &got)) < 0)
+				return rc;
+			if (rc == 0)
+				continue;
+			if ((own = rec_new(r)) == NULL)
+				return CST_ENOMEM;
+			memset(&obj, 0, sizeof(obj));
+			obj.path = (char *)keys[t];
+			if (got.etag[0] != '\0' && strlen(got.etag) < sizeof(obj.md5))
+				memcpy(obj.md5, got.etag, strlen(got.etag) + 1);
+			else if (jr->salt[0] == '\0')
+				snprintf(obj.md5, sizeof(obj.md5), "%s", jr->source_md5);
+			obj.size = got.size;
+			snprintf(obj.source_md5, sizeof(obj.source_md5), "%s", jr->source_md5);
+			obj.source_size = jr->source_size;
+			if (jr->salt[0] != '\0') {
+				snprintf(obj.salt, sizeof(obj.salt), "%s", jr->salt);
+				memcpy(obj.key_id, r->key_id, sizeof(obj.key_id));
+			}
+			if ((rc = manifest_rec_pack(own, &obj)) != 0)
+				return rc;
+			own->path = NULL;
+			r->results[i].rec = own;
+			r->results[i].stored = kind;
+			r->results[i].resumed = 1;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static int back_up_file(struct run *r, struct pipeline *p, size_t i)
 {
 	const struct snap_file *f = &r->snap->files[i];
 	struct file_result *res = &r->results[i];
 	const struct manifest_rec *old = NULL;
-	int rc = 0;
+	unsigned char md5[16];
+	uint64_t size = f->size;
+	int have = 0, rc = 0;
 
-	if (!r->full && (old = find_unchanged(r, p, i, &rc)) == NULL && rc != 0)
+	if (!r->full && (old = find_unchanged(r, p, i, md5, &size, &have, &rc)) == NULL && rc != 0)
 		return rc;
-	if (old == NULL)
-		return store_new(r, p, f, res);
-	res->rec = old;
-	return 0;
+	if (old != NULL) {
+		res->rec = old;
+		return 0;
+	}
+	if (r->journaled > 0 && (rc = try_resume(r, p, i, md5, &size, &have)) != 0)
+		return rc < 0 ? rc : 0;
+	return store_new(r, p, f, res);
 }
 
 static void fail_run(struct run *r, int rc)
@@ -239,6 +363,7 @@ static void *encoder(void *arg)
 		return NULL;
 	}
 	pipeline_set_progress(p, r->progress);
+	pipeline_set_journal(p, r->journal);
 	for (;;) {
 		size_t i;
 
@@ -361,8 +486,7 @@ static int write_manifest_file(struct run *r, const struct snapshot *snap)
 	int fd = -1, rc;
 	size_t i;
 
-	if ((r->manifest_tmp = cst_sprintf("%s/cassette-%s-manifest.XXXXXX", r->cfg->encryption_tmp_dir,
-					   r->cfg->fqdn)) == NULL)
+	if ((r->manifest_tmp = cst_sprintf("%s/manifest-XXXXXX", r->workdir)) == NULL)
 		return CST_ENOMEM;
 	if ((fd = mkstemp(r->manifest_tmp)) < 0) {
 		rc = cst_error_errno("cannot create %s", r->manifest_tmp);
@@ -451,6 +575,10 @@ static int run_files(struct run *r, const struct snapshot *snap)
 			r->new_bytes += res->rec->source_size;
 			r->stored_bytes += res->rec->size;
 		}
+		if (res->resumed) {
+			r->resumed_files++;
+			r->resumed_bytes += res->rec->source_size;
+		}
 		cst_hex(hex, res->rec->source_md5, 16);
 		hashcache_result(r->hc, i, hex, res->stored != 0);
 	}
@@ -492,24 +620,46 @@ static void undo(struct run *r, const char *started_key)
 		storage_delete(r->st, started_key);
 }
 
-static int check_name_free(struct run *r)
+/* The name is free, or its backup was interrupted: resume it. A finished
+ * one is refused. A run killed after its manifest but before its finished
+ * marker left a backup that only lacks the index: that is written, and
+ * *done says there is nothing more to do. */
+static int check_name(struct run *r, const char *workdir, int *done)
 {
 	char *key = layout_meta_key(r->cfg->prefix, r->cfg->fqdn, r->name, "manifest.json");
-	uint64_t size;
+	struct catalog *cat = NULL;
+	const struct catalog_node *n = NULL;
+	uint64_t size, files = 0, bytes = 0;
+	char human[32];
 	int rc;
 
+	*done = 0;
 	if (key == NULL)
 		return CST_ENOMEM;
 	rc = storage_head(r->st, key, &size);
 	free(key);
-	if (rc == 0)
-		return cst_error(CST_EEXISTS, "backup '%s' already exists for node %s", r->name,
-				 r->cfg->fqdn);
 	if (rc == CST_ENOTFOUND) {
 		cst_error_clear();
 		return 0;
 	}
-	return rc;
+	if (rc != 0 || (rc = catalog_load_backup(&cat, r->st, r->cfg->prefix, r->name)) != 0)
+		return rc;
+	if (cat->n_backups > 0)
+		n = catalog_node_of(&cat->backups[0], r->cfg->fqdn);
+	if (n != NULL && n->finished) {
+		catalog_free(cat);
+		return cst_error(CST_EEXISTS, "backup '%s' of node %s already finished; choose another "
+				 "name", r->name, r->cfg->fqdn);
+	}
+	catalog_free(cat);
+	fprintf(stderr, "cassette: backup %s of node %s stored its manifest but was interrupted "
+		"before its index: completing the index\n", r->name, r->cfg->fqdn);
+	if ((rc = publish_complete_index(r->cfg, r->st, r->name, workdir, &files, &bytes)) != 0)
+		return rc;
+	printf("backup %s of node %s complete: %" PRIu64 " file%s, %s (its index completed)\n", r->name,
+	       r->cfg->fqdn, files, files == 1 ? "" : "s", cmd_human_bytes(human, sizeof(human), bytes));
+	*done = 1;
+	return 0;
 }
 
 /* The second line: what the hash cache saved (bytes not read). */
@@ -549,6 +699,10 @@ static void print_summary(const struct run *r)
 	       cmd_human_bytes(c, sizeof(c), r->stored_bytes), unchanged, hc.trusted_files,
 	       unchanged - hc.trusted_files);
 	print_cache_summary(r, &hc);
+	if (r->resumed_files > 0)
+		printf("resumed: %" PRIu64 " of the new file%s (%s) were stored by the interrupted run "
+		       "and kept, not uploaded again\n", r->resumed_files, r->new_files == 1 ? "" : "s",
+		       cmd_human_bytes(a, sizeof(a), r->resumed_bytes));
 	if (r->tokens_unknown != NULL)
 		fprintf(stderr, "cassette: warning: tokenmap.json holds node %s alone, without tokens (%s): "
 			"this backup cannot seed a new cluster\n", r->cfg->fqdn, r->tokens_unknown);
@@ -566,6 +720,26 @@ static int clear_abandoned(const struct config *cfg, const char *tag)
 		return CST_ENOMEM;
 	rc = snapshot_clear_abandoned(cfg, cfg->encryption_tmp_dir, prefix, tag, &n);
 	free(prefix);
+	return rc;
+}
+
+/* A run of this node died: its uploads begun and never finished go (the
+ * node's lock says no other writer is there). */
+static int clean_store(struct run *r)
+{
+	const char *prefix = r->cfg->prefix;
+	char *node = prefix[0] ? cst_sprintf("%s/%s/", prefix, r->cfg->fqdn) :
+				 cst_sprintf("%s/", r->cfg->fqdn);
+	size_t n = 0;
+	int rc;
+
+	if (node == NULL)
+		return CST_ENOMEM;
+	rc = storage_clean_uploads(r->st, node, &n);
+	if (rc == 0 && n > 0)
+		fprintf(stderr, "cassette: removed %zu unfinished upload%s that an interrupted run left "
+			"under %s\n", n, n == 1 ? "" : "s", node);
+	free(node);
 	return rc;
 }
 
@@ -589,7 +763,8 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 	char name[130], *tag = NULL, *started_key = NULL, *started_name = NULL, ts[32];
 	char *ctimes = NULL;
 	struct node_lock *lock = NULL;
-	int manifest_written = 0, rc;
+	size_t left = 0;
+	int manifest_written = 0, done = 0, rc;
 
 	memset(&r, 0, sizeof(r));
 	pthread_mutex_init(&r.lock, NULL);
@@ -611,16 +786,43 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 		return rc;
 	if (r.key != NULL)
 		cst_hex(r.key_id, crypto_key_id(r.key), CRYPTO_KEYID_LEN);
-	if ((rc = node_lock_take(&lock, cfg, cfg->fqdn, "backup-node")) != 0 || (rc = cmd_open_storage(&r.st, cfg, 1)) != 0 ||
-	    (rc = check_name_free(&r)) != 0 ||
-	    (rc = meta_tokenmap_json(&r.tokenmap, &r.tokens_unknown, cfg)) != 0)
+	if ((rc = node_lock_take(&lock, cfg, cfg->fqdn, "backup-node")) != 0)
 		goto out;
+	/* ours alone now: what the work directory holds, a killed run left */
+	if ((r.workdir = pipeline_workdir(cfg)) == NULL || (rc = resume_clean_workdir(cfg, &left)) != 0)
+		goto out;
+	if (left > 0)
+		fprintf(stderr, "cassette: removed %zu temp file%s that an interrupted run left in %s\n",
+			left, left == 1 ? "" : "s", r.workdir);
 	if ((tag = cst_sprintf("cassette-%s", r.name)) == NULL ||
 	    (ctimes = cst_sprintf("%s/cassette-%s-%s.ctimes", cfg->encryption_tmp_dir, cfg->fqdn,
 				  tag)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
+	if ((rc = cmd_open_storage(&r.st, cfg, 1)) != 0)
+		goto out;
+	if ((rc = check_name(&r, r.workdir, &done)) == CST_EEXISTS) {
+		/* finished: a run killed right after its index may have left these */
+		char saved[512];
+
+		snprintf(saved, sizeof(saved), "%s", cst_error_msg());
+		journal_remove(cfg);
+		if (snapshot_discard(cfg, tag) == 0)
+			unlink(ctimes);
+		cst_error(rc, "%s", saved);
+	}
+	if (rc != 0)
+		goto out;
+	if (done) {
+		/* the killed run's snapshot and journal went with it */
+		journal_remove(cfg);
+		if ((rc = snapshot_discard(cfg, tag)) == 0)
+			unlink(ctimes);
+		goto out;
+	}
+	if ((rc = meta_tokenmap_json(&r.tokenmap, &r.tokens_unknown, cfg)) != 0)
+		goto out;
 	if (!o->use_snapshot && (rc = clear_abandoned(cfg, tag)) != 0)
 		goto out;
 	if (o->snapshot_only) {
@@ -629,6 +831,14 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 	}
 	if (!r.full && (rc = history_load(&r.hist, r.st, cfg->prefix, cfg->fqdn)) != 0)
 		goto out;
+	if ((rc = journal_open(&r.journal, cfg, r.name, r.full, r.key_id, &r.journaled)) != 0)
+		goto out;
+	if ((left > 0 || journal_found(r.journal)) && (rc = clean_store(&r)) != 0)
+		goto out;
+	if (r.journaled > 0)
+		fprintf(stderr, "cassette: resuming backup %s of node %s: %zu object%s that an interrupted "
+			"run stored will be kept where storage still holds them whole\n", r.name, cfg->fqdn,
+			r.journaled, r.journaled == 1 ? "" : "s");
 	snprintf(ts, sizeof(ts), "%" PRId64, r.started);
 	if ((started_name = layout_started_name(cfg->fqdn, r.started)) == NULL ||
 	    (started_key = layout_index_key(cfg->prefix, r.name, started_name)) == NULL) {
@@ -647,10 +857,16 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 	    (rc = hashcache_open(&r.hc, cfg, snap, o->verify_hashes)) != 0 ||
 	    (rc = run_files(&r, snap)) != 0 || (rc = write_meta(&r, snap, &manifest_written)) != 0)
 		goto out;
+	journal_done(r.journal);	/* the manifest holds it all now */
 	hashcache_check_snapshot(r.hc);
 	print_summary(&r);
 out:
-	if (rc != 0 && !manifest_written && r.st != NULL) {
+	if (rc != 0 && !manifest_written && r.st != NULL && cassette_interrupted) {
+		/* a reboot, an operator's ^C: keep what is stored for the rerun */
+		fprintf(stderr, "cassette: interrupted: the objects stored so far are kept; rerun the same "
+			"command to resume backup %s (purge removes them after backup_grace_period_in_days "
+			"if it never runs)\n", r.name);
+	} else if (rc != 0 && !manifest_written && r.st != NULL) {
 		char saved[1024];
 		int code = cst_error_code();
 
@@ -667,6 +883,8 @@ out:
 	hashcache_free(r.hc);
 	snapshot_free(snap);
 	history_free(r.hist);
+	journal_free(r.journal);
+	free(r.workdir);
 	if (r.manifest_tmp != NULL)
 		unlink(r.manifest_tmp);
 	free(r.manifest_tmp);

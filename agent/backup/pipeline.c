@@ -13,6 +13,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "direct.h"
+#include "journal.h"
 #include "progress.h"
 #include "snapshot.h"
 #include "storage.h"
@@ -38,6 +39,7 @@ struct pipeline {
 	unsigned char *buf;
 	unsigned char *outbuf;		/* direct writes (p->whole), or NULL */
 	struct progress *progress;	/* NULL: none */
+	struct journal *journal;	/* NULL: none */
 };
 
 /* The object being written: its current part file and the parts so far. */
@@ -57,6 +59,17 @@ struct writer {
 	const unsigned char *whole_md5;	/* a whole object's MD5 for the store, or NULL */
 };
 
+/* A failed write in encryption_tmp_dir: a full disk names the directory
+ * and the option, the one thing the operator must change. */
+static int tmp_error(const char *dir, const char *what)
+{
+	if (errno == ENOSPC || errno == EDQUOT)
+		return cst_error(CST_EIO, "encryption_tmp_dir %s is full (%s): give it room for "
+				 "concurrent_transfers encrypted files, or point it elsewhere", dir,
+				 strerror(errno));
+	return cst_error_errno("%s encryption_tmp_dir %s", what, dir);
+}
+
 int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage *st,
 		 struct uploads *up, const struct crypto_key *key, struct crypto_md5_hub *md5hub)
 {
@@ -70,16 +83,25 @@ int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage
 	p->st = st;
 	p->up = up;
 	p->key = key;
-	if ((rc = cst_mkdirs(cfg->encryption_tmp_dir)) != 0)
+	if ((p->tmpdir = pipeline_workdir(cfg)) == NULL)
 		goto out;
-	if ((p->tmpdir = cst_sprintf("%s/cassette.XXXXXX", cfg->encryption_tmp_dir)) == NULL ||
-	    (p->buf = cst_malloc(READ_CHUNK)) == NULL) {
+	if ((rc = cst_mkdirs(p->tmpdir)) != 0) {
+		free(p->tmpdir);
+		p->tmpdir = NULL;
+		goto out;
+	}
+	{
+		char *dir = cst_sprintf("%s/enc-XXXXXX", p->tmpdir);
+
+		free(p->tmpdir);
+		p->tmpdir = dir;
+	}
+	if (p->tmpdir == NULL || (p->buf = cst_malloc(READ_CHUNK)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
 	if (mkdtemp(p->tmpdir) == NULL) {
-		rc = cst_error_errno("cannot create a temp directory in encryption_tmp_dir %s",
-				     cfg->encryption_tmp_dir);
+		rc = tmp_error(cfg->encryption_tmp_dir, "cannot create a temp directory in");
 		free(p->tmpdir);
 		p->tmpdir = NULL;
 		goto out;
@@ -108,6 +130,20 @@ out:
 void pipeline_set_progress(struct pipeline *p, struct progress *progress)
 {
 	p->progress = progress;
+}
+
+void pipeline_set_journal(struct pipeline *p, struct journal *j)
+{
+	p->journal = j;
+}
+
+char *pipeline_workdir(const struct config *cfg)
+{
+	char *dir = cst_sprintf("%s/cassette-%s.work", cfg->encryption_tmp_dir, cfg->fqdn);
+
+	if (dir == NULL)
+		cst_error(CST_ENOMEM, "out of memory");
+	return dir;
 }
 
 void pipeline_free(struct pipeline *p)
@@ -177,7 +213,7 @@ static int open_part(struct writer *w)
 		return CST_ENOMEM;
 	}
 	if ((w->fd = mkstemp(w->path)) < 0) {
-		rc = cst_error_errno("cannot create a temp file in %s", w->p->tmpdir);
+		rc = tmp_error(w->p->cfg->encryption_tmp_dir, "cannot create a temp file in");
 		free(w->path);
 		w->path = NULL;
 		uploads_release(w->p->up);
@@ -205,9 +241,9 @@ static int submit_part(struct writer *w)
 	}
 	/* buffered bytes: the disk starts while the store takes them */
 	if (direct_finish(&w->out) != 0 && rc == 0)
-		rc = cst_error_errno("cannot write temp file %s", path);
+		rc = tmp_error(w->p->cfg->encryption_tmp_dir, "cannot write a temp file in");
 	if (close(w->fd) != 0 && rc == 0)
-		rc = cst_error_errno("cannot write temp file %s", path);
+		rc = tmp_error(w->p->cfg->encryption_tmp_dir, "cannot write a temp file in");
 	w->fd = -1;
 	if (rc != 0) {
 		unlink(path);
@@ -236,7 +272,7 @@ static int write_sink(void *arg, const unsigned char *buf, size_t len)
 		if (w->hash_parts && (rc = crypto_md5_update(w->p->md5_part, buf, n)) != 0)
 			return rc;
 		if (direct_write(&w->out, buf, n) != 0)
-			return cst_error_errno("cannot write temp file %s", w->path);
+			return tmp_error(w->p->cfg->encryption_tmp_dir, "cannot write a temp file in");
 		w->in_part += n;
 		w->total += n;
 		buf += n;
@@ -245,6 +281,28 @@ static int write_sink(void *arg, const unsigned char *buf, size_t len)
 			return rc;
 	}
 	return 0;
+}
+
+/* Journal an object just before the store makes it visible (journal.h). */
+static int note_intent(struct pipeline *p, const struct snap_file *f, const char *key,
+		       const char *variant, uint64_t size, const struct stored_object *out)
+{
+	struct journal_rec rec;
+
+	if (p->journal == NULL)
+		return 0;
+	memset(&rec, 0, sizeof(rec));
+	rec.ks = f->keyspace;
+	rec.cf = f->table;
+	rec.rel = f->rel;
+	rec.key = key;
+	rec.variant = variant;
+	rec.size = size;
+	rec.source_size = out->source_size;
+	cst_hex(rec.source_md5, out->source_md5, 16);
+	if (out->encrypted)
+		cst_hex(rec.salt, out->salt, 32);
+	return journal_intent(p->journal, &rec);
 }
 
 /* Read the file once, feeding the source MD5 and (encrypted or not) the writer. */
@@ -288,6 +346,11 @@ static int encode(struct pipeline *p, int src, const struct snap_file *f, const 
 		out->encrypted = 1;
 	}
 	if (w->fd < 0 && w->parts == 0 && (rc = open_part(w)) != 0)	/* empty plaintext */
+		goto out;
+	/* a whole object becomes visible with this put: journal it first */
+	if (w->fd >= 0 && w->mpu == NULL &&
+	    (rc = note_intent(p, f, w->key, (w->flags & STORAGE_PUT_NO_OVERWRITE) ? w->variant : NULL,
+			      w->total, out)) != 0)
 		goto out;
 	if (w->fd >= 0)
 		rc = submit_part(w);
@@ -420,7 +483,8 @@ int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fq
 		placed = wrc == 0 && w.parts > 0;
 		out->used_variant = w.batch.used_variant;
 		got = w.batch.put;
-	} else if (rc == 0) {
+	} else if (rc == 0 && (rc = note_intent(p, f, out->used_variant ? variant : key, NULL, w.total,
+						out)) == 0) {
 		rc = storage_upload_commit(w.mpu, w.parts, &got);
 		/* integrity: in place, but not what was sent */
 		placed = rc == 0 || rc == CST_EINTEGRITY;

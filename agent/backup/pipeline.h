@@ -14,6 +14,7 @@
 struct config;
 struct crypto_key;
 struct crypto_md5_hub;
+struct journal;
 struct progress;
 struct snap_file;
 struct storage;
@@ -37,14 +38,23 @@ struct stored_object {
 
 /* One per encoding thread. `key` NULL means store plaintext. The MD5s go
  * through `md5hub`, shared by the encoders so that their streams are hashed
- * side by side (NULL: each on its own). Creates a private directory under
- * cfg->encryption_tmp_dir, removed by pipeline_free(). */
+ * side by side (NULL: each on its own). Creates a private directory in
+ * pipeline_workdir(), removed by pipeline_free(). */
 int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage *st,
 		 struct uploads *up, const struct crypto_key *key, struct crypto_md5_hub *md5hub);
 void pipeline_free(struct pipeline *p);
 /* Count the plaintext bytes pipeline_store() reads, as they pass, on
  * `progress` (NULL: none). pipeline_hash_file() does not count. */
 void pipeline_set_progress(struct pipeline *p, struct progress *progress);
+
+/* Journal each object just before it becomes visible (journal.h); NULL:
+ * none. */
+void pipeline_set_journal(struct pipeline *p, struct journal *j);
+/* The node's work directory for temp files, <encryption_tmp_dir>/
+ * cassette-<fqdn>.work: only the run holding the node's lock writes there,
+ * so what it finds there at its start a killed run left. A fresh string,
+ * NULL when out of memory. */
+char *pipeline_workdir(const struct config *cfg);
 
 /* MD5 and size of a local file (the file is read once). */
 int pipeline_hash_file(struct pipeline *p, const char *path, unsigned char md5[16], uint64_t *size);

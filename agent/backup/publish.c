@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "layout.h"
+#include "manifest.h"
 #include "meta.h"
 #include "storage.h"
 #include "util.h"
@@ -62,28 +64,19 @@ static int put_index(const struct publish *r, const char *name, const char *text
 	return rc;
 }
 
-int publish_backup(const struct publish *r, int *manifest_written)
+/* The index copies, the cluster marker, and last the finished marker. */
+static int publish_index(const struct publish *r)
 {
 	const char *fqdn = r->cfg->fqdn;
 	const char *tokenmap = r->tokenmap;
-	char *version = NULL, *name = NULL;
-	char *schema_name = NULL, *token_name = NULL, *man_name = NULL, *diff_name = NULL;
+	char *name = NULL, *schema_name = NULL, *token_name = NULL, *man_name = NULL, *diff_name = NULL;
 	char *cluster_name = NULL, *cluster_text = NULL;
 	const char *schema = r->schema ? r->schema : "-- no schema.cql in the snapshot\n";
 	char ts[32];
 	int rc;
 
-	if ((rc = meta_server_version_json(&version, r->cfg)) != 0 ||
-	    (rc = meta_cluster_marker(&cluster_name, &cluster_text, tokenmap)) != 0)
+	if ((rc = meta_cluster_marker(&cluster_name, &cluster_text, tokenmap)) != 0)
 		goto out;
-	if ((rc = put_meta(r, "schema.cql", schema, 0)) != 0 ||
-	    (rc = put_meta(r, "tokenmap.json", tokenmap, 0)) != 0 ||
-	    (rc = put_meta(r, "server_version.json", version, 0)) != 0 ||
-	    (!r->full && (rc = put_meta(r, "differential", "differential", 0)) != 0))
-		goto out;
-	if ((rc = put_meta_file(r, "manifest.json", r->manifest_path, STORAGE_PUT_NO_OVERWRITE)) != 0)
-		goto out;
-	*manifest_written = 1;
 	schema_name = cst_sprintf("schema_%s.cql", fqdn);
 	token_name = cst_sprintf("tokenmap_%s.json", fqdn);
 	man_name = cst_sprintf("manifest_%s.json", fqdn);
@@ -102,7 +95,6 @@ int publish_backup(const struct publish *r, int *manifest_written)
 		goto out;
 	rc = put_index(r, name, ts);	/* last: the backup is listed as complete */
 out:
-	free(version);
 	free(name);
 	free(schema_name);
 	free(token_name);
@@ -110,5 +102,129 @@ out:
 	free(diff_name);
 	free(cluster_name);
 	free(cluster_text);
+	return rc;
+}
+
+int publish_backup(const struct publish *r, int *manifest_written)
+{
+	const char *schema = r->schema ? r->schema : "-- no schema.cql in the snapshot\n";
+	char *version = NULL;
+	int rc;
+
+	if ((rc = meta_server_version_json(&version, r->cfg)) != 0)
+		goto out;
+	if ((rc = put_meta(r, "schema.cql", schema, 0)) != 0 ||
+	    (rc = put_meta(r, "tokenmap.json", r->tokenmap, 0)) != 0 ||
+	    (rc = put_meta(r, "server_version.json", version, 0)) != 0 ||
+	    (!r->full && (rc = put_meta(r, "differential", "differential", 0)) != 0))
+		goto out;
+	if ((rc = put_meta_file(r, "manifest.json", r->manifest_path, STORAGE_PUT_NO_OVERWRITE)) != 0)
+		goto out;
+	*manifest_written = 1;
+	rc = publish_index(r);
+out:
+	free(version);
+	return rc;
+}
+
+/* ---- completing the index of a run killed after its manifest ------------ */
+
+struct fetch_manifest {
+	int fd;
+	const char *path;
+	struct manifest_reader *reader;
+	uint64_t files, bytes;
+};
+
+static int count_object(void *arg, const struct manifest_object *obj)
+{
+	struct fetch_manifest *fm = arg;
+
+	fm->files++;
+	fm->bytes += obj->source_size;
+	return 0;
+}
+
+static int manifest_to_file(void *arg, const unsigned char *buf, size_t len)
+{
+	struct fetch_manifest *fm = arg;
+	int rc;
+
+	if ((rc = manifest_reader_feed(fm->reader, buf, len)) != 0)
+		return rc;
+	if (cst_write_all(fm->fd, buf, len) != 0)
+		return cst_error_errno("cannot write %s", fm->path);
+	return 0;
+}
+
+static int get_meta(const struct publish *r, const char *name, char **out)
+{
+	char *key = layout_meta_key(r->cfg->prefix, r->cfg->fqdn, r->name, name);
+	int rc;
+
+	if (key == NULL)
+		return CST_ENOMEM;
+	rc = storage_get_buf(r->st, key, out, NULL, 64u << 20);
+	free(key);
+	return rc;
+}
+
+int publish_complete_index(const struct config *cfg, struct storage *st, const char *name,
+			   const char *workdir, uint64_t *files, uint64_t *bytes)
+{
+	struct manifest_sink sink = { NULL, count_object, NULL };
+	struct fetch_manifest fm;
+	struct publish p;
+	char *schema = NULL, *tokenmap = NULL, *diff = NULL, *key = NULL, *path = NULL;
+	int rc;
+
+	memset(&fm, 0, sizeof(fm));
+	fm.fd = -1;
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	p.st = st;
+	p.name = name;
+	sink.arg = &fm;
+	if ((rc = get_meta(&p, "schema.cql", &schema)) != 0 || (rc = get_meta(&p, "tokenmap.json", &tokenmap)) != 0)
+		goto out;
+	if ((rc = get_meta(&p, "differential", &diff)) == CST_ENOTFOUND) {
+		cst_error_clear();
+		p.full = 1;
+	} else if (rc != 0) {
+		goto out;
+	}
+	if ((key = layout_meta_key(cfg->prefix, cfg->fqdn, name, "manifest.json")) == NULL ||
+	    (path = cst_sprintf("%s/manifest-XXXXXX", workdir)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	if ((fm.fd = mkstemp(path)) < 0) {
+		rc = cst_error_errno("cannot create a temp file in %s", workdir);
+		free(path);
+		path = NULL;
+		goto out;
+	}
+	fm.path = path;
+	if ((rc = manifest_reader_new(&fm.reader, key, &sink)) != 0 ||
+	    (rc = storage_get(st, key, manifest_to_file, &fm)) != 0 ||
+	    (rc = manifest_reader_finish(fm.reader)) != 0)
+		goto out;
+	p.schema = schema;
+	p.tokenmap = tokenmap;
+	p.manifest_path = path;
+	p.files = *files = fm.files;
+	p.bytes = *bytes = fm.bytes;
+	rc = publish_index(&p);
+out:
+	manifest_reader_free(fm.reader);
+	if (fm.fd >= 0)
+		close(fm.fd);
+	if (path != NULL)
+		unlink(path);
+	free(path);
+	free(key);
+	free(schema);
+	free(tokenmap);
+	free(diff);
 	return rc;
 }

@@ -28,4 +28,11 @@ struct publish {
  * undone, even when a later index write fails. */
 int publish_backup(const struct publish *p, int *manifest_written);
 
+/* A run was killed after it stored manifest.json but before its finished
+ * marker: write the index from the stored meta files (the manifest through
+ * a temp file in `workdir`, counted as it passes). *files and *bytes get
+ * the totals of the finished marker. */
+int publish_complete_index(const struct config *cfg, struct storage *st, const char *name,
+			   const char *workdir, uint64_t *files, uint64_t *bytes);
+
 #endif

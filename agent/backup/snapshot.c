@@ -439,6 +439,37 @@ static void fail_clear(struct snapshot *snap, const struct config *cfg)
 	cst_error(saved_code, "%s", saved);
 }
 
+static int tables_with_tag(const struct config *cfg, const char *tag, size_t *n);
+
+/* Our own tag ("cassette-<backup>", and the caller holds the node's lock):
+ * a killed run of this backup left it, or a first phase that never got its
+ * second. It is replaced, so a rerun takes a fresh snapshot. */
+static int clear_stale(struct snapshot *snap, const struct config *cfg, const char *verb)
+{
+	size_t stale = 0;
+	int rc;
+
+	if ((rc = tables_with_tag(cfg, snap->tag, &stale)) != 0 || stale == 0)
+		return rc;
+	fprintf(stderr, "cassette: %s snapshot %s left by an earlier run (%zu table%s)\n", verb,
+		snap->tag, stale, stale == 1 ? "" : "s");
+	snap->taken = 1;
+	rc = snapshot_clear(snap, cfg);
+	snap->taken = 0;
+	return rc;
+}
+
+int snapshot_discard(const struct config *cfg, const char *tag)
+{
+	struct snapshot *snap = NULL;
+	int rc;
+
+	if ((rc = snapshot_alloc(&snap, cfg, tag)) == 0)
+		rc = clear_stale(snap, cfg, "clearing");
+	snapshot_free(snap);
+	return rc;
+}
+
 int snapshot_take(struct snapshot **out, const struct config *cfg, const char *tag)
 {
 	struct snapshot *snap = NULL;
@@ -448,7 +479,7 @@ int snapshot_take(struct snapshot **out, const struct config *cfg, const char *t
 	*out = NULL;
 	if ((rc = snapshot_alloc(&snap, cfg, tag)) != 0)
 		return rc;
-	if ((rc = take(snap, cfg, &live)) == 0)
+	if ((rc = clear_stale(snap, cfg, "replacing")) == 0 && (rc = take(snap, cfg, &live)) == 0)
 		rc = collect(snap, cfg, live);
 	live_ctimes_free(live);
 	if (rc != 0) {
@@ -488,23 +519,11 @@ int snapshot_prepare(const struct config *cfg, const char *tag, const char *ctim
 {
 	struct snapshot *snap = NULL;
 	struct live_ctimes *live = NULL;
-	size_t stale = 0;
 	int rc;
 
 	*n_tables = 0;
-	if ((rc = snapshot_alloc(&snap, cfg, tag)) != 0)
+	if ((rc = snapshot_alloc(&snap, cfg, tag)) != 0 || (rc = clear_stale(snap, cfg, "replacing")) != 0)
 		goto out;
-	/* Our own tag, left by an earlier first phase that never got its
-	 * second: it is replaced, so a rerun takes a fresh snapshot. */
-	if ((rc = tables_with_tag(cfg, tag, &stale)) != 0)
-		goto out;
-	if (stale > 0) {
-		fprintf(stderr, "cassette: replacing snapshot %s left by an earlier run (%zu table%s)\n",
-			tag, stale, stale == 1 ? "" : "s");
-		snap->taken = 1;
-		if ((rc = snapshot_clear(snap, cfg)) != 0)
-			goto out;
-	}
 	if ((rc = take(snap, cfg, &live)) != 0 ||
 	    (rc = live_ctimes_save(live, ctimes_path)) != 0 ||
 	    (rc = tables_with_tag(cfg, tag, n_tables)) != 0)

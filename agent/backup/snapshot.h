@@ -44,6 +44,8 @@ int snapshot_file_path(char *buf, size_t len, const struct snap_file *f);
 /* Snapshot every table as `tag`. Refuses an existing tag (CST_EEXISTS).
  * On failure anything it created is removed. *out owned by the caller. */
 int snapshot_take(struct snapshot **out, const struct config *cfg, const char *tag);
+/* Clear snapshot `tag` if a killed run left it (with a message). */
+int snapshot_discard(const struct config *cfg, const char *tag);
 /*
  * The two phases of a cluster backup, which takes every node's snapshot
  * close together in time and backs them up afterwards:

@@ -1,0 +1,169 @@
+/* resume: leftovers of a killed run, and proof of its objects (resume.h). */
+#define _GNU_SOURCE
+#include "resume.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "journal.h"
+#include "pipeline.h"
+#include "storage.h"
+#include "util.h"
+
+/* Files under `path`, counted before it goes. */
+static size_t count_files(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	size_t n = 0;
+
+	if (d == NULL)
+		return 1;
+	while ((e = readdir(d)) != NULL) {
+		char *sub;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if ((sub = cst_path_join(path, e->d_name)) == NULL)
+			continue;
+		n += e->d_type == DT_DIR ? count_files(sub) : 1;
+		free(sub);
+	}
+	closedir(d);
+	return n;
+}
+
+int resume_clean_workdir(const struct config *cfg, size_t *n)
+{
+	char *dir = pipeline_workdir(cfg);
+	DIR *d;
+	struct dirent *e;
+	int rc = 0;
+
+	*n = 0;
+	if (dir == NULL)
+		return CST_ENOMEM;
+	if ((rc = cst_mkdirs(cfg->encryption_tmp_dir)) != 0)
+		goto out;
+	if (mkdir(dir, 0700) == 0)
+		goto out;
+	if (errno != EEXIST) {
+		rc = cst_error_errno("cannot create %s in encryption_tmp_dir", dir);
+		goto out;
+	}
+	if ((d = opendir(dir)) == NULL) {
+		rc = cst_error_errno("cannot read %s", dir);
+		goto out;
+	}
+	while ((e = readdir(d)) != NULL && rc == 0) {
+		char *sub;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if ((sub = cst_path_join(dir, e->d_name)) == NULL) {
+			rc = CST_ENOMEM;
+			break;
+		}
+		*n += count_files(sub);
+		rc = cst_remove_tree(sub);
+		free(sub);
+	}
+	closedir(d);
+out:
+	free(dir);
+	return rc;
+}
+
+/* The first CRYPTO_HEADER_LEN bytes of an object, then stop. */
+struct head_sink {
+	unsigned char buf[CRYPTO_HEADER_LEN];
+	size_t len;
+};
+
+static int head_sink(void *arg, const unsigned char *buf, size_t len)
+{
+	struct head_sink *h = arg;
+	size_t take = sizeof(h->buf) - h->len;
+
+	if (take > len)
+		take = len;
+	memcpy(h->buf + h->len, buf, take);
+	h->len += take;
+	/* enough: stop the read (a sink's code comes back unchanged) */
+	return h->len == sizeof(h->buf) ? CST_EEXISTS : 0;
+}
+
+struct md5_sink {
+	struct crypto_md5 *md5;
+};
+
+static int md5_sink(void *arg, const unsigned char *buf, size_t len)
+{
+	struct md5_sink *m = arg;
+
+	return crypto_md5_update(m->md5, buf, len);
+}
+
+static int plaintext_matches(struct storage *st, const char *key, const char *etag,
+			     const char *md5_hex)
+{
+	struct md5_sink m;
+	unsigned char md5[16];
+	char hex[33];
+	int rc;
+
+	if (strlen(etag) == 32)
+		return strcmp(etag, md5_hex) == 0;
+	if ((rc = crypto_md5_new(&m.md5)) != 0)
+		return rc;
+	if ((rc = storage_get(st, key, md5_sink, &m)) == 0 && (rc = crypto_md5_final(m.md5, md5)) == 0) {
+		cst_hex(hex, md5, 16);
+		rc = strcmp(hex, md5_hex) == 0;
+	} else if (rc == CST_ENOTFOUND) {
+		cst_error_clear();
+		rc = 0;
+	}
+	crypto_md5_free(m.md5);
+	return rc;
+}
+
+int resume_object_is_ours(struct storage *st, const struct journal_rec *rec, const char *key,
+			  struct storage_stat *got)
+{
+	struct crypto_header hdr;
+	struct head_sink h;
+	char salt[2 * CRYPTO_SALT_LEN + 1];
+	int rc;
+
+	if ((rc = storage_stat(st, key, got)) == CST_ENOTFOUND) {
+		cst_error_clear();
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	if (got->size != rec->size)
+		return 0;
+	if (rec->salt[0] == '\0')
+		return plaintext_matches(st, key, got->etag, rec->source_md5);
+	memset(&h, 0, sizeof(h));
+	rc = storage_get(st, key, head_sink, &h);
+	if (rc == CST_ENOTFOUND) {
+		cst_error_clear();
+		return 0;
+	}
+	if (rc != 0 && rc != CST_EEXISTS)
+		return rc;
+	cst_error_clear();
+	if (h.len != sizeof(h.buf) || crypto_header_parse(&hdr, h.buf, h.len) != 0) {
+		cst_error_clear();
+		return 0;
+	}
+	cst_hex(salt, hdr.salt, CRYPTO_SALT_LEN);
+	return strcmp(salt, rec->salt) == 0;
+}
