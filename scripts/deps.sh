@@ -14,7 +14,9 @@ pkgs=(gcc make cmake pkg-config libssl-dev libjansson-dev libinih-dev libcmocka-
       # the memory test: GNU time for peak RSS, eatmydata to skip fsync there
       time eatmydata
       # the monitoring test checks the textfile with Prometheus' own parser
-      python3-prometheus-client)
+      python3-prometheus-client
+      # the units test: systemd-analyze verify on conf/*.service and *.timer
+      systemd)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

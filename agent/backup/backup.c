@@ -18,6 +18,7 @@
 #include "journal.h"
 #include "layout.h"
 #include "lock.h"
+#include "metrics.h"
 #include "manifest.h"
 #include "meta.h"
 #include "pipeline.h"
@@ -756,7 +757,7 @@ static int prepare_only(const struct run *r, const char *tag, const char *ctimes
 	return 0;
 }
 
-int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
+static int backup_node(const struct config *cfg, const struct backup_opts *o)
 {
 	struct run r;
 	struct snapshot *snap = NULL;
@@ -906,5 +907,16 @@ out:
 	free(started_key);
 	free(started_name);
 	node_lock_release(lock);
+	return rc;
+}
+
+/* Every run, however it ends, tells the monitoring file how it went (a
+ * --snapshot-only phase that worked is no backup yet). */
+int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
+{
+	int rc = backup_node(cfg, o);
+
+	if (rc != 0 || !o->snapshot_only)
+		metrics_record(cfg, NULL, rc == 0, -1);
 	return rc;
 }

@@ -67,6 +67,18 @@ struct status_opts {
 	int json;
 };
 
+struct verify_opts {
+	const char *name;
+	int deep;		/* read, decrypt and hash every file (needs the key) */
+	unsigned sample;	/* 1..100: deep-check that share of each table's files; 0 = none */
+	int json;
+};
+
+struct report_opts {
+	const char *prometheus;	/* also write the textfile here; NULL = no */
+	int json;
+};
+
 int cmd_backup_node(const struct config *cfg, const struct backup_opts *o);
 int cmd_restore_node(const struct config *cfg, const struct restore_opts *o);
 int cmd_list_backups(const struct config *cfg, const struct list_opts *o);
@@ -79,6 +91,11 @@ int cmd_restore_cluster(const struct config *cfg, const struct restore_cluster_o
 int cmd_status(const struct config *cfg, const struct status_opts *o);
 int cmd_last_complete_cluster_backup(const struct config *cfg);
 int cmd_inspect(const char *path);
+/* verify (agent/verify/): exit 1 unless every file checked is sound. */
+int cmd_verify(const struct config *cfg, const struct verify_opts *o);
+/* report-last-backup (cli/report.c): exit 1 when the node's last finished
+ * backup is older than [monitoring] max_backup_age_hours, or there is none. */
+int cmd_report_last_backup(const struct config *cfg, const struct report_opts *o);
 
 /* Shared by the commands: open the configured storage; load the key (NULL
  * with rc 0 when none is configured and `required` is 0). */

@@ -30,6 +30,11 @@ static const char usage_main[] =
 	"  fetch-tokenmap  print a backup's tokenmap.json: the cluster's nodes and tokens\n"
 	"                  (no key needed)\n"
 	"  inspect FILE    print the header of an encrypted object (no key needed)\n"
+	"  verify          check that a stored backup is whole (no key needed; --deep\n"
+	"                  decrypts and hashes every file with the key)\n"
+	"  report-last-backup\n"
+	"                  the age, files and bytes of the node's last finished backup, for\n"
+	"                  monitoring; exit 1 when it is too old (no key needed)\n"
 	"\n"
 	"Cluster commands (each node's own cassette runs through [ssh] remote_command):\n"
 	"  backup-cluster  snapshot every node, then back each one up, under one name\n"
@@ -170,6 +175,50 @@ static const char usage_fetch_tokenmap[] =
 	"whether it was up. Needs no key and reads no data object.\n"
 	"  --backup-name NAME  the backup\n";
 
+static const char usage_verify[] =
+	"usage: cassette [--config FILE] [--fqdn NAME] verify --backup-name NAME [--deep]\n"
+	"                [--sample PERCENT] [--output text|json]\n"
+	"\n"
+	"Checks that backup NAME of this node (of node NAME with --fqdn) is still whole.\n"
+	"Without a key: every object its manifest references exists with the recorded size\n"
+	"(one listing of the node's pool and one of the backup's own folder), its ETag\n"
+	"equals the manifest's MD5 where the store reports one (S3), and an encrypted\n"
+	"object's 64-byte header holds the manifest's key id and salt and a segment size\n"
+	"that gives the stored size.\n"
+	"  --backup-name NAME  the backup to check\n"
+	"  --deep              also read every object, decrypt it with the key as a restore\n"
+	"                      does, and compare its plaintext MD5 and size with the\n"
+	"                      manifest's source_MD5 and source_size\n"
+	"  --sample PERCENT    the --deep check for a random PERCENT (1 to 100) of each\n"
+	"                      table's files, at least one per table; the rest get the\n"
+	"                      checks without the key\n"
+	"  --output FORMAT     text (default) or json: {\"backup\", \"node\", \"ok\", \"manifest\",\n"
+	"                      \"files\", \"checked\": {...}, \"bad\": [{\"file\", \"object\",\n"
+	"                      \"problem\", \"detail\", ...}]}\n"
+	"Each bad file is named (keyspace.table/file and its object) with why: missing,\n"
+	"wrong size, wrong MD5, wrong key id, bad header, fails authentication, wrong\n"
+	"source size or wrong source MD5. Each bad object is recorded under\n"
+	"<prefix>/index/damaged_objects/<fqdn>/, so the next differential backup stores the\n"
+	"file again. An unreadable manifest fails and flags the backup damaged in its index.\n"
+	"Takes no lock. With [monitoring] prometheus_textfile, the run's result goes to\n"
+	"cassette_last_verify_success. Exit 0 only when every file checked is sound.\n";
+
+static const char usage_report[] =
+	"usage: cassette [--config FILE] [--fqdn NAME] report-last-backup [--prometheus PATH]\n"
+	"                [--output text|json]\n"
+	"\n"
+	"Prints this node's last finished backup and, where one exists, the last backup\n"
+	"that every node of its cluster finished: name, finish time, age in seconds, files\n"
+	"and bytes. Warns when the node's last backup holds less than half the bytes of\n"
+	"the one before it. One listing of the index; needs no key. Exit 1 when the node\n"
+	"has no finished backup or its last one is older than [monitoring]\n"
+	"max_backup_age_hours (default 26; 0 = no limit).\n"
+	"  --prometheus PATH  also write the metrics file that [monitoring]\n"
+	"                     prometheus_textfile names (atomically) to PATH\n"
+	"  --output FORMAT    text (default) or json: {\"node\", \"max_backup_age_hours\", \"ok\",\n"
+	"                     \"last_backup\": {\"name\", \"finished\", \"age_seconds\", \"files\",\n"
+	"                     \"bytes\", \"shrunk\", ...} or null, \"last_cluster_backup\": {...} or null}\n";
+
 static const char usage_keygen[] =
 	"usage: cassette keygen > backup.key\n"
 	"\n"
@@ -186,7 +235,8 @@ static const char usage_inspect[] =
 enum { OPT_CONFIG = 1000, OPT_FQDN, OPT_HELP, OPT_VERSION, OPT_NAME, OPT_MODE, OPT_KEEP,
        OPT_OUTPUT, OPT_SHOW_ALL, OPT_TARGET, OPT_KEYSPACE, OPT_TABLE, OPT_VERIFY_HASHES, OPT_PROGRESS,
        OPT_NO_PROGRESS, OPT_SNAPSHOT_ONLY, OPT_USE_SNAPSHOT, OPT_PAR_SNAPSHOTS, OPT_PAR_UPLOADS,
-       OPT_HOST_LIST, OPT_ALLOW_INCOMPLETE, OPT_DRY_RUN, OPT_IN_PLACE };
+       OPT_HOST_LIST, OPT_ALLOW_INCOMPLETE, OPT_DRY_RUN, OPT_IN_PLACE,
+       OPT_DEEP, OPT_SAMPLE, OPT_PROMETHEUS };
 
 struct cli {
 	const char *config, *fqdn, *command;
@@ -198,6 +248,9 @@ struct cli {
 	struct backup_cluster_opts cluster;
 	struct status_opts status;
 	struct restore_cluster_opts rcluster;
+	struct verify_opts verify;
+	struct report_opts report;
+	const char *sample;
 	const char *output, *mode, *inspect_file, *par_snapshots, *par_uploads;
 };
 
@@ -238,6 +291,9 @@ static const struct option long_opts[] = {
 	{ "host-list", required_argument, NULL, OPT_HOST_LIST },
 	{ "allow-incomplete", no_argument, NULL, OPT_ALLOW_INCOMPLETE },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "deep", no_argument, NULL, OPT_DEEP },
+	{ "sample", required_argument, NULL, OPT_SAMPLE },
+	{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -267,6 +323,10 @@ static int allowed(const char *cmd, int opt)
 		       opt == OPT_ALLOW_INCOMPLETE || opt == OPT_DRY_RUN;
 	if (strcmp(cmd, "fetch-tokenmap") == 0)
 		return opt == OPT_NAME;
+	if (strcmp(cmd, "verify") == 0)
+		return opt == OPT_NAME || opt == OPT_DEEP || opt == OPT_SAMPLE || opt == OPT_OUTPUT;
+	if (strcmp(cmd, "report-last-backup") == 0)
+		return opt == OPT_PROMETHEUS || opt == OPT_OUTPUT;
 	return 0;
 }
 
@@ -309,8 +369,11 @@ static int parse(struct cli *c, int argc, char **argv)
 		case OPT_VERSION: printf("cassette %s\n", CASSETTE_VERSION); exit(0);
 		case OPT_NAME:
 			c->backup.name = c->restore.name = c->cluster.name = c->status.name = optarg;
-			c->rcluster.name = optarg;
+			c->rcluster.name = c->verify.name = optarg;
 			break;
+		case OPT_DEEP: c->verify.deep = 1; break;
+		case OPT_SAMPLE: c->sample = optarg; break;
+		case OPT_PROMETHEUS: c->report.prometheus = optarg; break;
 		case OPT_MODE: c->mode = optarg; break;
 		case OPT_KEEP: c->backup.keep_snapshot = 1; break;
 		case OPT_VERIFY_HASHES: c->backup.verify_hashes = 1; break;
@@ -364,6 +427,10 @@ static const char *help_for(const char *cmd)
 		return usage_last_complete;
 	if (strcmp(cmd, "inspect") == 0)
 		return usage_inspect;
+	if (strcmp(cmd, "verify") == 0)
+		return usage_verify;
+	if (strcmp(cmd, "report-last-backup") == 0)
+		return usage_report;
 	return NULL;
 }
 
@@ -391,7 +458,7 @@ static int check_options(struct cli *c)
 	}
 	if (c->output != NULL) {
 		if (strcmp(c->output, "json") == 0)
-			c->list.json = c->status.json = 1;
+			c->list.json = c->status.json = c->verify.json = c->report.json = 1;
 		else if (strcmp(c->output, "text") != 0)
 			return usage_error("--output must be 'text' or 'json', not '%s'", c->output);
 	}
@@ -422,6 +489,18 @@ static int check_options(struct cli *c)
 				   c->backup.snapshot_only ? "snapshot-only" : "use-snapshot");
 	if (strcmp(c->command, "fetch-tokenmap") == 0 && c->backup.name == NULL)
 		return usage_error("%s needs --backup-name NAME", c->command);
+	if (strcmp(c->command, "verify") == 0 && c->verify.name == NULL)
+		return usage_error("%s needs --backup-name NAME", c->command);
+	if (c->sample != NULL) {
+		unsigned pct;
+
+		if (parse_count(c->sample, &pct) != 0 || pct > 100)
+			return usage_error("--sample must be a whole percentage from 1 to 100, not '%s'",
+					   c->sample);
+		c->verify.sample = pct;
+	}
+	if (c->report.prometheus != NULL && c->report.prometheus[0] == '\0')
+		return usage_error("--prometheus needs a file name");
 	if (strcmp(c->command, "inspect") == 0 && c->inspect_file == NULL)
 		return usage_error("%s needs a FILE", c->command);
 	return 0;
@@ -467,6 +546,10 @@ static int run(struct cli *c)
 		rc = cmd_restore_node(cfg, &c->restore);
 	else if (strcmp(c->command, "fetch-tokenmap") == 0)
 		rc = cmd_fetch_tokenmap(cfg, c->backup.name);
+	else if (strcmp(c->command, "verify") == 0)
+		rc = cmd_verify(cfg, &c->verify);
+	else if (strcmp(c->command, "report-last-backup") == 0)
+		rc = cmd_report_last_backup(cfg, &c->report);
 	else
 		rc = cmd_list_backups(cfg, &c->list);
 	config_free(cfg);

@@ -41,15 +41,23 @@ struct pool {
 	size_t out_cap;			/* each worker's direct-write buffer */
 };
 
-/* One file in flight: where its bytes go and what they must add up to. */
+/* One file in flight: where its plaintext goes. */
 struct sink {
 	struct pool *pool;
 	int fd;
 	struct direct_out out;		/* of fd */
 	const char *path;
+};
+
+/* One object in flight through fetch_object(): what its bytes must add up to. */
+struct proof {
 	struct crypto_stream *dec;	/* NULL for plaintext objects */
-	struct crypto_md5 *md5;		/* plaintext objects: prove source_MD5 */
+	struct crypto_md5 *md5;		/* NULL: no MD5 to prove */
+	crypto_sink_fn out;
+	void *arg;
 	uint64_t stored, plain;
+	int out_failed;			/* the caller's sink stopped it */
+	int dec_failed;			/* the decryptor refused the bytes */
 };
 
 /*
@@ -115,53 +123,117 @@ static int stopping(struct pool *pool)
 static int write_plain(void *arg, const unsigned char *buf, size_t len)
 {
 	struct sink *s = arg;
-	int rc;
 
-	if (s->md5 && (rc = crypto_md5_update(s->md5, buf, len)) != 0)
-		return rc;
+	if (stopping(s->pool))
+		return cst_error(STOPPED, "stopped");
 	if (direct_write(&s->out, buf, len) != 0)
 		return cst_error_errno("cannot write %s", s->path);
-	s->plain += len;
 	progress_add_bytes(s->pool->p->progress, len);
+	return 0;
+}
+
+/* Verified plaintext: hashed, counted, handed on. */
+static int to_out(void *arg, const unsigned char *buf, size_t len)
+{
+	struct proof *pr = arg;
+	int rc;
+
+	if (pr->md5 && (rc = crypto_md5_update(pr->md5, buf, len)) != 0)
+		return rc;
+	pr->plain += len;
+	if (pr->out != NULL && (rc = pr->out(pr->arg, buf, len)) != 0) {
+		pr->out_failed = 1;
+		return rc;
+	}
 	return 0;
 }
 
 static int from_storage(void *arg, const unsigned char *buf, size_t len)
 {
-	struct sink *s = arg;
+	struct proof *pr = arg;
+	int rc;
 
-	if (stopping(s->pool))
-		return cst_error(STOPPED, "stopped");
-	s->stored += len;
-	if (s->dec == NULL)
-		return write_plain(s, buf, len);
-	return crypto_stream_update(s->dec, buf, len, write_plain, s);
+	pr->stored += len;
+	if (pr->dec == NULL)
+		return to_out(pr, buf, len);
+	if ((rc = crypto_stream_update(pr->dec, buf, len, to_out, pr)) != 0 && !pr->out_failed)
+		pr->dec_failed = 1;
+	return rc;
 }
 
-static int verify(const struct fetch_job *j, struct sink *s)
+static int prove_sizes(const struct manifest_rec *obj, const struct proof *pr, int *fault)
 {
-	const struct manifest_rec *obj = &j->rec;
+	if (pr->stored != obj->size) {
+		*fault = FETCH_FAULT_SIZE;
+		return cst_error(CST_EINTEGRITY, "object %s is %" PRIu64 " bytes, the manifest says %" PRIu64,
+				 obj->path, pr->stored, obj->size);
+	}
+	if (pr->plain != obj->source_size) {
+		*fault = FETCH_FAULT_SOURCE_SIZE;
+		return cst_error(CST_EINTEGRITY, "%s decodes to %" PRIu64 " bytes, the manifest says %" PRIu64,
+				 obj->path, pr->plain, obj->source_size);
+	}
+	return 0;
+}
+
+static int prove_md5(const struct manifest_rec *obj, struct crypto_md5 *h, int *fault)
+{
 	unsigned char md5[16];
 	char hex[33], want[33];
 	int rc;
 
-	if (s->stored != obj->size)
-		return cst_error(CST_EINTEGRITY, "object %s is %" PRIu64 " bytes, the manifest says %" PRIu64,
-				 obj->path, s->stored, obj->size);
-	if (s->plain != obj->source_size)
-		return cst_error(CST_EINTEGRITY, "%s decodes to %" PRIu64 " bytes, the manifest says %" PRIu64,
-				 obj->path, s->plain, obj->source_size);
-	if (s->md5 != NULL) {
-		if ((rc = crypto_md5_final(s->md5, md5)) != 0)
-			return rc;
-		if (memcmp(md5, obj->source_md5, sizeof(md5)) != 0) {
-			cst_hex(hex, md5, sizeof(md5));
-			cst_hex(want, obj->source_md5, sizeof(md5));
-			return cst_error(CST_EINTEGRITY, "object %s has MD5 %s, the manifest says %s",
-					 obj->path, hex, want);
-		}
+	if ((rc = crypto_md5_final(h, md5)) != 0)
+		return rc;
+	if (memcmp(md5, obj->source_md5, sizeof(md5)) != 0) {
+		cst_hex(hex, md5, sizeof(md5));
+		cst_hex(want, obj->source_md5, sizeof(md5));
+		*fault = FETCH_FAULT_SOURCE_MD5;
+		return cst_error(CST_EINTEGRITY, "object %s has MD5 %s, the manifest says %s",
+				 obj->path, hex, want);
 	}
 	return 0;
+}
+
+int fetch_object(struct storage *st, const struct crypto_key *key, const struct crypto_identity *id,
+		 const struct manifest_rec *rec, struct crypto_md5 *md5, crypto_sink_fn out, void *arg,
+		 int *fault)
+{
+	struct proof pr;
+	int rc, ignored;
+
+	if (fault == NULL)
+		fault = &ignored;
+	*fault = FETCH_FAULT_NONE;
+	memset(&pr, 0, sizeof(pr));
+	pr.md5 = md5;
+	pr.out = out;
+	pr.arg = arg;
+	if (rec->encrypted && (rc = crypto_decryptor_new(&pr.dec, key, id, rec->salt)) != 0)
+		goto out;
+	if (md5 != NULL && (rc = crypto_md5_reset(md5)) != 0)
+		goto out;
+	if ((rc = storage_get(st, rec->path, from_storage, &pr)) != 0) {
+		if (rc == CST_ENOTFOUND && !pr.out_failed)
+			*fault = FETCH_FAULT_MISSING;
+		else if (pr.dec_failed)
+			*fault = FETCH_FAULT_AUTH;
+		goto out;
+	}
+	/* A cut or grown object: its size says more than the tag that fails. */
+	if (pr.stored != rec->size) {
+		rc = prove_sizes(rec, &pr, fault);
+		goto out;
+	}
+	if (pr.dec != NULL && (rc = crypto_stream_final(pr.dec, to_out, &pr)) != 0) {
+		if (!pr.out_failed)
+			*fault = FETCH_FAULT_AUTH;
+		goto out;
+	}
+	if ((rc = prove_sizes(rec, &pr, fault)) != 0 || (md5 != NULL && (rc = prove_md5(rec, md5, fault)) != 0))
+		goto out;
+out:
+	crypto_stream_free(pr.dec);
+	return rc;
 }
 
 /* Name the file and its object once, in front of the cause. */
@@ -200,17 +272,9 @@ static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *
 	memcpy(j->tmp_tag, tmp + strlen(tmp) - 6, sizeof(j->tmp_tag));
 	direct_init(&s.out, s.fd, outbuf, pool->out_cap, 1);
 	s.path = tmp;
-	if (j->rec.encrypted) {
-		if ((rc = crypto_decryptor_new(&s.dec, p->key, &id, j->rec.salt)) != 0)
-			goto out;
-	} else {
-		s.md5 = md5;
-		if ((rc = crypto_md5_reset(md5)) != 0)
-			goto out;
-	}
-	if ((rc = storage_get(p->st, j->rec.path, from_storage, &s)) != 0 ||
-	    (s.dec && (rc = crypto_stream_final(s.dec, write_plain, &s)) != 0) ||
-	    (rc = verify(j, &s)) != 0)
+	/* the AEAD tags prove an encrypted object; a plaintext one, its MD5 */
+	if ((rc = fetch_object(p->st, p->key, &id, &j->rec, j->rec.encrypted ? NULL : md5, write_plain,
+			       &s, NULL)) != 0)
 		goto out;
 	if (direct_finish(&s.out) != 0 || fchmod(s.fd, 0644) != 0)
 		rc = cst_error_errno("cannot write %s", tmp);
@@ -221,7 +285,6 @@ static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *
 out:
 	if (s.fd >= 0 && close(s.fd) != 0 && rc == 0)
 		rc = cst_error_errno("cannot write %s", tmp);
-	crypto_stream_free(s.dec);
 	free(dest);
 	free(tmp);
 	return rc != 0 ? name_failure(j, rc) : 0;

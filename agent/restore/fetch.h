@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "crypto.h"
 #include "manifest.h"
 
-struct crypto_key;
 struct progress;
 struct storage;
 
@@ -70,6 +70,33 @@ struct fetch_params {
  * chunk. Either way each job's tmp_tag tells the temp file it created, if any.
  */
 int fetch_all(struct fetch_job *jobs, size_t n_jobs, const struct fetch_params *p);
+
+/* What fetch_object() found wrong with an object, for a caller that reports
+ * by kind (verify). NONE: it passed, or failed for another reason (storage,
+ * memory, the caller's sink). */
+enum fetch_fault {
+	FETCH_FAULT_NONE,
+	FETCH_FAULT_MISSING,		/* no such object */
+	FETCH_FAULT_SIZE,		/* stored size is not the manifest's size */
+	FETCH_FAULT_AUTH,		/* a tag, the header, the salt or the key id failed */
+	FETCH_FAULT_SOURCE_SIZE,	/* plaintext size is not source_size */
+	FETCH_FAULT_SOURCE_MD5,		/* plaintext MD5 is not source_MD5 */
+};
+
+/*
+ * Read one object and prove it against its record, as a restore does: the
+ * stored size; for an encrypted object every AEAD tag under `id` and the
+ * record's salt (`key` needed); the plaintext size; and, when `md5` is not
+ * NULL (it is reset first), the plaintext's MD5 against source_MD5. Each
+ * piece of plaintext goes to `out` (NULL: dropped) as it passes, an
+ * encrypted object's only once its tag verified; whatever `out` took must
+ * be discarded unless the call returns 0. A non-zero code from `out` stops
+ * the read and is returned. 0, or a CST_ code with one line naming the
+ * object; *fault (NULL: not wanted) says which check failed.
+ */
+int fetch_object(struct storage *st, const struct crypto_key *key, const struct crypto_identity *id,
+		 const struct manifest_rec *rec, struct crypto_md5 *md5, crypto_sink_fn out, void *arg,
+		 int *fault);
 
 /* How many workers a restore uses (`remote`: the storage is not a local
  * directory); see fetch.c for why. At least 1, at most n_jobs and 32. */
