@@ -67,6 +67,16 @@ struct status_opts {
 	int json;
 };
 
+struct purge_opts {
+	int dry_run;		/* print what would go, delete nothing */
+};
+
+struct delete_backup_opts {
+	const char *name;
+	int all_nodes;		/* every node's backup NAME, not only this node's */
+	int dry_run;
+};
+
 int cmd_backup_node(const struct config *cfg, const struct backup_opts *o);
 int cmd_restore_node(const struct config *cfg, const struct restore_opts *o);
 int cmd_list_backups(const struct config *cfg, const struct list_opts *o);
@@ -79,6 +89,9 @@ int cmd_restore_cluster(const struct config *cfg, const struct restore_cluster_o
 int cmd_status(const struct config *cfg, const struct status_opts *o);
 int cmd_last_complete_cluster_backup(const struct config *cfg);
 int cmd_inspect(const char *path);
+/* Retention and garbage collection (agent/purge/). */
+int cmd_purge(const struct config *cfg, const struct purge_opts *o);
+int cmd_delete_backup(const struct config *cfg, const struct delete_backup_opts *o);
 
 /* Shared by the commands: open the configured storage; load the key (NULL
  * with rc 0 when none is configured and `required` is 0). */
