@@ -104,7 +104,16 @@ cp "$POOL/nb-2-big-Data.db" "$POOL/nb-98-big-Data.db"
 touch -d "20 days ago" "$POOL/nb-98-big-Data.db"             # unreferenced, 20 days old
 mkdir -p "$S/node1.example/ghost/meta"                         # a folder no index knows
 echo x > "$S/node1.example/ghost/meta/schema.cql"; touch -d "20 days ago" "$S/node1.example/ghost/meta/schema.cql"
+# verify's records of damaged objects: they go with their object, or when
+# their object is gone already; a record of an object that stays, stays.
+R=$S/index/damaged_objects/node1.example/data/ks1/$T1
+mkdir -p "$R"
+for f in nb-98-big-Data.db nb-2-big-Data.db nb-95-big-Data.db; do echo "size differs" > "$R/$f"; done
 CFG=$G10 cas 0 purge
+out_has "dropped 2 damaged-object records"
+[ -e "$R/nb-2-big-Data.db" ] || fail "the record of an object that stays was dropped"
+[ ! -e "$R/nb-98-big-Data.db" ] && [ ! -e "$R/nb-95-big-Data.db" ] || fail "records of objects that are gone were kept"
+rm "$R/nb-2-big-Data.db"
 out_has "garbage-collected 2 unreferenced objects"
 out_has "kept 1 younger than backup_grace_period_in_days (10)"
 [ -e "$POOL/nb-97-big-Data.db" ] || fail "a young unreferenced object was collected"
@@ -112,7 +121,7 @@ out_has "kept 1 younger than backup_grace_period_in_days (10)"
 [ ! -e "$S/node1.example/ghost" ] || fail "an old folder no backup owns survived"
 mv "$POOL/nb-97-big-Data.db" "$POOL/nb-97-big-Data.young"   # (check_all ignores it)
 check_all "purge with a grace period" 2
-ok "GC: an unreferenced object younger than the grace period stays, older ones go"
+ok "GC: an unreferenced object younger than the grace period stays, older ones go, with their damaged-object records"
 rm "$POOL/nb-97-big-Data.young"
 
 # ---- purge by age (index markers' times rewritten) --------------------------
