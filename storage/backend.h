@@ -44,9 +44,9 @@ struct storage_ops {
 	int (*get)(struct storage *s, const char *key, uint64_t offset, storage_sink_fn sink,
 		   void *arg);
 	int (*stat)(struct storage *s, const char *key, struct storage_stat *out);
-	/* Calls cb in ascending bytewise order of key; a missing prefix is an
-	 * empty listing. */
-	int (*list)(struct storage *s, const char *prefix, storage_list_fn cb, void *arg);
+	/* Calls cb in ascending bytewise order of key, with size, mtime and
+	 * etag filled as storage.h says; a missing prefix is an empty listing. */
+	int (*list)(struct storage *s, const char *prefix, storage_entry_fn cb, void *arg);
 	/* A missing key is success. */
 	int (*del)(struct storage *s, const char *key);
 	/* storage_takes_files_from(); NULL means never. */

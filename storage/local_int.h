@@ -68,7 +68,7 @@ int local_copy(struct storage *s, int src, int dst, int throttle, EVP_MD_CTX *md
 int local_put_buf(struct storage *s, const char *key, const void *buf, size_t len, int flags);
 int local_put_file(struct storage *s, const char *key, const char *path, int flags,
 		   const unsigned char *md5, struct storage_stat *out);
-int local_list(struct storage *s, const char *prefix, storage_list_fn cb, void *arg);
+int local_list(struct storage *s, const char *prefix, storage_entry_fn cb, void *arg);
 
 int local_mpu_begin(struct storage *s, const char *key, int flags, void **upload);
 int local_mpu_part(struct storage *s, void *upload, unsigned part_no, const char *path,

@@ -21,6 +21,7 @@
 struct list_entry {
 	char *key;
 	uint64_t size;
+	int64_t mtime;
 };
 
 struct list_state {
@@ -62,7 +63,7 @@ static int push_dir(struct list_state *st, char *dirkey)
 	return 0;
 }
 
-static int add_entry(struct list_state *st, char *key, uint64_t size)
+static int add_entry(struct list_state *st, char *key, uint64_t size, int64_t mtime)
 {
 	int rc;
 
@@ -72,6 +73,7 @@ static int add_entry(struct list_state *st, char *key, uint64_t size)
 	}
 	st->v[st->n].key = key;
 	st->v[st->n].size = size;
+	st->v[st->n].mtime = mtime;
 	st->n++;
 	return 0;
 }
@@ -107,7 +109,7 @@ static int scan_entry(struct list_state *st, int dfd, const char *dirkey, struct
 		free(key);
 		return 0;
 	}
-	return add_entry(st, key, (uint64_t)sb.st_size);
+	return add_entry(st, key, (uint64_t)sb.st_size, (int64_t)sb.st_mtime);
 }
 
 /* Read one directory. Entries are filtered by `filter` (the part of the
@@ -164,7 +166,7 @@ static int entry_cmp(const void *a, const void *b)
 	return strcmp(((const struct list_entry *)a)->key, ((const struct list_entry *)b)->key);
 }
 
-int local_list(struct storage *s, const char *prefix, storage_list_fn cb, void *arg)
+int local_list(struct storage *s, const char *prefix, storage_entry_fn cb, void *arg)
 {
 	struct list_state st = { .ls = local_of(s), .prefix = prefix };
 	const char *slash = strrchr(prefix, '/');
@@ -199,9 +201,12 @@ int local_list(struct storage *s, const char *prefix, storage_list_fn cb, void *
 	}
 	if (st.n > 1)
 		qsort(st.v, st.n, sizeof(*st.v), entry_cmp);
-	for (i = 0; i < st.n; i++)
-		if ((rc = cb(arg, st.v[i].key, st.v[i].size)) < 0)
+	for (i = 0; i < st.n; i++) {
+		struct storage_entry e = { st.v[i].key, st.v[i].size, st.v[i].mtime, "" };
+
+		if ((rc = cb(arg, &e)) < 0)
 			goto out;
+	}
 	rc = 0;
 out:
 	for (i = 0; i < st.n; i++)

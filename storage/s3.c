@@ -312,7 +312,7 @@ static int s3_stat(struct storage *st, const char *key, struct storage_stat *out
 /* Deliver one page, checking the order S3 promises (it is what the
  * contract promises our callers). */
 static int list_deliver(struct s3_storage *s, const struct s3_list_page *pg, char **last,
-			storage_list_fn cb, void *arg)
+			storage_entry_fn cb, void *arg)
 {
 	size_t i;
 	int rc;
@@ -321,7 +321,8 @@ static int list_deliver(struct s3_storage *s, const struct s3_list_page *pg, cha
 		if (*last != NULL && strcmp(*last, pg->v[i].key) >= 0)
 			return cst_error(CST_EIO, "s3 LIST %s: the server listed '%s' after '%s'",
 					 s->bucket, pg->v[i].key, *last);
-		if ((rc = cb(arg, pg->v[i].key, pg->v[i].size)) != 0)
+		if ((rc = cb(arg, &(struct storage_entry){ pg->v[i].key, pg->v[i].size,
+							   pg->v[i].mtime, pg->v[i].etag })) != 0)
 			return rc;
 		free(*last);
 		if ((*last = cst_strdup(pg->v[i].key)) == NULL)
@@ -330,7 +331,7 @@ static int list_deliver(struct s3_storage *s, const struct s3_list_page *pg, cha
 	return 0;
 }
 
-static int s3_list(struct storage *st, const char *prefix, storage_list_fn cb, void *arg)
+static int s3_list(struct storage *st, const char *prefix, storage_entry_fn cb, void *arg)
 {
 	struct s3_storage *s = (struct s3_storage *)st;
 	struct s3_req r = { .method = "GET", .what = "LIST" };

@@ -100,6 +100,8 @@ int s3_xml_upload_id(char **out, const char *body, size_t len);
 struct s3_list_entry {
 	char *key;
 	uint64_t size;
+	int64_t mtime;		/* LastModified, unix seconds; 0 when absent */
+	char etag[64];		/* ETag without quotes, lowercase; "" when absent */
 };
 struct s3_list_page {
 	struct s3_list_entry *v;
@@ -107,6 +109,9 @@ struct s3_list_page {
 	int truncated;
 	char *next_token;
 };
+/* "2024-01-15T10:30:00.000Z" (ISO 8601 UTC, fraction optional) as unix
+ * seconds; -1 when it is not such a time. */
+int64_t s3_xml_time(const char *text);
 /* One ListObjectsV2 page. Clear the page with s3_list_page_clear(), also
  * after a failure. CST_EIO for a body that is not a listing. */
 int s3_xml_list(struct s3_list_page *page, const char *body, size_t len);

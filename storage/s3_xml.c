@@ -12,8 +12,11 @@
 
 #include <errno.h>
 #include <expat.h>
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define XML_DEPTH 4		/* the deepest element we look at */
 #define XML_NAME_MAX 48
@@ -300,7 +303,49 @@ struct list_state {
 	char *key;	/* of the <Contents> being read */
 	uint64_t size;
 	int have_size;
+	int64_t mtime;
+	char etag[64];
 };
+
+int64_t s3_xml_time(const char *text)
+{
+	struct tm tm;
+	int y, mo, d, h, mi, sec, n = 0;
+	const char *rest;
+	time_t t;
+
+	if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
+	    n != 19)
+		return -1;
+	rest = text + n;
+	if (*rest == '.')
+		for (rest++; isdigit((unsigned char)*rest); rest++)
+			;
+	if (strcmp(rest, "Z") != 0 || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || sec > 60)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	if ((t = timegm(&tm)) == (time_t)-1)
+		return -1;
+	return (int64_t)t;
+}
+
+/* The ETag as a HEAD reports it (s3_http.c): no quotes or blanks, lowercase. */
+static void copy_etag(char *dst, size_t size, const char *src)
+{
+	size_t o = 0;
+
+	for (; *src != '\0' && o + 1 < size; src++)
+		if (*src != '"' && *src != ' ')
+			dst[o++] = (char)tolower((unsigned char)*src);
+	dst[o] = '\0';
+}
 
 static int parse_u64(uint64_t *out, const char *s)
 {
@@ -331,6 +376,11 @@ static int list_end(struct xml_ctx *x, void *arg)
 		if (parse_u64(&ls->size, xml_text(x)) != 0)
 			return cst_error(CST_EIO, "s3 list: bad <Size> '%.32s'", xml_text(x));
 		ls->have_size = 1;
+	} else if (xml_at(x, 3, "Contents", "LastModified")) {
+		if ((ls->mtime = s3_xml_time(xml_text(x))) < 0)
+			return cst_error(CST_EIO, "s3 list: bad <LastModified> '%.40s'", xml_text(x));
+	} else if (xml_at(x, 3, "Contents", "ETag")) {
+		copy_etag(ls->etag, sizeof(ls->etag), xml_text(x));
 	} else if (xml_at(x, 2, NULL, "Contents")) {
 		if (ls->key == NULL || !ls->have_size)
 			return cst_error(CST_EIO, "s3 list: <Contents> without <Key> or <Size>");
@@ -339,9 +389,13 @@ static int list_end(struct xml_ctx *x, void *arg)
 		pg->v = v;
 		pg->v[pg->n].key = ls->key;
 		pg->v[pg->n].size = ls->size;
+		pg->v[pg->n].mtime = ls->mtime;
+		memcpy(pg->v[pg->n].etag, ls->etag, sizeof(ls->etag));
 		pg->n++;
 		ls->key = NULL;
 		ls->have_size = 0;
+		ls->mtime = 0;
+		ls->etag[0] = '\0';
 	} else if (xml_at(x, 2, NULL, "IsTruncated")) {
 		pg->truncated = strcmp(xml_text(x), "true") == 0;
 	} else if (xml_at(x, 2, NULL, "NextContinuationToken")) {

@@ -440,27 +440,27 @@ int storage_head(struct storage *s, const char *key, uint64_t *size)
 
 struct list_call {
 	struct storage_call c;
-	storage_list_fn cb;
+	storage_entry_fn cb;
 	void *arg;
 	char *last; /* the last key handed to cb, for a resumed attempt */
 	size_t last_cap;
 	int have_last;
 };
 
-static int list_cb(void *arg, const char *key, uint64_t size)
+static int list_cb(void *arg, const struct storage_entry *e)
 {
 	struct list_call *l = arg;
-	size_t n = strlen(key) + 1;
+	size_t n = strlen(e->key) + 1;
 	char *p;
 	int rc;
 
 	/* Handed over by an earlier attempt. */
-	if (l->have_last && strcmp(key, l->last) <= 0)
+	if (l->have_last && strcmp(e->key, l->last) <= 0)
 		return 0;
 	if (l->c.cut == 0) {
 		l->c.cut_hit = 1;
 		return cst_error(CST_ERETRY, "injected fault: list %s (cut before '%s')", l->c.what,
-				 key);
+				 e->key);
 	}
 	if (n > l->last_cap) {
 		if ((p = cst_realloc(l->last, n)) == NULL)
@@ -468,11 +468,11 @@ static int list_cb(void *arg, const char *key, uint64_t size)
 		l->last = p;
 		l->last_cap = n;
 	}
-	if ((rc = l->cb(l->arg, key, size)) < 0) {
+	if ((rc = l->cb(l->arg, e)) < 0) {
 		l->c.callback_failed = 1;
 		return rc;
 	}
-	memcpy(l->last, key, n);
+	memcpy(l->last, e->key, n);
 	l->have_last = 1;
 	l->c.progress = 1;
 	if (l->c.cut > 0)
@@ -487,7 +487,7 @@ static int list_attempt(struct storage *s, struct storage_call *c)
 	return s->ops->list(s, c->what, list_cb, l);
 }
 
-int storage_list(struct storage *s, const char *prefix, storage_list_fn cb, void *arg)
+int storage_list_entries(struct storage *s, const char *prefix, storage_entry_fn cb, void *arg)
 {
 	struct list_call l = { .c = { .op = OP_LIST, .what = prefix, .attempt = list_attempt },
 			       .cb = cb, .arg = arg };
@@ -500,6 +500,34 @@ int storage_list(struct storage *s, const char *prefix, storage_list_fn cb, void
 	rc = storage_call_run(s, &l.c);
 	free(l.last);
 	return rc;
+}
+
+/* storage_list(): the entries, reported as key and size. */
+struct key_size_cb {
+	storage_list_fn cb;
+	void *arg;
+};
+
+static int key_size_of(void *arg, const struct storage_entry *e)
+{
+	const struct key_size_cb *k = arg;
+
+	return k->cb(k->arg, e->key, e->size);
+}
+
+int storage_list(struct storage *s, const char *prefix, storage_list_fn cb, void *arg)
+{
+	struct key_size_cb k = { cb, arg };
+
+	if (cb == NULL) {
+		int rc;
+
+		if ((rc = storage_check_handle(s, "list")) != 0 ||
+		    (rc = storage_check_prefix(prefix)) != 0)
+			return rc;
+		return cst_error(CST_EINVALID, "storage list: missing callback");
+	}
+	return storage_list_entries(s, prefix, key_size_of, &k);
 }
 
 /* ---- delete ---- */

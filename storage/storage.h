@@ -101,6 +101,17 @@ typedef int (*storage_sink_fn)(void *arg, const unsigned char *buf, size_t len);
 /* Listing callback, called in ascending byte order of key. Same return rule. */
 typedef int (*storage_list_fn)(void *arg, const char *key, uint64_t size);
 
+/* One object of a listing, as storage_list_entries() delivers it. The
+ * strings are borrowed for the callback only. */
+struct storage_entry {
+	const char *key;
+	uint64_t size;
+	int64_t mtime;		/* when the object was written, unix seconds; 0 unknown
+				 * (local: the file's mtime; S3: LastModified) */
+	const char *etag;	/* as storage_stat() reports it; "" when none (local) */
+};
+typedef int (*storage_entry_fn)(void *arg, const struct storage_entry *e);
+
 enum {
 	/* Fail with CST_EEXISTS instead of replacing an existing object. */
 	STORAGE_PUT_NO_OVERWRITE = 1 << 0,
@@ -192,6 +203,11 @@ int storage_head(struct storage *s, const char *key, uint64_t *size);
  * exceed 1024 bytes (CST_EINVALID). A negative code from `cb` stops the
  * listing and is returned unchanged. */
 int storage_list(struct storage *s, const char *prefix, storage_list_fn cb, void *arg);
+/* The same listing, each key with its size, write time and ETag: what
+ * retention needs to tell old objects from young ones without a request per
+ * object. Same order, checks, retries, resume, trace and faults (op "list")
+ * as storage_list(), which is this call reporting key and size only. */
+int storage_list_entries(struct storage *s, const char *prefix, storage_entry_fn cb, void *arg);
 /* Remove an object. Removing a missing key is not an error. */
 int storage_delete(struct storage *s, const char *key);
 

@@ -79,6 +79,16 @@ struct report_opts {
 	int json;
 };
 
+struct purge_opts {
+	int dry_run;		/* print what would go, delete nothing */
+};
+
+struct delete_backup_opts {
+	const char *name;
+	int all_nodes;		/* every node's backup NAME, not only this node's */
+	int dry_run;
+};
+
 int cmd_backup_node(const struct config *cfg, const struct backup_opts *o);
 int cmd_restore_node(const struct config *cfg, const struct restore_opts *o);
 int cmd_list_backups(const struct config *cfg, const struct list_opts *o);
@@ -96,6 +106,9 @@ int cmd_verify(const struct config *cfg, const struct verify_opts *o);
 /* report-last-backup (cli/report.c): exit 1 when the node's last finished
  * backup is older than [monitoring] max_backup_age_hours, or there is none. */
 int cmd_report_last_backup(const struct config *cfg, const struct report_opts *o);
+/* Retention and garbage collection (agent/purge/). */
+int cmd_purge(const struct config *cfg, const struct purge_opts *o);
+int cmd_delete_backup(const struct config *cfg, const struct delete_backup_opts *o);
 
 /* Shared by the commands: open the configured storage; load the key (NULL
  * with rc 0 when none is configured and `required` is 0). */

@@ -35,6 +35,9 @@ static const char usage_main[] =
 	"  report-last-backup\n"
 	"                  the age, files and bytes of the node's last finished backup, for\n"
 	"                  monitoring; exit 1 when it is too old (no key needed)\n"
+	"  purge           remove this node's backups past the retention limits, then the\n"
+	"                  objects no remaining backup needs (no key needed)\n"
+	"  delete-backup   remove one backup, then the objects no remaining backup needs\n"
 	"\n"
 	"Cluster commands (each node's own cassette runs through [ssh] remote_command):\n"
 	"  backup-cluster  snapshot every node, then back each one up, under one name\n"
@@ -232,11 +235,41 @@ static const char usage_inspect[] =
 	"Prints an encrypted object's header: format version, key id, segment size, salt and\n"
 	"sizes. Needs no key.\n";
 
+static const char usage_purge[] =
+	"usage: cassette [--config FILE] [--fqdn NAME] purge [--dry-run]\n"
+	"\n"
+	"Removes this node's backups that [storage] max_backup_age (days since the backup\n"
+	"finished) or max_backup_count (the newest N finished backups are kept) rule out; 0,\n"
+	"the default, is no limit. The newest finished backup not marked damaged is always\n"
+	"kept. A backup that started but never finished, longer ago than\n"
+	"backup_grace_period_in_days (default 10), is abandoned and removed too. Then it\n"
+	"deletes this node's stored objects that no remaining backup references, once they\n"
+	"are older than backup_grace_period_in_days, so a backup running meanwhile keeps its\n"
+	"own. A removal that was interrupted is finished first. While a remaining backup's\n"
+	"manifest cannot be read, no object is deleted (a warning names the backup: delete it\n"
+	"with delete-backup). Holds the node's lock. Prints what it removed: backups,\n"
+	"objects, bytes. Needs no key.\n"
+	"  --dry-run  print the same report, delete nothing\n";
+
+static const char usage_delete_backup[] =
+	"usage: cassette [--config FILE] [--fqdn NAME] delete-backup --backup-name NAME\n"
+	"                [--all-nodes] [--dry-run]\n"
+	"\n"
+	"Removes backup NAME of this node (finished, unfinished, or with a damaged manifest),\n"
+	"then deletes the objects of the node that no remaining backup references and that\n"
+	"are older than [storage] backup_grace_period_in_days (default 10). A removal that was\n"
+	"interrupted is finished first. Holds the node's lock. Needs no key. An unknown name is\n"
+	"an error.\n"
+	"  --backup-name NAME  the backup\n"
+	"  --all-nodes         every node's backup NAME, each under its node's lock on this\n"
+	"                      host, and the objects of each of those nodes\n"
+	"  --dry-run           print the same report, delete nothing\n";
+
 enum { OPT_CONFIG = 1000, OPT_FQDN, OPT_HELP, OPT_VERSION, OPT_NAME, OPT_MODE, OPT_KEEP,
        OPT_OUTPUT, OPT_SHOW_ALL, OPT_TARGET, OPT_KEYSPACE, OPT_TABLE, OPT_VERIFY_HASHES, OPT_PROGRESS,
        OPT_NO_PROGRESS, OPT_SNAPSHOT_ONLY, OPT_USE_SNAPSHOT, OPT_PAR_SNAPSHOTS, OPT_PAR_UPLOADS,
        OPT_HOST_LIST, OPT_ALLOW_INCOMPLETE, OPT_DRY_RUN, OPT_IN_PLACE,
-       OPT_DEEP, OPT_SAMPLE, OPT_PROMETHEUS };
+       OPT_DEEP, OPT_SAMPLE, OPT_PROMETHEUS, OPT_ALL_NODES };
 
 struct cli {
 	const char *config, *fqdn, *command;
@@ -251,6 +284,8 @@ struct cli {
 	struct verify_opts verify;
 	struct report_opts report;
 	const char *sample;
+	struct purge_opts purge;
+	struct delete_backup_opts delete_backup;
 	const char *output, *mode, *inspect_file, *par_snapshots, *par_uploads;
 };
 
@@ -294,6 +329,7 @@ static const struct option long_opts[] = {
 	{ "deep", no_argument, NULL, OPT_DEEP },
 	{ "sample", required_argument, NULL, OPT_SAMPLE },
 	{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
+	{ "all-nodes", no_argument, NULL, OPT_ALL_NODES },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -327,6 +363,10 @@ static int allowed(const char *cmd, int opt)
 		return opt == OPT_NAME || opt == OPT_DEEP || opt == OPT_SAMPLE || opt == OPT_OUTPUT;
 	if (strcmp(cmd, "report-last-backup") == 0)
 		return opt == OPT_PROMETHEUS || opt == OPT_OUTPUT;
+	if (strcmp(cmd, "purge") == 0)
+		return opt == OPT_DRY_RUN;
+	if (strcmp(cmd, "delete-backup") == 0)
+		return opt == OPT_NAME || opt == OPT_ALL_NODES || opt == OPT_DRY_RUN;
 	return 0;
 }
 
@@ -369,7 +409,7 @@ static int parse(struct cli *c, int argc, char **argv)
 		case OPT_VERSION: printf("cassette %s\n", CASSETTE_VERSION); exit(0);
 		case OPT_NAME:
 			c->backup.name = c->restore.name = c->cluster.name = c->status.name = optarg;
-			c->rcluster.name = c->verify.name = optarg;
+			c->rcluster.name = c->verify.name = c->delete_backup.name = optarg;
 			break;
 		case OPT_DEEP: c->verify.deep = 1; break;
 		case OPT_SAMPLE: c->sample = optarg; break;
@@ -395,7 +435,10 @@ static int parse(struct cli *c, int argc, char **argv)
 		case OPT_IN_PLACE: c->restore.in_place = 1; break;
 		case OPT_HOST_LIST: c->rcluster.host_list = optarg; break;
 		case OPT_ALLOW_INCOMPLETE: c->rcluster.allow_incomplete = 1; break;
-		case OPT_DRY_RUN: c->rcluster.dry_run = 1; break;
+		case OPT_DRY_RUN:
+			c->rcluster.dry_run = c->purge.dry_run = c->delete_backup.dry_run = 1;
+			break;
+		case OPT_ALL_NODES: c->delete_backup.all_nodes = 1; break;
 		case OPT_PROGRESS: progress_set_mode(PROGRESS_ON); break;
 		case OPT_NO_PROGRESS: progress_set_mode(PROGRESS_OFF); break;
 		}
@@ -431,6 +474,10 @@ static const char *help_for(const char *cmd)
 		return usage_verify;
 	if (strcmp(cmd, "report-last-backup") == 0)
 		return usage_report;
+	if (strcmp(cmd, "purge") == 0)
+		return usage_purge;
+	if (strcmp(cmd, "delete-backup") == 0)
+		return usage_delete_backup;
 	return NULL;
 }
 
@@ -501,6 +548,8 @@ static int check_options(struct cli *c)
 	}
 	if (c->report.prometheus != NULL && c->report.prometheus[0] == '\0')
 		return usage_error("--prometheus needs a file name");
+	if (strcmp(c->command, "delete-backup") == 0 && c->delete_backup.name == NULL)
+		return usage_error("%s needs --backup-name NAME", c->command);
 	if (strcmp(c->command, "inspect") == 0 && c->inspect_file == NULL)
 		return usage_error("%s needs a FILE", c->command);
 	return 0;
@@ -550,6 +599,10 @@ static int run(struct cli *c)
 		rc = cmd_verify(cfg, &c->verify);
 	else if (strcmp(c->command, "report-last-backup") == 0)
 		rc = cmd_report_last_backup(cfg, &c->report);
+	else if (strcmp(c->command, "purge") == 0)
+		rc = cmd_purge(cfg, &c->purge);
+	else if (strcmp(c->command, "delete-backup") == 0)
+		rc = cmd_delete_backup(cfg, &c->delete_backup);
 	else
 		rc = cmd_list_backups(cfg, &c->list);
 	config_free(cfg);

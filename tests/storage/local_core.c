@@ -328,6 +328,34 @@ static void test_list_resumes(void **state)
 	free(trace);
 }
 
+static int entry_keys_cb(void *arg, const struct storage_entry *e)
+{
+	return keys_cb(arg, e->key, e->size);
+}
+
+/* storage_list_entries() is the same call: its attempts are traced and
+ * faulted as "list", and a cut listing resumes after the last key. */
+static void test_list_entries_resumes(void **state)
+{
+	struct lfx *fx = *state;
+	struct keys_seen k = { "", 0 };
+	char *trace = open_with(fx, "list:1:cut=1,list:2:cut=2", 3);
+
+	put_str(fx->s, "c", "333");
+	put_str(fx->s, "a", "1");
+	put_str(fx->s, "b", "22");
+	put_str(fx->s, "d", "4444");
+	assert_ok(storage_list_entries(fx->s, "", entry_keys_cb, &k));
+	assert_string_equal(k.text, "a:1\nb:2\nc:3\nd:4\n");
+	assert_int_equal(count_lines(trace, "list "), 3);
+	free(trace);
+	/* Faults other than a cut fail it as they fail storage_list(). */
+	trace = open_with(fx, "list:1+:auth", 3);
+	assert_rc(storage_list_entries(fx->s, "", entry_keys_cb, &k), CST_EAUTH);
+	assert_non_null(strstr(cst_error_msg(), "injected fault: list"));
+	free(trace);
+}
+
 /* ---- the fault grammar ---- */
 
 static void test_fault_grammar(void **state)
@@ -583,6 +611,7 @@ const struct CMUnitTest core_tests[] = {
 	LT(test_get_resumes),
 	LT(test_get_progress_resets_budget),
 	LT(test_list_resumes),
+	LT(test_list_entries_resumes),
 	LT(test_fault_grammar),
 	LT(test_stat_and_head_apart),
 	LT(test_hooks_under_threads),

@@ -776,7 +776,45 @@ static void test_deep_key(void **state)
 	assert_tree(fx->dir, "");
 }
 
+struct mtimes {
+	char text[256];
+};
+
+static int mtimes_cb(void *arg, const struct storage_entry *e)
+{
+	struct mtimes *m = arg;
+	size_t o = strlen(m->text);
+
+	snprintf(m->text + o, sizeof(m->text) - o, "%s:%lld:%s\n", e->key, (long long)e->mtime,
+		 e->etag);
+	return 0;
+}
+
+/* An entry's mtime is its file's, whatever set it: retention ages objects
+ * by it. */
+static void test_list_entries_mtime(void **state)
+{
+	struct lfx *fx = *state;
+	struct timespec ts[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct mtimes m = { "" };
+	char *p;
+
+	lfx_open(fx);
+	put_str(fx->s, "m/old", "o");
+	put_str(fx->s, "m/new", "n");
+	p = path_in(fx->dir, "m/old");
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	ts[0].tv_sec = ts[1].tv_sec = 2000000000;
+	free(p);
+	p = path_in(fx->dir, "m/new");
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	assert_ok(storage_list_entries(fx->s, "m/", mtimes_cb, &m));
+	assert_string_equal(m.text, "m/new:2000000000:\nm/old:1000000000:\n");
+	free(p);
+}
+
 static const struct CMUnitTest local_tests[] = {
+	LT(test_list_entries_mtime),
 	LT(test_layout_and_mode),
 	LT(test_base_path_created_and_bucket),
 	LT(test_readers_do_not_create),
