@@ -885,10 +885,12 @@ out:
 	snapshot_free(snap);
 	history_free(r.hist);
 	journal_free(r.journal);
-	free(r.workdir);
 	if (r.manifest_tmp != NULL)
 		unlink(r.manifest_tmp);
 	free(r.manifest_tmp);
+	if (r.workdir != NULL)
+		rmdir(r.workdir);	/* empty by now */
+	free(r.workdir);
 	free(r.tokenmap);
 	free(r.tokens_unknown);
 	storage_close(r.st);

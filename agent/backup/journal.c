@@ -253,7 +253,14 @@ int journal_open(struct journal **out, const struct config *cfg, const char *nam
 		return rc;
 	}
 	*resumed = j->n;
-	if ((rc = make_state_dir(cfg->state_dir)) == 0 && (matched || (rc = start_over(j, header)) == 0) &&
+	/* a state_dir that cannot be made: the hash cache says so, once */
+	if (make_state_dir(cfg->state_dir) != 0) {
+		cst_error_clear();
+		free(header);
+		*out = j;
+		return 0;
+	}
+	if ((matched || (rc = start_over(j, header)) == 0) &&
 	    (j->fd = open(j->path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		rc = cst_error_errno("cannot open %s", j->path);
 	if (rc != 0) {
@@ -337,12 +344,10 @@ int journal_found(const struct journal *j)
 
 void journal_done(struct journal *j)
 {
-	if (j == NULL)
-		return;
-	if (j->fd >= 0) {
-		close(j->fd);
-		j->fd = -1;
-	}
+	if (j == NULL || j->fd < 0)
+		return;		/* it never wrote one */
+	close(j->fd);
+	j->fd = -1;
 	if (unlink(j->path) != 0 && errno != ENOENT)
 		fprintf(stderr, "cassette: warning: cannot remove %s: %s\n", j->path, strerror(errno));
 }

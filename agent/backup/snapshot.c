@@ -459,6 +459,59 @@ static int clear_stale(struct snapshot *snap, const struct config *cfg, const ch
 	return rc;
 }
 
+struct tag_scan {
+	const char *prefix;
+	char **tags;
+	size_t n, cap;
+};
+
+static int scan_tags(void *arg, const char *ks, const char *table, const char *dir)
+{
+	struct tag_scan *ts = arg;
+	struct dirent **names = NULL;
+	char *snapdir = cst_sprintf("%s/snapshots", dir);
+	int n = 0, i, rc = 0;
+	size_t k;
+
+	(void)ks;
+	(void)table;
+	if (snapdir == NULL)
+		return CST_ENOMEM;
+	if (!is_dir(snapdir) || list_dir(&names, &n, snapdir) != 0) {
+		free(snapdir);
+		return 0;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *name = names[i]->d_name;
+		char **grown;
+
+		if (strncmp(name, ts->prefix, strlen(ts->prefix)) != 0 || !cst_name_is_safe(name))
+			continue;
+		for (k = 0; k < ts->n && strcmp(ts->tags[k], name) != 0; k++)
+			;
+		if (k < ts->n)
+			continue;
+		if ((grown = cst_grow(ts->tags, &ts->cap, ts->n, sizeof(*grown), 8)) == NULL ||
+		    (ts->tags = grown, ts->tags[ts->n] = cst_strdup(name)) == NULL)
+			rc = CST_ENOMEM;
+		else
+			ts->n++;
+	}
+	free_names(names, n);
+	free(snapdir);
+	return rc;
+}
+
+int snapshot_tags(const struct config *cfg, const char *prefix, char ***tags, size_t *n)
+{
+	struct tag_scan ts = { prefix, NULL, 0, 0 };
+	int rc = for_each_table(cfg->data_dir, scan_tags, &ts);
+
+	*tags = ts.tags;
+	*n = ts.n;
+	return rc;
+}
+
 int snapshot_discard(const struct config *cfg, const char *tag)
 {
 	struct snapshot *snap = NULL;

@@ -44,6 +44,9 @@ int snapshot_file_path(char *buf, size_t len, const struct snap_file *f);
 /* Snapshot every table as `tag`. Refuses an existing tag (CST_EEXISTS).
  * On failure anything it created is removed. *out owned by the caller. */
 int snapshot_take(struct snapshot **out, const struct config *cfg, const char *tag);
+/* The distinct snapshot tags under data_dir that start with `prefix`
+ * (*tags: an array of strings, each and the array freed by the caller). */
+int snapshot_tags(const struct config *cfg, const char *prefix, char ***tags, size_t *n);
 /* Clear snapshot `tag` if a killed run left it (with a message). */
 int snapshot_discard(const struct config *cfg, const char *tag);
 /*

@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "config.h"
 #include "lock.h"
+#include "metrics.h"
 #include "retention.h"
 #include "storage.h"
 #include "util.h"
@@ -124,20 +125,17 @@ int cmd_purge(const struct config *cfg, const struct purge_opts *o)
 	memset(&p, 0, sizeof(p));
 	if ((rc = node_lock_take(&lock, cfg, cfg->fqdn, "purge")) != 0)
 		goto out;
-	/*
-	 * HOOK (issue 11, to come): clean this node's LOCAL leftovers of runs
-	 * that were killed (temp dirs under encryption_tmp_dir, cassette-*
-	 * snapshots, <dest>.cassette-tmp-* files of restores) here, under the
-	 * lock, before storage is touched. Honour o->dry_run.
-	 */
 	if ((rc = run_open(&p, cfg, "purge", o->dry_run)) != 0 ||
 	    (rc = catalog_load_with_deleting(&cat, p.st, cfg->prefix)) != 0 ||
+	    (rc = purge_leftovers(&p, cat)) != 0 ||
 	    (rc = purge_finish_interrupted(&p, cat, cfg->fqdn)) != 0 ||
 	    (rc = purge_by_rules(&p, cat, cfg->fqdn)) != 0 ||
 	    (rc = purge_gc_node(&p, cfg->fqdn)) != 0)
 		goto out;
 	summary(&p);
 out:
+	if (lock != NULL && !o->dry_run)
+		metrics_record(cfg, p.st, -1, -1);
 	catalog_free(cat);
 	run_free(&p);
 	node_lock_release(lock);

@@ -67,4 +67,9 @@ int purge_finish_interrupted(struct purge_run *p, const struct catalog *cat, con
  */
 int purge_gc_node(struct purge_run *p, const char *fqdn);
 
+/* What killed runs of this node left on this host and unfinished uploads
+ * in its storage folder (leftovers.c); counts printed. Under the lock. */
+struct catalog;
+int purge_leftovers(struct purge_run *p, const struct catalog *cat);
+
 #endif

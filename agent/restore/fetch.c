@@ -1,6 +1,7 @@
 /* fetch: restore's worker pool; see fetch.h. */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -92,14 +93,29 @@ char *fetch_dest(const char *target_dir, const struct fetch_job *j)
 			   fetch_rel(j));
 }
 
+/* dest's temp name: dest with its last component cut to what fits NAME_MAX
+ * beside FETCH_TMP_SUFFIX and the 6-byte `tag` ("XXXXXX" for mkstemp). A
+ * file name of 255 bytes backs up, so it must restore. */
+static char *tmp_name(const char *dest, const char *tag)
+{
+	const char *slash = strrchr(dest, '/'), *base = slash != NULL ? slash + 1 : dest;
+	size_t keep = strlen(base), room = NAME_MAX - (sizeof(FETCH_TMP_SUFFIX) - 1) - 6;
+
+	if (keep > room)
+		keep = room;
+	return cst_sprintf("%.*s%.*s" FETCH_TMP_SUFFIX "%s", (int)(base - dest), dest, (int)keep, base,
+			   tag);
+}
+
 char *fetch_tmp(const char *target_dir, const struct fetch_job *j)
 {
-	if (j->tmp_tag[0] == '\0')
+	char *dest, *tmp;
+
+	if (j->tmp_tag[0] == '\0' || (dest = fetch_dest(target_dir, j)) == NULL)
 		return NULL;
-	if (j->tab->dir != NULL)
-		return cst_sprintf("%s/%s" FETCH_TMP_SUFFIX "%s", j->tab->dir, fetch_rel(j), j->tmp_tag);
-	return cst_sprintf("%s/%s/%s/%s" FETCH_TMP_SUFFIX "%s", target_dir, j->tab->keyspace,
-			   j->tab->columnfamily, fetch_rel(j), j->tmp_tag);
+	tmp = tmp_name(dest, j->tmp_tag);
+	free(dest);
+	return tmp;
 }
 
 static void fail(struct pool *pool, int rc)
@@ -261,7 +277,7 @@ static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *
 	s.pool = pool;
 	s.fd = -1;
 	if ((dest = fetch_dest(p->target_dir, j)) == NULL ||
-	    (tmp = cst_sprintf("%s" FETCH_TMP_SUFFIX "XXXXXX", dest)) == NULL) {
+	    (tmp = tmp_name(dest, "XXXXXX")) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}

@@ -19,7 +19,8 @@
 struct progress;
 struct storage;
 
-/* FETCH_TMP_SUFFIX "XXXXXX", beside the destination. */
+/* FETCH_TMP_SUFFIX "XXXXXX", beside the destination (whose name is cut to
+ * fit NAME_MAX first). */
 #define FETCH_TMP_SUFFIX ".cassette-tmp-"
 
 struct fetch_table {

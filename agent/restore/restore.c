@@ -6,6 +6,7 @@
  * --in-place, inplace.c takes over once the plan and the key are checked.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -287,13 +288,41 @@ static int make_dir(struct restore *rs, char *path)
 
 static int make_dirs(struct restore *rs)
 {
-	size_t i;
+	size_t i, left = 0;
 	int rc;
 
-	for (i = 0; i < rs->n_dirs; i++)
+	for (i = 0; i < rs->n_dirs; i++) {
 		if ((rc = make_dir(rs, rs->dirs[i])) != 0)
 			return rc;
+		/* the node's lock is ours: temp files there, a killed restore left */
+		if ((rc = restore_clean_tmp(rs->dirs[i], &left)) != 0)
+			return rc;
+	}
+	if (left > 0)
+		fprintf(stderr, "cassette: removed %zu temp file%s (" FETCH_TMP_SUFFIX "*) that an "
+			"interrupted restore left in %s\n", left, left == 1 ? "" : "s", rs->target);
 	return 0;
+}
+
+int restore_clean_tmp(const char *dir, size_t *n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (d == NULL)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : cst_error_errno("cannot read %s", dir);
+	while ((e = readdir(d)) != NULL) {
+		if (strstr(e->d_name, FETCH_TMP_SUFFIX) == NULL || e->d_type == DT_DIR)
+			continue;
+		if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT) {
+			rc = cst_error_errno("cannot remove %s/%s", dir, e->d_name);
+			break;
+		}
+		(*n)++;
+	}
+	closedir(d);
+	return rc;
 }
 
 /* Never over an existing file, even one that appeared since the plan. */

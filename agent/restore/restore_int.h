@@ -71,4 +71,8 @@ int preflight_tables(const struct restore *rs);
 /* Warns on stderr when this node's own system.local holds data. */
 void preflight_own_tokens(const char *data_dir);
 
+/* Remove the restore temp files (FETCH_TMP_SUFFIX) in `dir`, not below it;
+ * *n grows by their count. A missing dir holds none. */
+int restore_clean_tmp(const char *dir, size_t *n);
+
 #endif
