@@ -1,5 +1,6 @@
 /* fetch: restore's worker pool; see fetch.h. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
@@ -136,6 +137,16 @@ static int stopping(struct pool *pool)
 	return atomic_load(&pool->stop);
 }
 
+/* A failed write of a restored file: a full disk names the target, the one
+ * thing the operator must change. */
+static int write_error(const struct pool *pool, const char *tmp)
+{
+	if (errno == ENOSPC || errno == EDQUOT)
+		return cst_error(CST_EIO, "restore target %s is full (%s) writing %s",
+				 pool->p->target_dir, strerror(errno), tmp);
+	return cst_error_errno("cannot write %s", tmp);
+}
+
 static int write_plain(void *arg, const unsigned char *buf, size_t len)
 {
 	struct sink *s = arg;
@@ -143,7 +154,7 @@ static int write_plain(void *arg, const unsigned char *buf, size_t len)
 	if (stopping(s->pool))
 		return cst_error(STOPPED, "stopped");
 	if (direct_write(&s->out, buf, len) != 0)
-		return cst_error_errno("cannot write %s", s->path);
+		return write_error(s->pool, s->path);
 	progress_add_bytes(s->pool->p->progress, len);
 	return 0;
 }
@@ -282,7 +293,7 @@ static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *
 		goto out;
 	}
 	if ((s.fd = mkstemp(tmp)) < 0) {
-		rc = cst_error_errno("cannot create %s", tmp);
+		rc = write_error(pool, tmp);
 		goto out;
 	}
 	memcpy(j->tmp_tag, tmp + strlen(tmp) - 6, sizeof(j->tmp_tag));
@@ -293,14 +304,14 @@ static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *
 			       &s, NULL)) != 0)
 		goto out;
 	if (direct_finish(&s.out) != 0 || fchmod(s.fd, 0644) != 0)
-		rc = cst_error_errno("cannot write %s", tmp);
+		rc = write_error(pool, tmp);
 	else if (p->chown && fchown(s.fd, p->uid, p->gid) != 0)
 		rc = cst_error_errno("cannot give %s owner %u:%u", tmp, (unsigned)p->uid, (unsigned)p->gid);
 	else if (fsync(s.fd) != 0)
-		rc = cst_error_errno("cannot write %s", tmp);
+		rc = write_error(pool, tmp);
 out:
 	if (s.fd >= 0 && close(s.fd) != 0 && rc == 0)
-		rc = cst_error_errno("cannot write %s", tmp);
+		rc = write_error(pool, tmp);
 	free(dest);
 	free(tmp);
 	return rc != 0 ? name_failure(j, rc) : 0;
