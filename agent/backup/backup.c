@@ -73,6 +73,7 @@ struct run {
 	char msg[1024];
 	int64_t started;
 	uint64_t files, bytes, new_files, new_bytes, stored_bytes;
+	uint64_t stored_again;		/* their earlier object was missing or damaged */
 };
 
 /* An earlier object can stand for this file only if it is stored the way
@@ -205,13 +206,25 @@ static int back_up_file(struct run *r, struct pipeline *p, size_t i)
 	const struct snap_file *f = &r->snap->files[i];
 	struct file_result *res = &r->results[i];
 	const struct manifest_rec *old = NULL;
+	char hex[33];
 	int rc = 0;
 
 	if (!r->full && (old = find_unchanged(r, p, i, &rc)) == NULL && rc != 0)
 		return rc;
-	if (old == NULL)
-		return store_new(r, p, f, res);
-	res->rec = old;
+	if (old != NULL) {
+		res->rec = old;
+		return 0;
+	}
+	if ((rc = store_new(r, p, f, res)) != 0 || r->full)
+		return rc;
+	/* would an earlier object have stood for it, had storage still held it? */
+	cst_hex(hex, res->rec->source_md5, 16);
+	if (history_lost(r->hist, f->keyspace, f->table, f->rel, res->rec->source_size, hex,
+			 reusable, r)) {
+		pthread_mutex_lock(&r->lock);
+		r->stored_again++;
+		pthread_mutex_unlock(&r->lock);
+	}
 	return 0;
 }
 
@@ -549,6 +562,10 @@ static void print_summary(const struct run *r)
 	       cmd_human_bytes(c, sizeof(c), r->stored_bytes), unchanged, hc.trusted_files,
 	       unchanged - hc.trusted_files);
 	print_cache_summary(r, &hc);
+	if (r->stored_again > 0)
+		printf("%" PRIu64 " file%s stored again: the object an earlier backup holds for %s is "
+		       "missing, of another size or recorded damaged\n", r->stored_again,
+		       r->stored_again == 1 ? "" : "s", r->stored_again == 1 ? "it" : "them");
 	if (r->tokens_unknown != NULL)
 		fprintf(stderr, "cassette: warning: tokenmap.json holds node %s alone, without tokens (%s): "
 			"this backup cannot seed a new cluster\n", r->cfg->fqdn, r->tokens_unknown);
@@ -567,6 +584,42 @@ static int clear_abandoned(const struct config *cfg, const char *tag)
 	rc = snapshot_clear_abandoned(cfg, cfg->encryption_tmp_dir, prefix, tag, &n);
 	free(prefix);
 	return rc;
+}
+
+/*
+ * What earlier backups of the node hold, checked against one listing of its
+ * pool. Manifests an earlier run read come from the state database (keyed
+ * also by where the storage is: another bucket is another history).
+ */
+static int load_history(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	struct history_opts ho;
+	struct history_counts c;
+	char *identity;
+	int rc;
+
+	identity = cst_sprintf("%s\n%s:%u\n%s\n%s\n%s", cfg->storage_provider,
+			       cfg->host ? cfg->host : "", cfg->port,
+			       cfg->bucket_name ? cfg->bucket_name : "",
+			       cfg->base_path ? cfg->base_path : "", cfg->prefix);
+	if (identity == NULL)
+		return CST_ENOMEM;
+	memset(&ho, 0, sizeof(ho));
+	ho.state_dir = cfg->state_dir;
+	ho.identity = identity;
+	ho.parallel = cfg->concurrent_transfers;
+	rc = history_load_opts(&r->hist, r->st, cfg->prefix, cfg->fqdn, &ho);
+	free(identity);
+	if (rc != 0 || (rc = history_check_pool(r->hist, r->st, cfg->prefix, cfg->fqdn)) != 0)
+		return rc;
+	history_counts(r->hist, &c);
+	if (c.objects_missing + c.objects_resized + c.objects_damaged > 0)
+		fprintf(stderr, "cassette: warning: the pool of node %s lacks objects its backups "
+			"reference: %zu missing, %zu of another size, %zu recorded damaged; no backup "
+			"reuses them (their files are stored again)\n", cfg->fqdn, c.objects_missing,
+			c.objects_resized, c.objects_damaged);
+	return 0;
 }
 
 /* Phase 1 of a cluster backup: the snapshot only, nothing in storage. */
@@ -627,7 +680,7 @@ int cmd_backup_node(const struct config *cfg, const struct backup_opts *o)
 		rc = prepare_only(&r, tag, ctimes);
 		goto out;
 	}
-	if (!r.full && (rc = history_load(&r.hist, r.st, cfg->prefix, cfg->fqdn)) != 0)
+	if (!r.full && (rc = load_history(&r)) != 0)
 		goto out;
 	snprintf(ts, sizeof(ts), "%" PRId64, r.started);
 	if ((started_name = layout_started_name(cfg->fqdn, r.started)) == NULL ||

@@ -1,0 +1,543 @@
+/*
+ * history_cache: the node's history as the state database keeps it, so a
+ * run reads only the manifests no earlier run read (docs/FORMAT.md, "The
+ * local state database").
+ *
+ * Manifests are immutable, so the history built from the node's usable
+ * backups b1..bm (oldest first) stays what it was as long as those
+ * backups are there. The database holds that list, keyed by name, start
+ * and finish times and the listed size of the index copy of each manifest,
+ * with the merged records. It is used only when its list is exactly the
+ * first m of this run's list; then the records of b(m+1).. are merged on
+ * top, as a fresh load would do, and the rows that changed are written
+ * back. Anything else (a backup deleted, flagged damaged or rewritten, one
+ * listed between older ones, another store, a row that fails its checksum)
+ * and the run reads every manifest and writes the whole cache again: it can
+ * differ from a fresh load only by being absent.
+ */
+#define _GNU_SOURCE
+#include "history_int.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statedb.h"
+#include "util.h"
+
+#define KIND_LEN 33
+#define REC_LEN 97
+
+struct history_cache {
+	struct statedb *db;
+	const char *identity;
+	size_t n_cached;		/* backups read from the database */
+	size_t n_tables;		/* tables read from it */
+	int replace;			/* write everything again */
+	int warned;
+};
+
+/* ---- encoding ------------------------------------------------------------- */
+
+static unsigned char *put64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 0; i < 8; i++)
+		*p++ = (unsigned char)(v >> (8 * i));
+	return p;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static unsigned char *put(unsigned char *p, const void *v, size_t n)
+{
+	memcpy(p, v, n);
+	return p + n;
+}
+
+/* What makes two records of one file interchangeable (history.c's rec_same). */
+static void kind_of(unsigned char out[KIND_LEN], const struct manifest_rec *r)
+{
+	unsigned char *p = put64(out, r->source_size);
+
+	p = put(p, r->source_md5, 16);
+	*p++ = r->encrypted;
+	put(p, r->key_id, 8);
+}
+
+static void rec_encode(unsigned char out[REC_LEN], const struct manifest_rec *r)
+{
+	unsigned char *p = put64(out, r->size);
+
+	p = put64(p, r->source_size);
+	p = put(p, r->md5, 16);
+	p = put(p, r->source_md5, 16);
+	p = put(p, r->salt, 32);
+	p = put(p, r->key_id, 8);
+	p = put(p, r->etag_tail, 7);
+	*p++ = r->encrypted;
+	*p = r->no_md5;
+}
+
+/* 0, or -1 when the bytes cannot be a record this version wrote. */
+static int rec_decode(struct manifest_rec *r, const unsigned char in[REC_LEN])
+{
+	memset(r, 0, sizeof(*r));
+	r->size = get64(in);
+	r->source_size = get64(in + 8);
+	memcpy(r->md5, in + 16, 16);
+	memcpy(r->source_md5, in + 32, 16);
+	memcpy(r->salt, in + 48, 32);
+	memcpy(r->key_id, in + 80, 8);
+	memcpy(r->etag_tail, in + 88, 7);
+	r->encrypted = in[95];
+	r->no_md5 = in[96];
+	if (r->etag_tail[6] != '\0' || r->encrypted > 1 || r->no_md5 > 1)
+		return -1;
+	return 0;
+}
+
+/* FNV-1a 64 over the fields of a row: damage SQLite's own checks miss makes
+ * the cache unusable, never a wrong record. */
+struct sum {
+	uint64_t h;
+};
+
+static void sum_bytes(struct sum *s, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		s->h = (s->h ^ b[i]) * 0x100000001b3ull;
+}
+
+static void sum_u64(struct sum *s, uint64_t v)
+{
+	unsigned char b[8];
+
+	put64(b, v);
+	sum_bytes(s, b, 8);
+}
+
+static void sum_str(struct sum *s, const char *str)
+{
+	if (str == NULL)
+		sum_u64(s, UINT64_MAX);
+	else
+		sum_bytes(s, str, strlen(str) + 1);
+}
+
+#define SUM0 { 0xcbf29ce484222325ull }
+
+static int64_t backup_sum(const struct history_seq *b)
+{
+	struct sum s = SUM0;
+
+	sum_str(&s, b->name);
+	sum_u64(&s, (uint64_t)b->started);
+	sum_u64(&s, (uint64_t)b->finished);
+	sum_u64(&s, b->size);
+	return (int64_t)s.h;
+}
+
+static int64_t table_sum(uint64_t id, const char *ks, const char *cf)
+{
+	struct sum s = SUM0;
+
+	sum_u64(&s, id);
+	sum_str(&s, ks);
+	sum_str(&s, cf);
+	return (int64_t)s.h;
+}
+
+static int64_t rec_sum(uint64_t tbl, const char *rel, const unsigned char *kind,
+		       const unsigned char *rec, const char *path, uint64_t own, uint64_t ord)
+{
+	struct sum s = SUM0;
+
+	sum_u64(&s, tbl);
+	sum_str(&s, rel);
+	sum_bytes(&s, kind, KIND_LEN);
+	sum_bytes(&s, rec, REC_LEN);
+	sum_str(&s, path);
+	sum_u64(&s, own);
+	sum_u64(&s, ord);
+	return (int64_t)s.h;
+}
+
+/* ---- open and close -------------------------------------------------------- */
+
+#define READ_ALL "every manifest is read"
+
+static void warn(struct history_cache *c, const char *what, const char *consequence)
+{
+	if (!c->warned)
+		fprintf(stderr, "cassette: warning: history cache %s: %s; %s\n",
+			statedb_path(c->db), what, consequence);
+	c->warned = 1;
+}
+
+int history_cache_open(struct history_cache **out, const char *state_dir, const char *fqdn,
+		       const char *identity)
+{
+	struct history_cache *c;
+	int rc;
+
+	*out = NULL;
+	if ((c = cst_calloc(1, sizeof(*c))) == NULL)
+		return CST_ENOMEM;
+	c->identity = identity;
+	if ((rc = statedb_open(&c->db, state_dir, fqdn)) != 0) {
+		if (rc == CST_ENOMEM) {
+			free(c);
+			return rc;
+		}
+		fprintf(stderr, "cassette: warning: history cache: %s; every manifest is read\n",
+			cst_error_msg());
+		cst_error_clear();
+		free(c);
+		return 0;
+	}
+	*out = c;
+	return 0;
+}
+
+void history_cache_close(struct history_cache *c)
+{
+	if (c == NULL)
+		return;
+	statedb_close(c->db);
+	free(c);
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+/* One SELECT, each row to `row`; its non-zero return stops with that code.
+ * A SQLite error is -1 with a warning. */
+static int each_row(struct history_cache *c, const char *sql,
+		    int (*row)(void *arg, sqlite3_stmt *s), void *arg)
+{
+	sqlite3 *db = statedb_sqlite(c->db);
+	sqlite3_stmt *s = NULL;
+	int rc = 0, step;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) {
+		warn(c, sqlite3_errmsg(db), READ_ALL);
+		return -1;
+	}
+	while (rc == 0 && (step = sqlite3_step(s)) == SQLITE_ROW)
+		rc = row(arg, s);
+	if (rc == 0 && step != SQLITE_DONE) {
+		warn(c, sqlite3_errmsg(db), READ_ALL);
+		rc = -1;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+struct reading {
+	struct history_cache *c;
+	struct history *h;
+	const struct history_seq *seq;
+	size_t n, count;
+	int identity_ok;
+};
+
+/* Row results: 0 go on, 1 stale (not an error), -1 damaged, CST_ENOMEM. */
+enum { ROW_STALE = 1, ROW_BAD = -1 };
+
+static int identity_row(void *arg, sqlite3_stmt *s)
+{
+	struct reading *r = arg;
+	const char *v = (const char *)sqlite3_column_text(s, 0);
+
+	r->identity_ok = v != NULL && strcmp(v, r->c->identity) == 0;
+	return 0;
+}
+
+static int backup_row(void *arg, sqlite3_stmt *s)
+{
+	struct reading *r = arg;
+	struct history_seq b;
+	int64_t pos = sqlite3_column_int64(s, 0);
+
+	b.name = (const char *)sqlite3_column_text(s, 1);
+	b.started = sqlite3_column_int64(s, 2);
+	b.finished = sqlite3_column_int64(s, 3);
+	b.size = (uint64_t)sqlite3_column_int64(s, 4);
+	if (b.name == NULL || sqlite3_column_int64(s, 5) != backup_sum(&b))
+		return ROW_BAD;
+	if (pos != (int64_t)r->count)
+		return ROW_BAD;
+	if (r->count >= r->n || strcmp(r->seq[r->count].name, b.name) != 0 ||
+	    r->seq[r->count].started != b.started || r->seq[r->count].finished != b.finished ||
+	    r->seq[r->count].size != b.size)
+		return ROW_STALE;
+	r->count++;
+	return 0;
+}
+
+static int table_row(void *arg, sqlite3_stmt *s)
+{
+	struct reading *r = arg;
+	int64_t id = sqlite3_column_int64(s, 0);
+	const char *ks = (const char *)sqlite3_column_text(s, 1);
+	const char *cf = (const char *)sqlite3_column_text(s, 2);
+	uint32_t got;
+	int rc;
+
+	if (ks == NULL || cf == NULL || sqlite3_column_int64(s, 3) != table_sum((uint64_t)id, ks, cf) ||
+	    id != (int64_t)r->h->n_tables)
+		return ROW_BAD;
+	if ((rc = history_table_add(r->h, ks, cf, &got)) != 0)
+		return rc;
+	return got == (uint32_t)id ? 0 : ROW_BAD;	/* a table listed twice */
+}
+
+static int key_row(void *arg, sqlite3_stmt *s)
+{
+	struct reading *r = arg;
+	const char *key = (const char *)sqlite3_column_text(s, 0);
+
+	if (key == NULL)
+		return ROW_BAD;
+	return history_key_intern(r->h, key) == NULL ? CST_ENOMEM : 0;
+}
+
+static int rec_row(void *arg, sqlite3_stmt *s)
+{
+	struct reading *r = arg;
+	int64_t tbl = sqlite3_column_int64(s, 0), own = sqlite3_column_int64(s, 5);
+	int64_t ord = sqlite3_column_int64(s, 6);
+	const char *rel = (const char *)sqlite3_column_text(s, 1);
+	const char *path = (const char *)sqlite3_column_text(s, 4);
+	const unsigned char *kind = sqlite3_column_blob(s, 2), *blob = sqlite3_column_blob(s, 3);
+	unsigned char want[KIND_LEN];
+	struct manifest_rec rec;
+
+	if (rel == NULL || kind == NULL || blob == NULL || sqlite3_column_bytes(s, 2) != KIND_LEN ||
+	    sqlite3_column_bytes(s, 3) != REC_LEN ||
+	    sqlite3_column_int64(s, 7) != rec_sum((uint64_t)tbl, rel, kind, blob, path,
+						  (uint64_t)own, (uint64_t)ord))
+		return ROW_BAD;
+	if (tbl < 0 || (size_t)tbl >= r->h->n_tables || ord < 0 || (size_t)ord >= r->count ||
+	    own < 0 || own > 1 || rec_decode(&rec, blob) != 0)
+		return ROW_BAD;
+	kind_of(want, &rec);
+	if (memcmp(want, kind, KIND_LEN) != 0)
+		return ROW_BAD;
+	if (path != NULL) {
+		size_t pl = strlen(path), rl = strlen(rel);
+
+		if (pl < rl || strcmp(path + pl - rl, rel) != 0)
+			return ROW_BAD;
+		if ((rec.path = history_key_intern(r->h, path)) == NULL)
+			return CST_ENOMEM;
+	}
+	return history_add_rec(r->h, (uint32_t)tbl, rel, &rec, (uint32_t)ord, (int)own);
+}
+
+int history_cache_read(struct history_cache *c, struct history *h, const struct history_seq *seq,
+		       size_t n, size_t *n_cached)
+{
+	struct reading r = { c, h, seq, n, 0, 0 };
+	int rc;
+
+	*n_cached = 0;
+	c->replace = 1;
+	rc = each_row(c, "SELECT v FROM hist_meta WHERE k = 'identity'", identity_row, &r);
+	if (rc == 0 && !r.identity_ok)
+		return 0;	/* new, or written for another store */
+	if (rc == 0)
+		rc = each_row(c, "SELECT pos, name, started, finished, size, sum FROM hist_backup "
+			      "ORDER BY pos", backup_row, &r);
+	if (rc == ROW_STALE || (rc == 0 && r.count == 0))
+		return 0;	/* a backup went, or none cached yet */
+	if (rc == 0)
+		rc = each_row(c, "SELECT id, ks, cf, sum FROM hist_table ORDER BY id", table_row, &r);
+	if (rc == 0)
+		rc = each_row(c, "SELECT key FROM hist_key", key_row, &r);
+	if (rc == 0)
+		rc = each_row(c, "SELECT tbl, rel, kind, rec, path, own, ord, sum FROM hist_rec",
+			      rec_row, &r);
+	if (rc == 0) {
+		c->n_cached = *n_cached = r.count;
+		c->n_tables = h->n_tables;
+		c->replace = 0;
+		return 0;
+	}
+	if (rc == ROW_BAD)
+		warn(c, "a row fails its check", READ_ALL);
+	history_reset(h);	/* what was read of it goes too */
+	return rc == CST_ENOMEM ? rc : 0;
+}
+
+/* ---- writing ---------------------------------------------------------------- */
+
+struct writing {
+	sqlite3 *db;
+	sqlite3_stmt *backup, *table, *key, *rec;
+};
+
+static int step(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int write_backup(struct writing *w, size_t pos, const struct history_seq *b)
+{
+	sqlite3_bind_int64(w->backup, 1, (sqlite3_int64)pos);
+	sqlite3_bind_text(w->backup, 2, b->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(w->backup, 3, b->started);
+	sqlite3_bind_int64(w->backup, 4, b->finished);
+	sqlite3_bind_int64(w->backup, 5, (sqlite3_int64)b->size);
+	sqlite3_bind_int64(w->backup, 6, backup_sum(b));
+	return step(w->backup);
+}
+
+static int write_table(struct writing *w, const struct history *h, size_t id)
+{
+	const char *name = h->tables[id], *nl = strchr(name, '\n');
+	char *ks = strndup(name, (size_t)(nl - name));
+	int rc;
+
+	if (ks == NULL)
+		return -1;
+	sqlite3_bind_int64(w->table, 1, (sqlite3_int64)id);
+	sqlite3_bind_text(w->table, 2, ks, -1, SQLITE_STATIC);
+	sqlite3_bind_text(w->table, 3, nl + 1, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(w->table, 4, table_sum(id, ks, nl + 1));
+	rc = step(w->table);
+	free(ks);
+	return rc;
+}
+
+static int write_key(struct writing *w, const char *key)
+{
+	sqlite3_bind_text(w->key, 1, key, -1, SQLITE_STATIC);
+	return step(w->key);
+}
+
+static int write_rec(struct writing *w, const struct entry *e)
+{
+	unsigned char kind[KIND_LEN], rec[REC_LEN];
+
+	kind_of(kind, &e->rec);
+	rec_encode(rec, &e->rec);
+	sqlite3_bind_int64(w->rec, 1, e->table);
+	sqlite3_bind_text(w->rec, 2, e->rel, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(w->rec, 3, kind, KIND_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(w->rec, 4, rec, REC_LEN, SQLITE_STATIC);
+	if (e->rec.path)
+		sqlite3_bind_text(w->rec, 5, e->rec.path, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(w->rec, 5);
+	sqlite3_bind_int64(w->rec, 6, e->own_taken);
+	sqlite3_bind_int64(w->rec, 7, e->order);
+	sqlite3_bind_int64(w->rec, 8, rec_sum(e->table, e->rel, kind, rec, e->rec.path, e->own_taken,
+					      e->order));
+	return step(w->rec);
+}
+
+/* Every row that is new since the read (all of them when replacing). */
+static int write_rows(struct history_cache *c, struct writing *w, struct history *h,
+		      const struct history_seq *seq, size_t n)
+{
+	size_t i;
+
+	for (i = c->n_cached; i < n; i++)
+		if (write_backup(w, i, &seq[i]) != 0)
+			return -1;
+	for (i = c->n_tables; i < h->n_tables; i++)
+		if (write_table(w, h, i) != 0)
+			return -1;
+	if (c->replace) {
+		for (i = 0; i < h->keys_cap; i++)
+			if (h->keys[i] != NULL && write_key(w, h->keys[i]) != 0)
+				return -1;
+	} else {
+		for (i = 0; i < h->n_new_keys; i++)
+			if (write_key(w, h->new_keys[i]) != 0)
+				return -1;
+	}
+	for (i = 0; i < h->n_entries; i++)
+		if ((c->replace || h->entries[i].dirty) && write_rec(w, &h->entries[i]) != 0)
+			return -1;
+	return 0;
+}
+
+static int prepare(struct writing *w)
+{
+	return sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO hist_backup VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+				  -1, &w->backup, NULL) != SQLITE_OK ||
+	       sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO hist_table VALUES (?1, ?2, ?3, ?4)", -1,
+				  &w->table, NULL) != SQLITE_OK ||
+	       sqlite3_prepare_v2(w->db, "INSERT OR IGNORE INTO hist_key VALUES (?1)", -1, &w->key,
+				  NULL) != SQLITE_OK ||
+	       sqlite3_prepare_v2(w->db, "INSERT OR REPLACE INTO hist_rec VALUES "
+				  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &w->rec, NULL) != SQLITE_OK ?
+		       -1 : 0;
+}
+
+static int dirty(const struct history *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_entries; i++)
+		if (h->entries[i].dirty)
+			return 1;
+	return h->n_new_keys > 0;
+}
+
+int history_cache_write(struct history_cache *c, struct history *h, const struct history_seq *seq,
+			size_t n)
+{
+	struct writing w;
+	int failed;
+
+	if (!c->replace && n == c->n_cached && !dirty(h))
+		return 0;	/* nothing new */
+	memset(&w, 0, sizeof(w));
+	w.db = statedb_sqlite(c->db);
+	failed = sqlite3_exec(w.db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK;
+	if (!failed && c->replace) {
+		sqlite3_stmt *id = NULL;
+
+		failed = sqlite3_exec(w.db, "DELETE FROM hist_backup; DELETE FROM hist_table; "
+				      "DELETE FROM hist_key; DELETE FROM hist_rec;", NULL, NULL,
+				      NULL) != SQLITE_OK ||
+			 sqlite3_prepare_v2(w.db, "INSERT OR REPLACE INTO hist_meta VALUES "
+					    "('identity', ?1)", -1, &id, NULL) != SQLITE_OK;
+		if (!failed) {
+			sqlite3_bind_text(id, 1, c->identity, -1, SQLITE_STATIC);
+			failed = step(id) != 0;
+		}
+		sqlite3_finalize(id);
+		c->n_cached = c->n_tables = 0;
+	}
+	failed = failed || prepare(&w) != 0 || write_rows(c, &w, h, seq, n) != 0 ||
+		 sqlite3_exec(w.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK;
+	if (failed) {
+		warn(c, sqlite3_errmsg(w.db), "not updated (the next run reads what it lacks)");
+		sqlite3_exec(w.db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	sqlite3_finalize(w.backup);
+	sqlite3_finalize(w.table);
+	sqlite3_finalize(w.key);
+	sqlite3_finalize(w.rec);
+	return 0;
+}
