@@ -562,10 +562,16 @@ static void print_summary(const struct run *r)
 	       cmd_human_bytes(c, sizeof(c), r->stored_bytes), unchanged, hc.trusted_files,
 	       unchanged - hc.trusted_files);
 	print_cache_summary(r, &hc);
-	if (r->stored_again > 0)
-		printf("%" PRIu64 " file%s stored again: the object an earlier backup holds for %s is "
-		       "missing, of another size or recorded damaged\n", r->stored_again,
-		       r->stored_again == 1 ? "" : "s", r->stored_again == 1 ? "it" : "them");
+	if (r->stored_again > 0) {
+		struct history_counts hl;
+
+		history_counts(r->hist, &hl);
+		fprintf(stderr, "cassette: warning: %" PRIu64 " file%s stored again: the object an "
+			"earlier backup of node %s holds for %s is gone (the pool check found %zu "
+			"missing, %zu of another size, %zu recorded damaged)\n", r->stored_again,
+			r->stored_again == 1 ? "" : "s", r->cfg->fqdn, r->stored_again == 1 ? "it" : "them",
+			hl.objects_missing, hl.objects_resized, hl.objects_damaged);
+	}
 	if (r->tokens_unknown != NULL)
 		fprintf(stderr, "cassette: warning: tokenmap.json holds node %s alone, without tokens (%s): "
 			"this backup cannot seed a new cluster\n", r->cfg->fqdn, r->tokens_unknown);
@@ -595,7 +601,6 @@ static int load_history(struct run *r)
 {
 	const struct config *cfg = r->cfg;
 	struct history_opts ho;
-	struct history_counts c;
 	char *identity;
 	int rc;
 
@@ -613,12 +618,6 @@ static int load_history(struct run *r)
 	free(identity);
 	if (rc != 0 || (rc = history_check_pool(r->hist, r->st, cfg->prefix, cfg->fqdn)) != 0)
 		return rc;
-	history_counts(r->hist, &c);
-	if (c.objects_missing + c.objects_resized + c.objects_damaged > 0)
-		fprintf(stderr, "cassette: warning: the pool of node %s lacks objects its backups "
-			"reference: %zu missing, %zu of another size, %zu recorded damaged; no backup "
-			"reuses them (their files are stored again)\n", cfg->fqdn, c.objects_missing,
-			c.objects_resized, c.objects_damaged);
 	return 0;
 }
 

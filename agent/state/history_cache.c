@@ -3,17 +3,19 @@
  * run reads only the manifests no earlier run read (docs/FORMAT.md, "The
  * local state database").
  *
- * Manifests are immutable, so the history built from the node's usable
- * backups b1..bm (oldest first) stays what it was as long as those
- * backups are there. The database holds that list, keyed by name, start
- * and finish times and the listed size of the index copy of each manifest,
- * with the merged records. It is used only when its list is exactly the
- * first m of this run's list; then the records of b(m+1).. are merged on
- * top, as a fresh load would do, and the rows that changed are written
- * back. Anything else (a backup deleted, flagged damaged or rewritten, one
- * listed between older ones, another store, a row that fails its checksum)
- * and the run reads every manifest and writes the whole cache again: it can
- * differ from a fresh load only by being absent.
+ * Manifests are immutable, so what the records of backups b1..bm say stays
+ * true as long as those backups are there. The database holds that list
+ * (each keyed by name, start and finish times and the listed size of the
+ * index copy of its manifest) with the merged records, each with the
+ * position of the newest backup that holds it. It is used only when every
+ * backup it lists is still listed, unchanged and in the same order; the
+ * records of the backups listed since are then merged on top (newest wins,
+ * whatever the order of merging, history_add_rec), which is what a fresh
+ * load gives. Only the rows that changed are written back, or all of them
+ * when positions moved. Anything else (a backup deleted, flagged damaged or
+ * rewritten, another store, a row that fails its checksum) and the run reads
+ * every manifest and writes the whole cache again: a cache can differ from a
+ * fresh load only by being absent.
  */
 #define _GNU_SOURCE
 #include "history_int.h"
@@ -203,8 +205,8 @@ int history_cache_open(struct history_cache **out, const char *state_dir, const 
 			free(c);
 			return rc;
 		}
-		fprintf(stderr, "cassette: warning: history cache: %s; every manifest is read\n",
-			cst_error_msg());
+		/* no warning: the hash cache, which opens the same file next,
+		 * says it once for both */
 		cst_error_clear();
 		free(c);
 		return 0;
@@ -251,6 +253,9 @@ struct reading {
 	struct history *h;
 	const struct history_seq *seq;
 	size_t n, count;
+	size_t next;			/* where in seq the next cached backup may be */
+	uint32_t *where;		/* cached position -> position in seq */
+	size_t cap_where;
 	int identity_ok;
 };
 
@@ -271,6 +276,7 @@ static int backup_row(void *arg, sqlite3_stmt *s)
 	struct reading *r = arg;
 	struct history_seq b;
 	int64_t pos = sqlite3_column_int64(s, 0);
+	uint32_t *w;
 
 	b.name = (const char *)sqlite3_column_text(s, 1);
 	b.started = sqlite3_column_int64(s, 2);
@@ -280,11 +286,17 @@ static int backup_row(void *arg, sqlite3_stmt *s)
 		return ROW_BAD;
 	if (pos != (int64_t)r->count)
 		return ROW_BAD;
-	if (r->count >= r->n || strcmp(r->seq[r->count].name, b.name) != 0 ||
-	    r->seq[r->count].started != b.started || r->seq[r->count].finished != b.finished ||
-	    r->seq[r->count].size != b.size)
+	/* still there, unchanged, in the same order: later in seq than the
+	 * one before (backups listed since may sit anywhere) */
+	while (r->next < r->n && strcmp(r->seq[r->next].name, b.name) != 0)
+		r->next++;
+	if (r->next == r->n || r->seq[r->next].started != b.started ||
+	    r->seq[r->next].finished != b.finished || r->seq[r->next].size != b.size)
 		return ROW_STALE;
-	r->count++;
+	if ((w = cst_grow(r->where, &r->cap_where, r->count, sizeof(*w), 64)) == NULL)
+		return CST_ENOMEM;
+	r->where = w;
+	r->where[r->count++] = (uint32_t)r->next++;
 	return 0;
 }
 
@@ -345,25 +357,33 @@ static int rec_row(void *arg, sqlite3_stmt *s)
 		if ((rec.path = history_key_intern(r->h, path)) == NULL)
 			return CST_ENOMEM;
 	}
-	return history_add_rec(r->h, (uint32_t)tbl, rel, &rec, (uint32_t)ord, (int)own);
+	return history_add_rec(r->h, (uint32_t)tbl, rel, &rec, r->where[ord], (int)own);
 }
 
 int history_cache_read(struct history_cache *c, struct history *h, const struct history_seq *seq,
-		       size_t n, size_t *n_cached)
+		       size_t n, unsigned char *cached, size_t *n_cached)
 {
-	struct reading r = { c, h, seq, n, 0, 0 };
+	struct reading r;
+	size_t i;
 	int rc;
 
+	memset(&r, 0, sizeof(r));
+	r.c = c;
+	r.h = h;
+	r.seq = seq;
+	r.n = n;
 	*n_cached = 0;
 	c->replace = 1;
 	rc = each_row(c, "SELECT v FROM hist_meta WHERE k = 'identity'", identity_row, &r);
 	if (rc == 0 && !r.identity_ok)
-		return 0;	/* new, or written for another store */
+		goto out;	/* new, or written for another store */
 	if (rc == 0)
 		rc = each_row(c, "SELECT pos, name, started, finished, size, sum FROM hist_backup "
 			      "ORDER BY pos", backup_row, &r);
-	if (rc == ROW_STALE || (rc == 0 && r.count == 0))
-		return 0;	/* a backup went, or none cached yet */
+	if (rc == ROW_STALE || (rc == 0 && r.count == 0)) {
+		rc = 0;		/* a backup went, or none cached yet */
+		goto out;
+	}
 	if (rc == 0)
 		rc = each_row(c, "SELECT id, ks, cf, sum FROM hist_table ORDER BY id", table_row, &r);
 	if (rc == 0)
@@ -372,15 +392,21 @@ int history_cache_read(struct history_cache *c, struct history *h, const struct 
 		rc = each_row(c, "SELECT tbl, rel, kind, rec, path, own, ord, sum FROM hist_rec",
 			      rec_row, &r);
 	if (rc == 0) {
+		for (i = 0; i < r.count; i++)
+			cached[r.where[i]] = 1;
 		c->n_cached = *n_cached = r.count;
 		c->n_tables = h->n_tables;
 		c->replace = 0;
-		return 0;
+		goto out;
 	}
 	if (rc == ROW_BAD)
 		warn(c, "a row fails its check", READ_ALL);
 	history_reset(h);	/* what was read of it goes too */
-	return rc == CST_ENOMEM ? rc : 0;
+	if (rc != CST_ENOMEM)
+		rc = 0;
+out:
+	free(r.where);
+	return rc;
 }
 
 /* ---- writing ---------------------------------------------------------------- */
@@ -504,10 +530,13 @@ static int dirty(const struct history *h)
 }
 
 int history_cache_write(struct history_cache *c, struct history *h, const struct history_seq *seq,
-			size_t n)
+			size_t n, int append)
 {
 	struct writing w;
 	int failed;
+
+	if (!append)
+		c->replace = 1;	/* positions moved: every row again */
 
 	if (!c->replace && n == c->n_cached && !dirty(h))
 		return 0;	/* nothing new */

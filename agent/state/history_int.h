@@ -78,11 +78,14 @@ int history_same_file(const struct history *h, size_t first, size_t i);
 /*
  * The state database's copy (history_cache.c). `seq` is the node's usable
  * backups in order, as this run sees them. history_cache_read() fills the
- * empty history `h` from the database when its backups are a prefix of
- * seq, and says in *n_cached how many (0: nothing usable, h left empty).
- * history_cache_write() stores h's backups `seq[0..n)` and what changed.
- * Neither fails a run: a problem is one warning (returned 0) and the cache
- * is not used; only CST_ENOMEM is returned.
+ * empty history `h` from the database when every backup it holds is still
+ * in seq, unchanged and in the same order; sets cached[i] for those (orders
+ * are positions in seq) and says in *n_cached how many (0: nothing usable,
+ * h left empty). history_cache_write() stores h and its backups `seq[0..n)`:
+ * only what changed when `append` (the cached backups are the first ones
+ * of seq and positions did not move), else every row again. Neither fails
+ * a run: a problem is one warning (returned 0) and the cache is not used;
+ * only CST_ENOMEM is returned.
  */
 struct history_seq {
 	const char *name;
@@ -93,9 +96,9 @@ struct history_cache;
 int history_cache_open(struct history_cache **out, const char *state_dir, const char *fqdn,
 		       const char *identity);
 int history_cache_read(struct history_cache *c, struct history *h, const struct history_seq *seq,
-		       size_t n, size_t *n_cached);
+		       size_t n, unsigned char *cached, size_t *n_cached);
 int history_cache_write(struct history_cache *c, struct history *h, const struct history_seq *seq,
-			size_t n);
+			size_t n, int append);
 void history_cache_close(struct history_cache *c);
 
 #endif

@@ -13,6 +13,7 @@
 #include "history_int.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,7 +232,8 @@ struct fetcher {
 	struct storage *st;
 	const char *prefix, *fqdn;
 	const struct history_seq *seq;
-	size_t from, n;
+	const size_t *todo;		/* positions in seq to fetch */
+	size_t n_todo;
 	struct fetch_result *res;
 	pthread_mutex_t lock;		/* over h, next, failed */
 	size_t next;
@@ -248,9 +250,9 @@ static void *fetch_thread(void *arg)
 		int rc, state = 0;
 
 		pthread_mutex_lock(&f->lock);
-		i = f->failed ? f->n : f->next++;
+		i = f->failed || f->next >= f->n_todo ? SIZE_MAX : f->todo[f->next++];
 		pthread_mutex_unlock(&f->lock);
-		if (i >= f->n)
+		if (i == SIZE_MAX)
 			break;
 		rc = fetch_one(f->h, &f->lock, f->st, f->prefix, f->fqdn, f->seq[i].name, (uint32_t)i,
 			       &state);
@@ -273,18 +275,18 @@ static void *fetch_thread(void *arg)
 	return NULL;
 }
 
-/* Fetch seq[from..n), `parallel` at a time, into f->res. */
-static int fetch_all(struct fetcher *f, size_t from, unsigned parallel)
+/* Fetch seq[todo[...]], `parallel` at a time, into f->res. */
+static int fetch_all(struct fetcher *f, unsigned parallel)
 {
 	pthread_t threads[MAX_FETCHERS];
 	unsigned t, started = 0, want;
 
-	f->next = from;
+	f->next = 0;
 	want = parallel ? parallel : 1;
 	if (want > MAX_FETCHERS)
 		want = MAX_FETCHERS;
-	if (f->n - from < want)
-		want = (unsigned)(f->n - from);
+	if (f->n_todo < want)
+		want = (unsigned)f->n_todo;
 	if (want <= 1) {
 		fetch_thread(f);
 	} else {
@@ -360,15 +362,18 @@ static int usable_backups(struct history_seq **out, size_t *n_out, struct histor
 }
 
 /* Warnings and flags for the manifests that could not be read, in backup
- * order; *merged gets the backups that were, for the cache. */
+ * order; *merged gets the backups that were (or were cached), for the
+ * cache. */
 static void report(struct history *h, struct storage *st, const char *prefix, const char *fqdn,
-		   const struct history_seq *seq, struct fetch_result *res, size_t from, size_t n,
-		   struct history_seq *merged, size_t *n_merged)
+		   const struct history_seq *seq, const unsigned char *cached,
+		   struct fetch_result *res, size_t n, struct history_seq *merged, size_t *n_merged)
 {
 	size_t i;
 
-	for (i = from; i < n; i++) {
-		if (res[i].state == FETCH_MERGED) {
+	for (i = 0; i < n; i++) {
+		if (cached[i]) {
+			merged[(*n_merged)++] = seq[i];
+		} else if (res[i].state == FETCH_MERGED) {
 			merged[(*n_merged)++] = seq[i];
 			h->counts.manifests_read++;
 		} else if (res[i].state == FETCH_DAMAGED) {
@@ -386,7 +391,8 @@ static void report(struct history *h, struct storage *st, const char *prefix, co
 /* Orders were positions in seq; make them positions among the backups
  * merged, which is what the cache records (a skipped manifest leaves no
  * gap a later run would not see). Monotonic, so newest stays newest. */
-static int renumber(struct history *h, const struct fetch_result *res, size_t n_cached, size_t n)
+static int renumber(struct history *h, const unsigned char *cached, const struct fetch_result *res,
+		    size_t n, int *append)
 {
 	uint32_t *rank = cst_calloc(n ? n : 1, sizeof(*rank)), r = 0;
 	size_t i;
@@ -395,33 +401,43 @@ static int renumber(struct history *h, const struct fetch_result *res, size_t n_
 		return CST_ENOMEM;
 	for (i = 0; i < n; i++) {
 		rank[i] = r;
-		if (i < n_cached || res[i].state == FETCH_MERGED)
+		if (cached[i] || res[i].state == FETCH_MERGED)
 			r++;
 	}
 	for (i = 0; i < h->n_entries; i++)
 		if (h->entries[i].order < n)
 			h->entries[i].order = rank[h->entries[i].order];
+	/* the cached backups come first: their positions did not move, and
+	 * the cache is only added to */
+	*append = 1;
+	for (i = 0; i < n && cached[i]; i++)
+		;
+	for (; *append && i < n; i++)
+		if (cached[i])
+			*append = 0;
 	free(rank);
 	return 0;
 }
 
-/* The cache, when configured: read into the empty h, *n_cached of seq. */
+/* The cache, when configured: read into the empty h, cached[i] set for
+ * the backups it held. */
 static int cache_read(struct history_cache **c, struct history *h, const struct history_opts *o,
-		      const char *fqdn, const struct history_seq *seq, size_t n, size_t *n_cached)
+		      const char *fqdn, const struct history_seq *seq, size_t n,
+		      unsigned char *cached)
 {
+	size_t n_cached = 0;
 	int rc;
 
-	*n_cached = 0;
 	if (o == NULL || o->state_dir == NULL)
 		return 0;
 	if ((rc = history_cache_open(c, o->state_dir, fqdn, o->identity ? o->identity : "")) != 0)
 		return rc;
 	if (*c == NULL)
 		return 0;
-	if ((rc = history_cache_read(*c, h, seq, n, n_cached)) != 0)
+	if ((rc = history_cache_read(*c, h, seq, n, cached, &n_cached)) != 0)
 		return rc;
 	history_mark_clean(h);
-	h->counts.manifests_cached = *n_cached;
+	h->counts.manifests_cached = n_cached;
 	return 0;
 }
 
@@ -432,36 +448,42 @@ int history_load_opts(struct history **out, struct storage *st, const char *pref
 	struct history *h = NULL;
 	struct history_cache *cache = NULL;
 	struct history_seq *seq = NULL, *merged = NULL;
+	unsigned char *cached = NULL;
+	size_t *todo = NULL;
 	struct fetcher f;
-	size_t i, n = 0, n_cached = 0, n_merged;
-	int rc;
+	size_t i, n = 0, n_merged = 0;
+	int rc, append;
 
 	*out = NULL;
 	memset(&f, 0, sizeof(f));
 	pthread_mutex_init(&f.lock, NULL);
 	if ((rc = history_new(&h, prefix, fqdn)) != 0 || (rc = catalog_load(&cat, st, prefix)) != 0 ||
-	    (rc = usable_backups(&seq, &n, h, cat, fqdn)) != 0 ||
-	    (rc = cache_read(&cache, h, o, fqdn, seq, n, &n_cached)) != 0)
+	    (rc = usable_backups(&seq, &n, h, cat, fqdn)) != 0)
 		goto out;
 	if ((f.res = cst_calloc(n ? n : 1, sizeof(*f.res))) == NULL ||
-	    (merged = cst_calloc(n ? n : 1, sizeof(*merged))) == NULL) {
+	    (merged = cst_calloc(n ? n : 1, sizeof(*merged))) == NULL ||
+	    (cached = cst_calloc(n ? n : 1, 1)) == NULL ||
+	    (todo = cst_calloc(n ? n : 1, sizeof(*todo))) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
+	if ((rc = cache_read(&cache, h, o, fqdn, seq, n, cached)) != 0)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (!cached[i])
+			todo[f.n_todo++] = i;
 	f.h = h;
 	f.st = st;
 	f.prefix = prefix;
 	f.fqdn = fqdn;
 	f.seq = seq;
-	f.n = n;
-	if ((rc = fetch_all(&f, n_cached, o ? o->parallel : 1)) != 0)
+	f.todo = todo;
+	if ((rc = fetch_all(&f, o ? o->parallel : 1)) != 0)
 		goto out;
-	memcpy(merged, seq, n_cached * sizeof(*merged));
-	n_merged = n_cached;
-	report(h, st, prefix, fqdn, seq, f.res, n_cached, n, merged, &n_merged);
-	if ((rc = renumber(h, f.res, n_cached, n)) != 0)
+	report(h, st, prefix, fqdn, seq, cached, f.res, n, merged, &n_merged);
+	if ((rc = renumber(h, cached, f.res, n, &append)) != 0)
 		goto out;
-	if (cache != NULL && (rc = history_cache_write(cache, h, merged, n_merged)) != 0)
+	if (cache != NULL && (rc = history_cache_write(cache, h, merged, n_merged, append)) != 0)
 		goto out;
 	history_seal(h, n_merged);
 	*out = h;
@@ -474,6 +496,8 @@ out:
 	history_cache_close(cache);
 	free(seq);
 	free(merged);
+	free(cached);
+	free(todo);
 	catalog_free(cat);
 	history_free(h);
 	return rc;

@@ -377,6 +377,20 @@ static void test_cache(void **state)
 	assert_int_equal(storage_put_buf(st, "index/backup_index/b3/finished_" FQDN "_3002_1_0.timestamp",
 					 "1", 1, 0), 0);
 	load_is(st, &o, 0, 3, ref);
+	/* a backup listed between cached ones (it started earlier): the
+	 * cached ones stay, it alone is read, and the answers are a fresh
+	 * load's (its record is older than b3's of the same kind) */
+	{
+		struct manifest_object b25[2];
+
+		object(&b25[0], POOL "@b25/nb-1-big-Data.db", MD5_B, 11, KEY_1);
+		object(&b25[1], POOL "nb-2-big-Data.db", MD5_B, 20, NULL);
+		put_backup(st, "b25", 2500, 1, b25, 2);
+	}
+	free(ref);
+	ref = fresh(st);
+	load_is(st, &o, 3, 1, ref);
+	load_is(st, &o, 4, 0, ref);
 	/* the database deleted: the same again, every manifest read */
 	{
 		char *wal = cst_sprintf("%s-wal", dbfile), *shm = cst_sprintf("%s-shm", dbfile);
@@ -387,8 +401,8 @@ static void test_cache(void **state)
 		free(wal);
 		free(shm);
 	}
-	load_is(st, &o, 0, 3, ref);
-	load_is(st, &o, 3, 0, ref);
+	load_is(st, &o, 0, 4, ref);
+	load_is(st, &o, 4, 0, ref);
 	free(ref);
 	free(ref2);
 	free(dbfile);
