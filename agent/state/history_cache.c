@@ -28,9 +28,6 @@
 #include "statedb.h"
 #include "util.h"
 
-#define KIND_LEN 33
-#define REC_LEN 97
-
 struct history_cache {
 	struct statedb *db;
 	const char *identity;
@@ -39,144 +36,6 @@ struct history_cache {
 	int replace;			/* write everything again */
 	int warned;
 };
-
-/* ---- encoding ------------------------------------------------------------- */
-
-static unsigned char *put64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		*p++ = (unsigned char)(v >> (8 * i));
-	return p;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static unsigned char *put(unsigned char *p, const void *v, size_t n)
-{
-	memcpy(p, v, n);
-	return p + n;
-}
-
-/* What makes two records of one file interchangeable (history.c's rec_same). */
-static void kind_of(unsigned char out[KIND_LEN], const struct manifest_rec *r)
-{
-	unsigned char *p = put64(out, r->source_size);
-
-	p = put(p, r->source_md5, 16);
-	*p++ = r->encrypted;
-	put(p, r->key_id, 8);
-}
-
-static void rec_encode(unsigned char out[REC_LEN], const struct manifest_rec *r)
-{
-	unsigned char *p = put64(out, r->size);
-
-	p = put64(p, r->source_size);
-	p = put(p, r->md5, 16);
-	p = put(p, r->source_md5, 16);
-	p = put(p, r->salt, 32);
-	p = put(p, r->key_id, 8);
-	p = put(p, r->etag_tail, 7);
-	*p++ = r->encrypted;
-	*p = r->no_md5;
-}
-
-/* 0, or -1 when the bytes cannot be a record this version wrote. */
-static int rec_decode(struct manifest_rec *r, const unsigned char in[REC_LEN])
-{
-	memset(r, 0, sizeof(*r));
-	r->size = get64(in);
-	r->source_size = get64(in + 8);
-	memcpy(r->md5, in + 16, 16);
-	memcpy(r->source_md5, in + 32, 16);
-	memcpy(r->salt, in + 48, 32);
-	memcpy(r->key_id, in + 80, 8);
-	memcpy(r->etag_tail, in + 88, 7);
-	r->encrypted = in[95];
-	r->no_md5 = in[96];
-	if (r->etag_tail[6] != '\0' || r->encrypted > 1 || r->no_md5 > 1)
-		return -1;
-	return 0;
-}
-
-/* FNV-1a 64 over the fields of a row: damage SQLite's own checks miss makes
- * the cache unusable, never a wrong record. */
-struct sum {
-	uint64_t h;
-};
-
-static void sum_bytes(struct sum *s, const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		s->h = (s->h ^ b[i]) * 0x100000001b3ull;
-}
-
-static void sum_u64(struct sum *s, uint64_t v)
-{
-	unsigned char b[8];
-
-	put64(b, v);
-	sum_bytes(s, b, 8);
-}
-
-static void sum_str(struct sum *s, const char *str)
-{
-	if (str == NULL)
-		sum_u64(s, UINT64_MAX);
-	else
-		sum_bytes(s, str, strlen(str) + 1);
-}
-
-#define SUM0 { 0xcbf29ce484222325ull }
-
-static int64_t backup_sum(const struct history_seq *b)
-{
-	struct sum s = SUM0;
-
-	sum_str(&s, b->name);
-	sum_u64(&s, (uint64_t)b->started);
-	sum_u64(&s, (uint64_t)b->finished);
-	sum_u64(&s, b->size);
-	return (int64_t)s.h;
-}
-
-static int64_t table_sum(uint64_t id, const char *ks, const char *cf)
-{
-	struct sum s = SUM0;
-
-	sum_u64(&s, id);
-	sum_str(&s, ks);
-	sum_str(&s, cf);
-	return (int64_t)s.h;
-}
-
-static int64_t rec_sum(uint64_t tbl, const char *rel, const unsigned char *kind,
-		       const unsigned char *rec, const char *path, uint64_t own, uint64_t ord)
-{
-	struct sum s = SUM0;
-
-	sum_u64(&s, tbl);
-	sum_str(&s, rel);
-	sum_bytes(&s, kind, KIND_LEN);
-	sum_bytes(&s, rec, REC_LEN);
-	sum_str(&s, path);
-	sum_u64(&s, own);
-	sum_u64(&s, ord);
-	return (int64_t)s.h;
-}
 
 /* ---- open and close -------------------------------------------------------- */
 
@@ -282,7 +141,7 @@ static int backup_row(void *arg, sqlite3_stmt *s)
 	b.started = sqlite3_column_int64(s, 2);
 	b.finished = sqlite3_column_int64(s, 3);
 	b.size = (uint64_t)sqlite3_column_int64(s, 4);
-	if (b.name == NULL || sqlite3_column_int64(s, 5) != backup_sum(&b))
+	if (b.name == NULL || sqlite3_column_int64(s, 5) != hcache_backup_sum(&b))
 		return ROW_BAD;
 	if (pos != (int64_t)r->count)
 		return ROW_BAD;
@@ -309,7 +168,7 @@ static int table_row(void *arg, sqlite3_stmt *s)
 	uint32_t got;
 	int rc;
 
-	if (ks == NULL || cf == NULL || sqlite3_column_int64(s, 3) != table_sum((uint64_t)id, ks, cf) ||
+	if (ks == NULL || cf == NULL || sqlite3_column_int64(s, 3) != hcache_table_sum((uint64_t)id, ks, cf) ||
 	    id != (int64_t)r->h->n_tables)
 		return ROW_BAD;
 	if ((rc = history_table_add(r->h, ks, cf, &got)) != 0)
@@ -335,19 +194,19 @@ static int rec_row(void *arg, sqlite3_stmt *s)
 	const char *rel = (const char *)sqlite3_column_text(s, 1);
 	const char *path = (const char *)sqlite3_column_text(s, 4);
 	const unsigned char *kind = sqlite3_column_blob(s, 2), *blob = sqlite3_column_blob(s, 3);
-	unsigned char want[KIND_LEN];
+	unsigned char want[HCACHE_KIND_LEN];
 	struct manifest_rec rec;
 
-	if (rel == NULL || kind == NULL || blob == NULL || sqlite3_column_bytes(s, 2) != KIND_LEN ||
-	    sqlite3_column_bytes(s, 3) != REC_LEN ||
-	    sqlite3_column_int64(s, 7) != rec_sum((uint64_t)tbl, rel, kind, blob, path,
+	if (rel == NULL || kind == NULL || blob == NULL || sqlite3_column_bytes(s, 2) != HCACHE_KIND_LEN ||
+	    sqlite3_column_bytes(s, 3) != HCACHE_REC_LEN ||
+	    sqlite3_column_int64(s, 7) != hcache_rec_sum((uint64_t)tbl, rel, kind, blob, path,
 						  (uint64_t)own, (uint64_t)ord))
 		return ROW_BAD;
 	if (tbl < 0 || (size_t)tbl >= r->h->n_tables || ord < 0 || (size_t)ord >= r->count ||
-	    own < 0 || own > 1 || rec_decode(&rec, blob) != 0)
+	    own < 0 || own > 1 || hcache_rec_decode(&rec, blob) != 0)
 		return ROW_BAD;
-	kind_of(want, &rec);
-	if (memcmp(want, kind, KIND_LEN) != 0)
+	hcache_kind(want, &rec);
+	if (memcmp(want, kind, HCACHE_KIND_LEN) != 0)
 		return ROW_BAD;
 	if (path != NULL) {
 		size_t pl = strlen(path), rl = strlen(rel);
@@ -431,7 +290,7 @@ static int write_backup(struct writing *w, size_t pos, const struct history_seq 
 	sqlite3_bind_int64(w->backup, 3, b->started);
 	sqlite3_bind_int64(w->backup, 4, b->finished);
 	sqlite3_bind_int64(w->backup, 5, (sqlite3_int64)b->size);
-	sqlite3_bind_int64(w->backup, 6, backup_sum(b));
+	sqlite3_bind_int64(w->backup, 6, hcache_backup_sum(b));
 	return step(w->backup);
 }
 
@@ -446,7 +305,7 @@ static int write_table(struct writing *w, const struct history *h, size_t id)
 	sqlite3_bind_int64(w->table, 1, (sqlite3_int64)id);
 	sqlite3_bind_text(w->table, 2, ks, -1, SQLITE_STATIC);
 	sqlite3_bind_text(w->table, 3, nl + 1, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(w->table, 4, table_sum(id, ks, nl + 1));
+	sqlite3_bind_int64(w->table, 4, hcache_table_sum(id, ks, nl + 1));
 	rc = step(w->table);
 	free(ks);
 	return rc;
@@ -460,21 +319,21 @@ static int write_key(struct writing *w, const char *key)
 
 static int write_rec(struct writing *w, const struct entry *e)
 {
-	unsigned char kind[KIND_LEN], rec[REC_LEN];
+	unsigned char kind[HCACHE_KIND_LEN], rec[HCACHE_REC_LEN];
 
-	kind_of(kind, &e->rec);
-	rec_encode(rec, &e->rec);
+	hcache_kind(kind, &e->rec);
+	hcache_rec_encode(rec, &e->rec);
 	sqlite3_bind_int64(w->rec, 1, e->table);
 	sqlite3_bind_text(w->rec, 2, e->rel, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(w->rec, 3, kind, KIND_LEN, SQLITE_STATIC);
-	sqlite3_bind_blob(w->rec, 4, rec, REC_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(w->rec, 3, kind, HCACHE_KIND_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(w->rec, 4, rec, HCACHE_REC_LEN, SQLITE_STATIC);
 	if (e->rec.path)
 		sqlite3_bind_text(w->rec, 5, e->rec.path, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(w->rec, 5);
 	sqlite3_bind_int64(w->rec, 6, e->own_taken);
 	sqlite3_bind_int64(w->rec, 7, e->order);
-	sqlite3_bind_int64(w->rec, 8, rec_sum(e->table, e->rel, kind, rec, e->rec.path, e->own_taken,
+	sqlite3_bind_int64(w->rec, 8, hcache_rec_sum(e->table, e->rel, kind, rec, e->rec.path, e->own_taken,
 					      e->order));
 	return step(w->rec);
 }

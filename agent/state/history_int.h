@@ -14,6 +14,8 @@
 #include "manifest.h"
 #include "util.h"
 
+struct storage;
+
 #define HISTORY_MAX_TABLES ((1u << 28) - 1)
 
 struct entry {
@@ -76,6 +78,23 @@ size_t history_first_of(const struct history *h, const char *ks, const char *cf,
 int history_same_file(const struct history *h, size_t first, size_t i);
 
 /*
+ * Fetch the manifests of seq[todo[0..n_todo)], `parallel` at a time
+ * (history_fetch.c), merging each whole one into h at its position in seq.
+ * res[i] (of seq's size, zeroed) says how seq[i] went; a damaged or missing
+ * manifest is not a failure (res[i].why, owned by the caller, says why).
+ * 0, or the first storage error or CST_ENOMEM.
+ */
+enum { HISTORY_FETCH_MERGED = 1, HISTORY_FETCH_DAMAGED, HISTORY_FETCH_MISSING };
+struct history_fetch_result {
+	int state;
+	char *why;
+};
+struct history_seq;
+int history_fetch(struct history *h, struct storage *st, const char *prefix, const char *fqdn,
+		  const struct history_seq *seq, const size_t *todo, size_t n_todo, unsigned parallel,
+		  struct history_fetch_result *res);
+
+/*
  * The state database's copy (history_cache.c). `seq` is the node's usable
  * backups in order, as this run sees them. history_cache_read() fills the
  * empty history `h` from the database when every backup it holds is still
@@ -100,5 +119,18 @@ int history_cache_read(struct history_cache *c, struct history *h, const struct 
 int history_cache_write(struct history_cache *c, struct history *h, const struct history_seq *seq,
 			size_t n, int append);
 void history_cache_close(struct history_cache *c);
+
+/* A cache row's fields (history_cache_row.c): the bytes that make two
+ * records of a file interchangeable (`kind`), the whole record (`rec`;
+ * decode: 0, or -1 for bytes no record gives), and each table's row sum. */
+#define HCACHE_KIND_LEN 33
+#define HCACHE_REC_LEN 97
+void hcache_kind(unsigned char out[HCACHE_KIND_LEN], const struct manifest_rec *r);
+void hcache_rec_encode(unsigned char out[HCACHE_REC_LEN], const struct manifest_rec *r);
+int hcache_rec_decode(struct manifest_rec *r, const unsigned char in[HCACHE_REC_LEN]);
+int64_t hcache_backup_sum(const struct history_seq *b);
+int64_t hcache_table_sum(uint64_t id, const char *ks, const char *cf);
+int64_t hcache_rec_sum(uint64_t tbl, const char *rel, const unsigned char *kind,
+		       const unsigned char *rec, const char *path, uint64_t own, uint64_t ord);
 
 #endif
