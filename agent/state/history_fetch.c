@@ -251,7 +251,6 @@ static void *fetch_thread(void *arg)
 		    (f->res[i].why = cst_strdup(cst_error_msg())) == NULL)
 			rc = CST_ENOMEM;
 		f->res[i].state = state;
-		cst_error_clear();
 		if (rc != 0) {
 			pthread_mutex_lock(&f->lock);
 			if (!f->failed) {
@@ -262,6 +261,7 @@ static void *fetch_thread(void *arg)
 			pthread_mutex_unlock(&f->lock);
 			break;
 		}
+		cst_error_clear();	/* a damaged one's message is in why */
 	}
 	return NULL;
 }

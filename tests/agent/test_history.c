@@ -1,4 +1,5 @@
 /* history: what a differential run may reuse, from manifests on real storage. */
+#define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -211,6 +212,7 @@ static void test_merge_whole(void **state)
 	struct history *h = NULL;
 	char *key, *json = NULL, *bad;
 	size_t len;
+	uint64_t size;
 
 	(void)state;
 	assert_int_equal(storage_open(&st, &cfg), 0);
@@ -230,6 +232,17 @@ static void test_merge_whole(void **state)
 	assert_null(history_find(h, "ks", CF, "nb-2-big-Data.db", 20, MD5_A, plaintext, NULL));
 	assert_false(history_key_taken(h, POOL "nb-1-big-Data.db"));
 	history_free(h);
+	h = NULL;
+	/* a storage error is no damaged manifest: the load fails, flags nothing */
+	assert_int_equal(storage_delete(st, "index/backup_index/b1/damaged_" FQDN), 0);
+	storage_close(st);
+	setenv("CASSETTE_STORAGE_FAULTS", "get:1+:eio", 1);
+	assert_int_equal(storage_open(&st, &cfg), 0);
+	unsetenv("CASSETTE_STORAGE_FAULTS");
+	assert_int_equal(history_load(&h, st, "", FQDN), CST_EIO);
+	assert_null(h);
+	assert_non_null(strstr(cst_error_msg(), "injected fault"));
+	assert_int_equal(storage_head(st, "index/backup_index/b1/damaged_" FQDN, &size), CST_ENOTFOUND);
 	free(json);
 	free(key);
 	storage_close(st);
