@@ -84,13 +84,13 @@ static int print_json(const struct catalog *cat, const char *only_fqdn)
 				"complete", n->finished != 0, "damaged", n->damaged,
 				"files", (json_int_t)n->files, "size", (json_int_t)n->bytes));
 		}
-		item = json_pack("{s:s,s:I,s:o,s:b,s:b,s:s,s:I,s:I,s:o,s:{s:b,s:b,s:I,s:I}}", "name",
+		item = json_pack("{s:s,s:I,s:o,s:b,s:b,s:s,s:I,s:I,s:o,s:{s:b,s:I,s:I}}", "name",
 				 b->name, "started", (json_int_t)t.started,
 				 "finished", t.finished ? json_integer(t.finished) : json_null(),
 				 "complete", t.complete == t.nodes, "damaged", t.damaged,
 				 "mode", t.differential ? "differential" : "full",
 				 "files", (json_int_t)t.files, "size", (json_int_t)t.bytes, "nodes", nodes,
-				 "cluster", "complete", t.cluster_complete, "damaged", t.cluster_damaged,
+				 "cluster", "complete", t.cluster_complete,
 				 "nodes_finished", (json_int_t)t.cluster_finished,
 				 "nodes", (json_int_t)t.cluster_nodes);
 		json_array_append_new(arr, item);
