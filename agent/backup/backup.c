@@ -82,6 +82,7 @@ struct run {
 	int64_t started;
 	uint64_t files, bytes, new_files, new_bytes, stored_bytes;
 	uint64_t resumed_files, resumed_bytes;	/* kept from an interrupted run */
+	uint64_t stored_again;		/* their earlier object was missing or damaged */
 };
 
 /* An earlier object can stand for this file only if it is stored the way
@@ -327,6 +328,7 @@ static int back_up_file(struct run *r, struct pipeline *p, size_t i)
 	const struct manifest_rec *old = NULL;
 	unsigned char md5[16];
 	uint64_t size = f->size;
+	char hex[33];
 	int have = 0, rc = 0;
 
 	if (!r->full && (old = find_unchanged(r, p, i, md5, &size, &have, &rc)) == NULL && rc != 0)
@@ -337,7 +339,17 @@ static int back_up_file(struct run *r, struct pipeline *p, size_t i)
 	}
 	if (r->journaled > 0 && (rc = try_resume(r, p, i, md5, &size, &have)) != 0)
 		return rc < 0 ? rc : 0;
-	return store_new(r, p, f, res);
+	if ((rc = store_new(r, p, f, res)) != 0 || r->full)
+		return rc;
+	/* would an earlier object have stood for it, had storage still held it? */
+	cst_hex(hex, res->rec->source_md5, 16);
+	if (history_lost(r->hist, f->keyspace, f->table, f->rel, res->rec->source_size, hex,
+			 reusable, r)) {
+		pthread_mutex_lock(&r->lock);
+		r->stored_again++;
+		pthread_mutex_unlock(&r->lock);
+	}
+	return 0;
 }
 
 static void fail_run(struct run *r, int rc)
@@ -704,6 +716,16 @@ static void print_summary(const struct run *r)
 		printf("resumed: %" PRIu64 " of the new file%s (%s) were stored by the interrupted run "
 		       "and kept, not uploaded again\n", r->resumed_files, r->new_files == 1 ? "" : "s",
 		       cmd_human_bytes(a, sizeof(a), r->resumed_bytes));
+	if (r->stored_again > 0) {
+		struct history_counts hl;
+
+		history_counts(r->hist, &hl);
+		fprintf(stderr, "cassette: warning: %" PRIu64 " file%s stored again: the object an "
+			"earlier backup of node %s holds for %s is gone (the pool check found %zu "
+			"missing, %zu of another size, %zu recorded damaged)\n", r->stored_again,
+			r->stored_again == 1 ? "" : "s", r->cfg->fqdn, r->stored_again == 1 ? "it" : "them",
+			hl.objects_missing, hl.objects_resized, hl.objects_damaged);
+	}
 	if (r->tokens_unknown != NULL)
 		fprintf(stderr, "cassette: warning: tokenmap.json holds node %s alone, without tokens (%s): "
 			"this backup cannot seed a new cluster\n", r->cfg->fqdn, r->tokens_unknown);
@@ -742,6 +764,35 @@ static int clean_store(struct run *r)
 			"under %s\n", n, n == 1 ? "" : "s", node);
 	free(node);
 	return rc;
+}
+
+/*
+ * What earlier backups of the node hold, checked against one listing of its
+ * pool. Manifests an earlier run read come from the state database (keyed
+ * also by where the storage is: another bucket is another history).
+ */
+static int load_history(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+	struct history_opts ho;
+	char *identity;
+	int rc;
+
+	identity = cst_sprintf("%s\n%s:%u\n%s\n%s\n%s", cfg->storage_provider,
+			       cfg->host ? cfg->host : "", cfg->port,
+			       cfg->bucket_name ? cfg->bucket_name : "",
+			       cfg->base_path ? cfg->base_path : "", cfg->prefix);
+	if (identity == NULL)
+		return CST_ENOMEM;
+	memset(&ho, 0, sizeof(ho));
+	ho.state_dir = cfg->state_dir;
+	ho.identity = identity;
+	ho.parallel = cfg->concurrent_transfers;
+	rc = history_load_opts(&r->hist, r->st, cfg->prefix, cfg->fqdn, &ho);
+	free(identity);
+	if (rc != 0 || (rc = history_check_pool(r->hist, r->st, cfg->prefix, cfg->fqdn)) != 0)
+		return rc;
+	return 0;
 }
 
 /* Phase 1 of a cluster backup: the snapshot only, nothing in storage. */
@@ -830,7 +881,7 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 		rc = prepare_only(&r, tag, ctimes);
 		goto out;
 	}
-	if (!r.full && (rc = history_load(&r.hist, r.st, cfg->prefix, cfg->fqdn)) != 0)
+	if (!r.full && (rc = load_history(&r)) != 0)
 		goto out;
 	if ((rc = journal_open(&r.journal, cfg, r.name, r.full, r.key_id, &r.journaled)) != 0)
 		goto out;

@@ -17,6 +17,8 @@ struct totals {
 	int64_t started, finished;	/* finished = 0 unless every node finished */
 	uint64_t files, bytes;
 	int differential;
+	int damaged;			/* a node's manifest is unreadable (damaged_ flag) */
+	int cluster_damaged;		/* ... of any node of the backup */
 	int cluster_complete;		/* every node of the cluster finished */
 	size_t cluster_finished, cluster_nodes;
 };
@@ -42,12 +44,15 @@ static void sum(struct totals *t, const struct catalog_backup *b, const char *on
 		t->files += n->files;
 		t->bytes += n->bytes;
 		t->differential |= n->differential;
+		t->damaged |= n->damaged;
 	}
 	if (t->complete != t->nodes)
 		t->finished = 0;
 	t->cluster_complete = catalog_cluster_complete(b, &t->cluster_nodes);
-	for (i = 0; i < b->n_nodes; i++)
+	for (i = 0; i < b->n_nodes; i++) {
 		t->cluster_finished += b->nodes[i].finished != 0;
+		t->cluster_damaged |= b->nodes[i].damaged;
+	}
 }
 
 static int print_json(const struct catalog *cat, const char *only_fqdn)
@@ -73,16 +78,16 @@ static int print_json(const struct catalog *cat, const char *only_fqdn)
 
 			if (only_fqdn && strcmp(n->fqdn, only_fqdn) != 0)
 				continue;
-			json_array_append_new(nodes, json_pack("{s:s,s:I,s:o,s:b,s:I,s:I}", "fqdn", n->fqdn,
-				"started", (json_int_t)n->started,
+			json_array_append_new(nodes, json_pack("{s:s,s:I,s:o,s:b,s:b,s:I,s:I}", "fqdn",
+				n->fqdn, "started", (json_int_t)n->started,
 				"finished", n->finished ? json_integer(n->finished) : json_null(),
-				"complete", n->finished != 0, "files", (json_int_t)n->files,
-				"size", (json_int_t)n->bytes));
+				"complete", n->finished != 0, "damaged", n->damaged,
+				"files", (json_int_t)n->files, "size", (json_int_t)n->bytes));
 		}
-		item = json_pack("{s:s,s:I,s:o,s:b,s:s,s:I,s:I,s:o,s:{s:b,s:I,s:I}}", "name", b->name,
-				 "started", (json_int_t)t.started,
+		item = json_pack("{s:s,s:I,s:o,s:b,s:b,s:s,s:I,s:I,s:o,s:{s:b,s:I,s:I}}", "name",
+				 b->name, "started", (json_int_t)t.started,
 				 "finished", t.finished ? json_integer(t.finished) : json_null(),
-				 "complete", t.complete == t.nodes,
+				 "complete", t.complete == t.nodes, "damaged", t.damaged,
 				 "mode", t.differential ? "differential" : "full",
 				 "files", (json_int_t)t.files, "size", (json_int_t)t.bytes, "nodes", nodes,
 				 "cluster", "complete", t.cluster_complete,
@@ -114,9 +119,10 @@ static void print_text(const struct catalog *cat, const char *only_fqdn)
 		if (shown++ == 0)
 			printf("%-24s %-19s  %-19s  %-12s %8s %10s  %s\n", "NAME", "STARTED (UTC)",
 			       "FINISHED (UTC)", "MODE", "FILES", "SIZE", "CLUSTER (NODES FINISHED)");
+		/* a damaged manifest cannot be restored: the word says so */
 		snprintf(cluster, sizeof(cluster), "%s (%zu/%zu)",
-			 t.cluster_complete ? "complete" : "incomplete", t.cluster_finished,
-			 t.cluster_nodes);
+			 t.cluster_damaged ? "damaged" : t.cluster_complete ? "complete" : "incomplete",
+			 t.cluster_finished, t.cluster_nodes);
 		printf("%-24s %-19s  %-19s  %-12s %8" PRIu64 " %10s  %s\n", b->name,
 		       cmd_fmt_time(s, sizeof(s), t.started),
 		       t.finished ? cmd_fmt_time(f, sizeof(f), t.finished) : "incomplete",

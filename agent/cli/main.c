@@ -69,7 +69,11 @@ static const char usage_backup[] =
 	"chunk by chunk into encryption_tmp_dir, stores it, and writes the backup's manifest.\n"
 	"  --backup-name NAME  backup name (default: UTC time, YYYYMMDDHHMMSS)\n"
 	"  --mode MODE         differential (default): files whose size and MD5 match this\n"
-	"                      node's earlier manifests are referenced, not stored again;\n"
+	"                      node's earlier manifests are referenced, not stored again,\n"
+	"                      if one listing of the pool shows their object whole (a file\n"
+	"                      whose object is missing, resized or recorded damaged by\n"
+	"                      verify is stored again, with a warning); an unreadable\n"
+	"                      manifest is skipped with a warning and flagged damaged;\n"
 	"                      full: every file is stored again under the backup's folder\n"
 	"  --keep-snapshot     leave the snapshot on disk afterwards\n"
 	"  --verify-hashes     ignore the hash cache ([storage] state_dir): re-read and hash\n"
@@ -84,7 +88,8 @@ static const char usage_list[] =
 	"usage: cassette [--config FILE] list-backups [--output text|json] [--show-all]\n"
 	"\n"
 	"Lists backups from one listing of the storage index. Needs no key and reads no\n"
-	"data object.\n"
+	"data object. A backup whose manifest was found unreadable shows 'damaged' in the\n"
+	"CLUSTER column (json: \"damaged\": true).\n"
 	"  --output FORMAT  text (default) or json\n"
 	"  --show-all       backups of every node, not only this node's\n";
 

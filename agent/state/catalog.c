@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "catalog.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,20 @@ static struct catalog_node *node_for(struct catalog_backup *b, const char *fqdn)
 	return n;
 }
 
+/* "manifest_<fqdn>.json", the index copy of a node's manifest. */
+static int is_manifest_copy(const char *obj)
+{
+	size_t n = strlen(obj);
+	char fqdn[256];
+
+	if (n <= 14 || n - 14 >= sizeof(fqdn) || strncmp(obj, "manifest_", 9) != 0 ||
+	    strcmp(obj + n - 5, ".json") != 0)
+		return 0;
+	memcpy(fqdn, obj + 9, n - 14);
+	fqdn[n - 14] = '\0';
+	return config_fqdn_is_valid(fqdn);
+}
+
 static int on_key(void *arg, const char *key, uint64_t size)
 {
 	struct scan *sc = arg;
@@ -92,7 +107,6 @@ static int on_key(void *arg, const char *key, uint64_t size)
 	struct catalog_cluster cl;
 	char name[130];
 
-	(void)size;
 	if (slash == NULL || (size_t)(slash - rest) >= sizeof(name))
 		return 0;
 	memcpy(name, rest, (size_t)(slash - rest));
@@ -118,6 +132,14 @@ static int on_key(void *arg, const char *key, uint64_t size)
 			return CST_ENOMEM;
 		b->clusters = grown;
 		b->clusters[b->n_clusters++] = cl;
+	} else if (is_manifest_copy(slash + 1)) {
+		char fqdn[256];
+
+		snprintf(fqdn, sizeof(fqdn), "%.*s", (int)(strlen(slash + 1) - 14), slash + 10);
+		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL ||
+		    (n = node_for(b, fqdn)) == NULL)
+			return CST_ENOMEM;
+		n->manifest_size = size;
 	} else {
 		static const char *const flags[] = { "differential", "damaged", "deleting" };
 		size_t i;

@@ -14,6 +14,7 @@ struct catalog_node {
 	char *fqdn;
 	int64_t started, finished;	/* unix seconds; finished = 0 if not */
 	uint64_t files, bytes;		/* from the finished marker */
+	uint64_t manifest_size;		/* listed size of manifest_<fqdn>.json; 0 if none */
 	int differential;
 	int damaged;			/* damaged_<fqdn>: its manifest is unreadable */
 	int deleting;			/* deleting_<fqdn>: delete-backup or purge began

@@ -29,31 +29,6 @@
 
 #define POOL_BLOCK (1u << 20)
 
-struct entry {
-	struct manifest_rec rec;	/* rec.path interned, NULL at the own key */
-	const char *rel;		/* in strings, or the suffix of rec.path */
-	uint32_t table : 31;		/* index in tables */
-	uint32_t own_taken : 1;		/* some manifest references the own key */
-	uint32_t order;			/* backup order; higher = more recent */
-};
-
-/* An open-addressing set of indices or pointers: 0 / NULL is empty. */
-struct history {
-	size_t n_backups;
-	struct entry *entries;		/* sorted by table, rel, then newest first */
-	size_t n_entries, cap_entries;
-	uint32_t *by_key;		/* entry index + 1, by (table, rel, sizes, MD5, key id) */
-	size_t by_key_cap;
-	const char **keys;		/* interned pool keys other than own keys */
-	size_t n_keys, keys_cap;
-	char *node_pool;		/* "<prefix>/<fqdn>/data/" */
-	char **tables;			/* "ks\n cf" names, index = table id */
-	size_t n_tables, cap_tables;
-	uint32_t *by_table;		/* table id + 1 */
-	size_t by_table_cap;
-	struct cst_strpool strings;	/* interned keys, rels not in a key */
-};
-
 /* ---- small helpers ------------------------------------------------------ */
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -134,7 +109,7 @@ int history_table_add(struct history *h, const char *ks, const char *cf, uint32_
 		*id = h->by_table[i] - 1;
 		return 0;
 	}
-	if (h->n_tables >= (1u << 31) - 1)
+	if (h->n_tables >= HISTORY_MAX_TABLES)
 		return cst_error(CST_ENOMEM, "history: too many tables");
 	if ((p = cst_grow(h->tables, &h->cap_tables, h->n_tables, sizeof(*p), 64)) == NULL)
 		return CST_ENOMEM;
@@ -178,6 +153,15 @@ const char *history_key_intern(struct history *h, const char *key)
 	if ((h->keys[i] = cst_strpool_dup(&h->strings, key)) == NULL)
 		return NULL;
 	h->n_keys++;
+	if (!h->sealed) {	/* for the cache: what to add to it */
+		const char **nk = cst_grow(h->new_keys, &h->cap_new_keys, h->n_new_keys,
+					   sizeof(*nk), 256);
+
+		if (nk == NULL)
+			return NULL;
+		h->new_keys = nk;
+		h->new_keys[h->n_new_keys++] = h->keys[i];
+	}
 	return h->keys[i];
 }
 
@@ -236,9 +220,13 @@ int history_add_rec(struct history *h, uint32_t table, const char *rel,
 	for (i = rec_hash(table, rel, r) & mask; h->by_key[i] != 0; i = (i + 1) & mask) {
 		e = &h->entries[h->by_key[i] - 1];
 		if (rec_same(e, table, rel, r)) {
+			if (own && !e->own_taken)
+				e->own_taken = e->dirty = 1;
+			if (order < e->order)
+				return 0;	/* a newer manifest was merged first */
 			e->rec = *r;	/* e->rel is equal and stays */
 			e->order = order;
-			e->own_taken |= own != 0;
+			e->dirty = 1;
 			return 0;
 		}
 	}
@@ -254,6 +242,8 @@ int history_add_rec(struct history *h, uint32_t table, const char *rel,
 		return CST_ENOMEM;
 	e->table = table;
 	e->own_taken = own != 0;
+	e->dirty = 1;
+	e->present = e->gone = 0;
 	e->order = order;
 	h->by_key[i] = (uint32_t)++h->n_entries;
 	return 0;
@@ -291,9 +281,22 @@ static int cmp_entries(const void *pa, const void *pb)
 	return a->order > b->order ? -1 : a->order < b->order;
 }
 
+void history_mark_clean(struct history *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_entries; i++)
+		h->entries[i].dirty = 0;
+	h->n_new_keys = 0;
+}
+
 void history_seal(struct history *h, size_t n_backups)
 {
 	h->n_backups = n_backups;
+	h->sealed = 1;
+	free(h->new_keys);
+	h->new_keys = NULL;
+	h->n_new_keys = h->cap_new_keys = 0;
 	free(h->by_key);	/* only needed while loading */
 	h->by_key = NULL;
 	h->by_key_cap = 0;
@@ -316,8 +319,7 @@ size_t history_backup_count(const struct history *h)
 	return h->n_backups;
 }
 
-/* The first entry of the file (ks, cf, rel); n_entries when there is none. */
-static size_t first_of(const struct history *h, const char *ks, const char *cf, const char *rel)
+size_t history_first_of(const struct history *h, const char *ks, const char *cf, const char *rel)
 {
 	size_t lo = 0, hi = h->n_entries, slot;
 	uint32_t table;
@@ -339,36 +341,57 @@ static size_t first_of(const struct history *h, const char *ks, const char *cf, 
 	return h->n_entries;
 }
 
-/* 1 when entry i is of the same file as entry `first`. */
-static int same_file(const struct history *h, size_t first, size_t i)
+int history_same_file(const struct history *h, size_t first, size_t i)
 {
 	return i < h->n_entries && h->entries[i].table == h->entries[first].table &&
 	       strcmp(h->entries[i].rel, h->entries[first].rel) == 0;
 }
 
-const struct manifest_rec *history_find(const struct history *h, const char *ks, const char *cf,
-					const char *rel, uint64_t source_size, const char *md5_hex,
-					history_filter_fn filter, void *arg)
+/* The newest entry of the file with these that `filter` accepts, among
+ * those whose `gone` bit is `gone`; NULL when none. */
+static const struct entry *find(const struct history *h, const char *ks, const char *cf,
+				const char *rel, uint64_t source_size, const char *md5_hex,
+				history_filter_fn filter, void *arg, int gone)
 {
-	size_t first = first_of(h, ks, cf, rel), i;
+	size_t first = history_first_of(h, ks, cf, rel), i;
 	unsigned char md5[16];
 
 	if (md5_hex != NULL && cst_unhex(md5, sizeof(md5), md5_hex) != 0) {
 		cst_error_clear();
 		return NULL;
 	}
-	for (i = first; same_file(h, first, i); i++) {
-		const struct manifest_rec *r = &h->entries[i].rec;
+	for (i = first; history_same_file(h, first, i); i++) {
+		const struct entry *e = &h->entries[i];
 		struct manifest_object o;
 
-		if (r->source_size != source_size ||
-		    (md5_hex != NULL && memcmp(r->source_md5, md5, sizeof(md5)) != 0))
+		if (e->rec.source_size != source_size || e->gone != (unsigned)gone ||
+		    (md5_hex != NULL && memcmp(e->rec.source_md5, md5, sizeof(md5)) != 0))
 			continue;
-		manifest_rec_unpack(&o, r);
+		manifest_rec_unpack(&o, &e->rec);
 		if (filter(arg, &o))
-			return r;
+			return e;
 	}
 	return NULL;
+}
+
+const struct manifest_rec *history_find(const struct history *h, const char *ks, const char *cf,
+					const char *rel, uint64_t source_size, const char *md5_hex,
+					history_filter_fn filter, void *arg)
+{
+	const struct entry *e = find(h, ks, cf, rel, source_size, md5_hex, filter, arg, 0);
+
+	return e ? &e->rec : NULL;
+}
+
+int history_lost(const struct history *h, const char *ks, const char *cf, const char *rel,
+		 uint64_t source_size, const char *md5_hex, history_filter_fn filter, void *arg)
+{
+	return md5_hex != NULL && find(h, ks, cf, rel, source_size, md5_hex, filter, arg, 1) != NULL;
+}
+
+void history_counts(const struct history *h, struct history_counts *out)
+{
+	*out = h->counts;
 }
 
 /* 1 when `key` is the own key of a file some manifest stored there. */
@@ -383,8 +406,8 @@ static int own_key_taken(const struct history *h, const char *key)
 	if ((cf = strchr(ks, '/')) != NULL && (rel = strchr(cf + 1, '/')) != NULL && rel[1] != '@') {
 		*cf++ = '\0';
 		*rel++ = '\0';
-		first = first_of(h, ks, cf, rel);
-		for (i = first; !taken && same_file(h, first, i); i++)
+		first = history_first_of(h, ks, cf, rel);
+		for (i = first; !taken && history_same_file(h, first, i); i++)
 			taken = h->entries[i].own_taken;
 	}
 	free(ks);
@@ -405,12 +428,11 @@ int history_key_taken(const struct history *h, const char *key)
 	return own_key_taken(h, key);
 }
 
-void history_free(struct history *h)
+/* Everything but node_pool. */
+static void release(struct history *h)
 {
 	size_t i;
 
-	if (h == NULL)
-		return;
 	cst_strpool_free(&h->strings);
 	for (i = 0; i < h->n_tables; i++)
 		free(h->tables[i]);
@@ -419,6 +441,26 @@ void history_free(struct history *h)
 	free(h->entries);
 	free(h->by_key);
 	free(h->keys);
+	free(h->new_keys);
+}
+
+void history_reset(struct history *h)
+{
+	char *pool = h->node_pool;
+	struct history_counts counts = h->counts;
+
+	release(h);
+	memset(h, 0, sizeof(*h));
+	h->node_pool = pool;
+	h->counts = counts;
+	cst_strpool_init(&h->strings, POOL_BLOCK);
+}
+
+void history_free(struct history *h)
+{
+	if (h == NULL)
+		return;
+	release(h);
 	free(h->node_pool);
 	free(h);
 }

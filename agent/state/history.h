@@ -16,15 +16,62 @@ struct manifest_rec;
 
 struct history;
 
+struct history_counts {
+	size_t manifests_cached;	/* taken from the state database */
+	size_t manifests_read;		/* fetched from storage */
+	size_t manifests_damaged;	/* skipped: not parseable or not valid */
+	size_t objects_missing;		/* history_check_pool(): referenced, not listed */
+	size_t objects_resized;		/* listed with another size */
+	size_t objects_damaged;		/* recorded in index/damaged_objects/ */
+};
+
+struct history_opts {
+	/* The state database's directory, for the cache of manifests already
+	 * read; NULL: no cache. */
+	const char *state_dir;
+	/* Where the storage is (provider, endpoint, bucket, prefix): a cache
+	 * written for another store is not used. */
+	const char *identity;
+	/* Manifests fetched at once when not cached; 0 = 1. */
+	unsigned parallel;
+};
+
 /*
  * Load every finished backup of `fqdn` found in the catalog index and its
- * manifest. A manifest that cannot be read or parsed fails the load: a
- * differential backup must not guess. Manifests are streamed, and only one
+ * manifest (meta/manifest.json). Manifests are streamed; each is parsed
+ * into its own buffer and merged only once the whole of it parsed, so
+ * memory holds the pool plus one manifest per fetch in flight. Only one
  * record per (file, source size, source MD5, key id) is kept, so memory
- * grows with the pool, not with the number of backups. *out owned by the
- * caller.
+ * grows with the pool, not with the number of backups.
+ *
+ * A manifest that does not parse or validate is skipped, with one warning
+ * on stderr naming it; none of its records is a candidate for reuse, and
+ * the backup's index flag damaged_<fqdn> is written (once: a backup
+ * flagged damaged is skipped without reading). A storage error (other than
+ * a manifest gone since the listing) fails the load: a differential backup
+ * must not guess.
+ *
+ * With o->state_dir, manifests already read by an earlier run come from the
+ * state database (keyed by backup name, start and finish times and the
+ * listed size of its index copy); only the others are fetched,
+ * o->parallel at a time. The database only saves reading: without it, or
+ * with one that is damaged or stale, the result is the same. *out owned by
+ * the caller.
  */
 int history_load(struct history **out, struct storage *st, const char *prefix, const char *fqdn);
+int history_load_opts(struct history **out, struct storage *st, const char *prefix,
+		      const char *fqdn, const struct history_opts *o);
+/*
+ * One listing of the node's pool <prefix>/<fqdn>/data/ and one of
+ * <prefix>/index/damaged_objects/<fqdn>/ (records that verify writes):
+ * every record whose object is missing, has another size than recorded or
+ * is recorded damaged is no candidate for history_find() any more (its key
+ * stays taken). Counts in history_counts(). 0, or the listing's error.
+ * Call once, after the load, before the lookups.
+ */
+int history_check_pool(struct history *h, struct storage *st, const char *prefix,
+		       const char *fqdn);
+void history_counts(const struct history *h, struct history_counts *out);
 void history_free(struct history *h);
 size_t history_backup_count(const struct history *h);
 
@@ -40,7 +87,7 @@ typedef int (*history_filter_fn)(void *arg, const struct manifest_object *obj);
  * history_free(). Its path is NULL when the object is at the file's own pool
  * key, layout_pool_key(prefix, fqdn, ks, cf, rel, NULL): the caller knows it
  * and the history need not keep 100,000 of them. Safe to call from several threads at once (the history is
- * read-only after history_load()).
+ * read-only after history_load() and history_check_pool()).
  */
 const struct manifest_rec *history_find(const struct history *h, const char *ks, const char *cf,
 					const char *rel, uint64_t source_size, const char *md5_hex,
@@ -48,5 +95,11 @@ const struct manifest_rec *history_find(const struct history *h, const char *ks,
 /* 1 when some manifest references the pool key `key` (also when out of
  * memory: the caller then takes its variant key, which is always safe). */
 int history_key_taken(const struct history *h, const char *key);
+/* 1 when history_find() would have found a record with these (md5_hex
+ * required) but history_check_pool() found its object missing, of another
+ * size or damaged: the file is stored again for that reason. Thread-safe
+ * as history_find(). */
+int history_lost(const struct history *h, const char *ks, const char *cf, const char *rel,
+		 uint64_t source_size, const char *md5_hex, history_filter_fn filter, void *arg);
 
 #endif

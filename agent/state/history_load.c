@@ -1,10 +1,13 @@
 /*
- * history: reading this node's finished backups (from the catalog index)
- * and their manifests, streamed, into the record store of history.c.
+ * history: which of this node's backups to read (the catalog index), from
+ * the state database (history_cache.c) or from storage (history_fetch.c);
+ * what to say about those that cannot be read.
  */
 #define _GNU_SOURCE
 #include "history_int.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,128 +17,197 @@
 #include "storage.h"
 #include "util.h"
 
-/* ---- loading one manifest ------------------------------------------------- */
+/* ---- the damaged flag ------------------------------------------------------ */
 
-struct load {
-	struct history *h;
-	const char *prefix, *fqdn, *backup;
-	uint32_t order;
-	char *ks, *cf, *pool;		/* the current table and its pool folder */
-	uint32_t table;
-};
-
-static int on_table(void *arg, const char *ks, const char *cf)
+static void flag_damaged(struct storage *st, const char *prefix, const char *fqdn,
+			 const char *backup, const char *why)
 {
-	struct load *l = arg;
-	char *key;
+	char *name = cst_sprintf("damaged_%s", fqdn), *key = NULL, *line = NULL;
 
-	free(l->ks);
-	free(l->cf);
-	free(l->pool);
-	l->cf = l->pool = NULL;
-	if ((l->ks = cst_strdup(ks)) == NULL || (l->cf = cst_strdup(cf)) == NULL)
+	if (name != NULL && (key = layout_index_key(prefix, backup, name)) != NULL &&
+	    (line = cst_sprintf("%s\n", why)) != NULL &&
+	    storage_put_buf(st, key, line, strlen(line), 0) != 0)
+		fprintf(stderr, "cassette: warning: cannot flag backup %s damaged: %s\n", backup,
+			cst_error_msg());
+	cst_error_clear();
+	free(name);
+	free(key);
+	free(line);
+}
+
+/* ---- the load ------------------------------------------------------------ */
+
+/* This node's finished backups, oldest first, without those flagged
+ * damaged (warned about here). Borrowed from `cat`. */
+static int usable_backups(struct history_seq **out, size_t *n_out, struct history *h,
+			  const struct catalog *cat, const char *fqdn)
+{
+	struct history_seq *seq;
+	size_t i, n = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	if ((seq = cst_calloc(cat->n_backups ? cat->n_backups : 1, sizeof(*seq))) == NULL)
 		return CST_ENOMEM;
-	if ((key = layout_pool_key(l->prefix, l->fqdn, ks, cf, "x", NULL)) == NULL)
+	for (i = 0; i < cat->n_backups; i++) {
+		const struct catalog_backup *b = &cat->backups[i];
+		const struct catalog_node *nd = catalog_node_of(b, fqdn);
+
+		if (nd == NULL || nd->finished == 0)
+			continue;
+		if (nd->damaged) {
+			fprintf(stderr, "cassette: warning: backup %s of node %s is flagged damaged "
+				"(its manifest is unreadable): none of its objects is reused; "
+				"delete-backup removes it\n", b->name, fqdn);
+			h->counts.manifests_damaged++;
+			continue;
+		}
+		seq[n].name = b->name;
+		seq[n].started = nd->started;
+		seq[n].finished = nd->finished;
+		seq[n].size = nd->manifest_size;
+		n++;
+	}
+	*out = seq;
+	*n_out = n;
+	return 0;
+}
+
+/* Warnings and flags for the manifests that could not be read, in backup
+ * order; *merged gets the backups that were (or were cached), for the
+ * cache. */
+static void report(struct history *h, struct storage *st, const char *prefix, const char *fqdn,
+		   const struct history_seq *seq, const unsigned char *cached,
+		   struct history_fetch_result *res, size_t n, struct history_seq *merged, size_t *n_merged)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (cached[i]) {
+			merged[(*n_merged)++] = seq[i];
+		} else if (res[i].state == HISTORY_FETCH_MERGED) {
+			merged[(*n_merged)++] = seq[i];
+			h->counts.manifests_read++;
+		} else if (res[i].state == HISTORY_FETCH_DAMAGED) {
+			fprintf(stderr, "cassette: warning: %s; backup %s skipped (none of its objects is "
+				"reused) and flagged damaged\n", res[i].why, seq[i].name);
+			flag_damaged(st, prefix, fqdn, seq[i].name, res[i].why);
+			h->counts.manifests_damaged++;
+		} else if (res[i].state == HISTORY_FETCH_MISSING) {
+			fprintf(stderr, "cassette: warning: backup %s of node %s: %s (deleted since the "
+				"listing?); skipped\n", seq[i].name, fqdn, res[i].why);
+		}
+	}
+}
+
+/* Orders were positions in seq; make them positions among the backups
+ * merged, which is what the cache records (a skipped manifest leaves no
+ * gap a later run would not see). Monotonic, so newest stays newest. */
+static int renumber(struct history *h, const unsigned char *cached, const struct history_fetch_result *res,
+		    size_t n, int *append)
+{
+	uint32_t *rank = cst_calloc(n ? n : 1, sizeof(*rank)), r = 0;
+	size_t i;
+
+	if (rank == NULL)
 		return CST_ENOMEM;
-	key[strlen(key) - 1] = '\0';	/* ".../data/<ks>/<cf>/" */
-	l->pool = key;
-	return history_table_add(l->h, ks, cf, &l->table);
-}
-
-static int on_object(void *arg, const struct manifest_object *o)
-{
-	struct load *l = arg;
-	struct manifest_rec r;
-	const char *path;
-	char *rel = NULL;
-	int own, rc;
-
-	/* Only pool objects are reused: an object under another backup's own
-	 * folder (a full backup) goes when that backup is deleted, and a
-	 * restore accepts only the pool and the backup's own folder. Objects
-	 * outside this node's layout are never reused. */
-	if (strncmp(o->path, l->pool, strlen(l->pool)) != 0)
-		return 0;
-	if (layout_rel_from_key(&rel, o->path, l->prefix, l->fqdn, l->backup, l->ks, l->cf) != 0) {
-		cst_error_clear();
-		return 0;
+	for (i = 0; i < n; i++) {
+		rank[i] = r;
+		if (cached[i] || res[i].state == HISTORY_FETCH_MERGED)
+			r++;
 	}
-	if ((rc = manifest_rec_pack(&r, o)) != 0)
-		goto out;
-	/* The own key, when history_key_taken() can find its table again. */
-	own = strcmp(o->path + strlen(l->pool), rel) == 0 && strchr(l->ks, '/') == NULL &&
-	      strchr(l->cf, '/') == NULL;
-	r.path = NULL;
-	if (!own && (r.path = path = history_key_intern(l->h, o->path)) == NULL) {
-		rc = CST_ENOMEM;
-		goto out;
-	}
-	rc = history_add_rec(l->h, l->table, rel, &r, l->order, own);
-out:
-	free(rel);
-	return rc;
+	for (i = 0; i < h->n_entries; i++)
+		if (h->entries[i].order < n)
+			h->entries[i].order = rank[h->entries[i].order];
+	/* the cached backups come first: their positions did not move, and
+	 * the cache is only added to */
+	*append = 1;
+	for (i = 0; i < n && cached[i]; i++)
+		;
+	for (; *append && i < n; i++)
+		if (cached[i])
+			*append = 0;
+	free(rank);
+	return 0;
 }
 
-/* The storage sink: every byte of the manifest into the reader. */
-static int to_reader(void *arg, const unsigned char *buf, size_t len)
+/* The cache, when configured: read into the empty h, cached[i] set for
+ * the backups it held. */
+static int cache_read(struct history_cache **c, struct history *h, const struct history_opts *o,
+		      const char *fqdn, const struct history_seq *seq, size_t n,
+		      unsigned char *cached)
 {
-	return manifest_reader_feed(arg, buf, len);
-}
-
-static int load_manifest(struct history *h, struct storage *st, const char *prefix,
-			 const char *fqdn, const char *backup, uint32_t order)
-{
-	struct load l = { h, prefix, fqdn, backup, order, NULL, NULL, NULL, 0 };
-	struct manifest_sink sink = { on_table, on_object, &l };
-	struct manifest_reader *r = NULL;
-	char *key = NULL, *origin = NULL;
+	size_t n_cached = 0;
 	int rc;
 
-	if ((key = layout_meta_key(prefix, fqdn, backup, "manifest.json")) == NULL ||
-	    (origin = cst_sprintf("backup %s manifest", backup)) == NULL) {
+	if (o == NULL || o->state_dir == NULL)
+		return 0;
+	if ((rc = history_cache_open(c, o->state_dir, fqdn, o->identity ? o->identity : "")) != 0)
+		return rc;
+	if (*c == NULL)
+		return 0;
+	if ((rc = history_cache_read(*c, h, seq, n, cached, &n_cached)) != 0)
+		return rc;
+	history_mark_clean(h);
+	h->counts.manifests_cached = n_cached;
+	return 0;
+}
+
+int history_load_opts(struct history **out, struct storage *st, const char *prefix,
+		      const char *fqdn, const struct history_opts *o)
+{
+	struct catalog *cat = NULL;
+	struct history *h = NULL;
+	struct history_cache *cache = NULL;
+	struct history_seq *seq = NULL, *merged = NULL;
+	struct history_fetch_result *res = NULL;
+	unsigned char *cached = NULL;
+	size_t *todo = NULL;
+	size_t i, n = 0, n_merged = 0, n_todo = 0;
+	int rc, append;
+
+	*out = NULL;
+	if ((rc = history_new(&h, prefix, fqdn)) != 0 || (rc = catalog_load(&cat, st, prefix)) != 0 ||
+	    (rc = usable_backups(&seq, &n, h, cat, fqdn)) != 0)
+		goto out;
+	if ((res = cst_calloc(n ? n : 1, sizeof(*res))) == NULL ||
+	    (merged = cst_calloc(n ? n : 1, sizeof(*merged))) == NULL ||
+	    (cached = cst_calloc(n ? n : 1, 1)) == NULL ||
+	    (todo = cst_calloc(n ? n : 1, sizeof(*todo))) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
-	if ((rc = manifest_reader_new(&r, origin, &sink)) != 0 ||
-	    (rc = storage_get(st, key, to_reader, r)) != 0 || (rc = manifest_reader_finish(r)) != 0)
+	if ((rc = cache_read(&cache, h, o, fqdn, seq, n, cached)) != 0)
 		goto out;
+	for (i = 0; i < n; i++)
+		if (!cached[i])
+			todo[n_todo++] = i;
+	if ((rc = history_fetch(h, st, prefix, fqdn, seq, todo, n_todo, o ? o->parallel : 1,
+				res)) != 0)
+		goto out;
+	report(h, st, prefix, fqdn, seq, cached, res, n, merged, &n_merged);
+	if ((rc = renumber(h, cached, res, n, &append)) != 0)
+		goto out;
+	if (cache != NULL && (rc = history_cache_write(cache, h, merged, n_merged, append)) != 0)
+		goto out;
+	history_seal(h, n_merged);
+	*out = h;
+	h = NULL;
 out:
-	manifest_reader_free(r);
-	free(key);
-	free(origin);
-	free(l.ks);
-	free(l.cf);
-	free(l.pool);
+	for (i = 0; res != NULL && i < n; i++)
+		free(res[i].why);
+	free(res);
+	history_cache_close(cache);
+	free(seq);
+	free(merged);
+	free(cached);
+	free(todo);
+	catalog_free(cat);
+	history_free(h);
 	return rc;
 }
 
 int history_load(struct history **out, struct storage *st, const char *prefix, const char *fqdn)
 {
-	struct catalog *cat = NULL;
-	struct history *h = NULL;
-	size_t i, n_backups = 0;
-	int rc;
-
-	*out = NULL;
-	if ((rc = history_new(&h, prefix, fqdn)) != 0)
-		goto out;
-	if ((rc = catalog_load(&cat, st, prefix)) != 0)
-		goto out;
-	for (i = 0; i < cat->n_backups; i++) {
-		const struct catalog_backup *b = &cat->backups[i];
-		const struct catalog_node *n = catalog_node_of(b, fqdn);
-
-		if (n == NULL || n->finished == 0)
-			continue;
-		if ((rc = load_manifest(h, st, prefix, fqdn, b->name, (uint32_t)i)) != 0)
-			goto out;
-		n_backups++;
-	}
-	history_seal(h, n_backups);
-	*out = h;
-	h = NULL;
-out:
-	catalog_free(cat);
-	history_free(h);
-	return rc;
+	return history_load_opts(out, st, prefix, fqdn, NULL);
 }

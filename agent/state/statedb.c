@@ -1,4 +1,4 @@
-/* statedb: SQLite file per node holding the hash cache. */
+/* statedb: SQLite file per node holding the hash cache and the history cache. */
 #define _GNU_SOURCE
 #include "statedb.h"
 
@@ -103,6 +103,19 @@ static const char schema_sql[] =
 	" mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL, md5 BLOB NOT NULL,"
 	" sum INTEGER NOT NULL, PRIMARY KEY (dev, ino)) WITHOUT ROWID;";
 
+/* Version 2: the history cache (agent/state/history_cache.c). */
+static const char schema_v2_sql[] =
+	"CREATE TABLE IF NOT EXISTS hist_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS hist_backup (pos INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+	" started INTEGER NOT NULL, finished INTEGER NOT NULL, size INTEGER NOT NULL,"
+	" sum INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS hist_table (id INTEGER PRIMARY KEY, ks TEXT NOT NULL,"
+	" cf TEXT NOT NULL, sum INTEGER NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS hist_key (key TEXT PRIMARY KEY) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS hist_rec (tbl INTEGER NOT NULL, rel TEXT NOT NULL,"
+	" kind BLOB NOT NULL, rec BLOB NOT NULL, path TEXT, own INTEGER NOT NULL,"
+	" ord INTEGER NOT NULL, sum INTEGER NOT NULL, PRIMARY KEY (tbl, rel, kind)) WITHOUT ROWID;";
+
 /* *corrupt is set when what is on disk is not a usable cache. */
 static int check_and_migrate(struct statedb *db, int *corrupt)
 {
@@ -138,11 +151,12 @@ static int check_and_migrate(struct statedb *db, int *corrupt)
 		version = sqlite3_column_int(s, 0);
 	sqlite3_finalize(s);
 	s = NULL;
-	if (version == 0) {
-		char sql[512];
+	if (version == 0 || version == 1) {
+		char sql[2048];
 
-		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; %s PRAGMA user_version=%d; COMMIT;",
-			 schema_sql, STATEDB_SCHEMA_VERSION);
+		/* 0: a new file; 1: the hash cache alone, whose rows stay */
+		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE; %s %s PRAGMA user_version=%d; COMMIT;",
+			 schema_sql, schema_v2_sql, STATEDB_SCHEMA_VERSION);
 		if ((rc = sqlite3_exec(db->db, sql, NULL, NULL, NULL)) != SQLITE_OK) {
 			sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL);
 			goto fail;
@@ -258,6 +272,11 @@ void statedb_close(struct statedb *db)
 const char *statedb_path(const struct statedb *db)
 {
 	return db->path;
+}
+
+struct sqlite3 *statedb_sqlite(struct statedb *db)
+{
+	return db->db;
 }
 
 int statedb_lookup(struct statedb *db, const struct statedb_key *k, unsigned char md5[16], int *bad)

@@ -3,6 +3,9 @@
  * hash cache: the source MD5 of each file, keyed by the inode facts that make
  * it safe to trust (device, inode, size, mtime and ctime in ns). It knows
  * nothing of snapshots; agent/hashcache.c decides which ctime is trusted.
+ * Since version 2 it also holds the history cache (the node's manifests
+ * already read), whose tables history_cache.c reads and writes through
+ * statedb_sqlite().
  *
  * One connection, one thread. Every function returns 0 or a negative CST_
  * code with the message (naming the database file) in the error slot.
@@ -12,7 +15,7 @@
 
 #include <stdint.h>
 
-#define STATEDB_SCHEMA_VERSION 1
+#define STATEDB_SCHEMA_VERSION 2
 
 struct statedb;
 
@@ -56,6 +59,11 @@ void statedb_read_end(struct statedb *db);
 int statedb_replace_begin(struct statedb *db);
 int statedb_replace_put(struct statedb *db, const struct statedb_key *k, const unsigned char md5[16]);
 int statedb_replace_commit(struct statedb *db);
+
+/* The SQLite handle, for the modules that own other tables of the file
+ * (history_cache.c). Borrowed; one thread at a time. */
+struct sqlite3;
+struct sqlite3 *statedb_sqlite(struct statedb *db);
 
 /* Rows in the database (tests and diagnostics). */
 int statedb_count(struct statedb *db, uint64_t *n);
