@@ -240,7 +240,7 @@ err_has "injected fault"
 FAKE_NODETOOL_FAIL=snapshot cas 1 backup-node --backup-name b3; err_has "snapshot"
 [ "$BEFORE" = "$(find "$STORE" -type f | LC_ALL=C sort)" ] || fail "a failed snapshot left objects behind"
 cas 0 backup-node --backup-name b3; out_has "8 new"
-cas 1 backup-node --backup-name b3; err_has "already exists"
+cas 1 backup-node --backup-name b3; err_has "already finished"
 ok "a failed backup writes no manifest and leaves no object, snapshot or temp file"
 
 # ---- the crash window: manifest written, finished marker not -------------------
