@@ -82,6 +82,7 @@ struct run {
 	int64_t started;
 	uint64_t files, bytes, new_files, new_bytes, stored_bytes;
 	uint64_t resumed_files, resumed_bytes;	/* kept from an interrupted run */
+	uint64_t prev_bytes;		/* the node's last finished backup's total; 0 none */
 	uint64_t stored_again;		/* their earlier object was missing or damaged */
 };
 
@@ -726,6 +727,11 @@ static void print_summary(const struct run *r)
 			r->stored_again == 1 ? "" : "s", r->cfg->fqdn, r->stored_again == 1 ? "it" : "them",
 			hl.objects_missing, hl.objects_resized, hl.objects_damaged);
 	}
+	if (r->prev_bytes > 0 && r->bytes < r->prev_bytes / 2)
+		fprintf(stderr, "cassette: warning: backup %s of node %s holds %s, less than half the %s "
+			"of the node's last backup: check data_dir, and whether tables were dropped\n",
+			r->name, r->cfg->fqdn, cmd_human_bytes(a, sizeof(a), r->bytes),
+			cmd_human_bytes(b, sizeof(b), r->prev_bytes));
 	if (r->tokens_unknown != NULL)
 		fprintf(stderr, "cassette: warning: tokenmap.json holds node %s alone, without tokens (%s): "
 			"this backup cannot seed a new cluster\n", r->cfg->fqdn, r->tokens_unknown);
@@ -744,6 +750,37 @@ static int clear_abandoned(const struct config *cfg, const char *tag)
 	rc = snapshot_clear_abandoned(cfg, cfg->encryption_tmp_dir, prefix, tag, &n);
 	free(prefix);
 	return rc;
+}
+
+/* The byte total of the node's last finished backup, to warn when this
+ * one holds less than half of it: from the history's listing, or for a
+ * full backup, which loads none, from one of its own. */
+static int previous_bytes(struct run *r)
+{
+	struct catalog *cat = NULL;
+	int64_t last = 0;
+	size_t i;
+	int rc;
+
+	if (r->hist != NULL) {
+		struct history_counts hc;
+
+		history_counts(r->hist, &hc);
+		r->prev_bytes = hc.last_bytes;
+		return 0;
+	}
+	if ((rc = catalog_load(&cat, r->st, r->cfg->prefix)) != 0)
+		return rc;
+	for (i = 0; i < cat->n_backups; i++) {
+		const struct catalog_node *n = catalog_node_of(&cat->backups[i], r->cfg->fqdn);
+
+		if (n != NULL && n->finished && !n->damaged && n->finished >= last) {
+			last = n->finished;
+			r->prev_bytes = n->bytes;
+		}
+	}
+	catalog_free(cat);
+	return 0;
 }
 
 /* A run of this node died: its uploads begun and never finished go (the
@@ -882,6 +919,8 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 		goto out;
 	}
 	if (!r.full && (rc = load_history(&r)) != 0)
+		goto out;
+	if ((rc = previous_bytes(&r)) != 0)
 		goto out;
 	if ((rc = journal_open(&r.journal, cfg, r.name, r.full, r.key_id, &r.journaled)) != 0)
 		goto out;

@@ -61,7 +61,7 @@ int cmd_inspect(const char *path)
 	if (n < 0)
 		return cst_error_errno("cannot read %s", path);
 	if ((rc = crypto_header_parse(&h, buf, (size_t)n)) != 0)
-		return cst_error(rc, "%s is not a cassette encrypted object: %s", path, cst_error_msg());
+		return cst_error(rc, "%s: %s", path, cst_error_msg());
 	cst_hex(keyid, h.key_id, sizeof(h.key_id));
 	cst_hex(salt, h.salt, sizeof(h.salt));
 	cst_hex(prefix, h.nonce_prefix, sizeof(h.nonce_prefix));

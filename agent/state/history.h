@@ -23,6 +23,10 @@ struct history_counts {
 	size_t objects_missing;		/* history_check_pool(): referenced, not listed */
 	size_t objects_resized;		/* listed with another size */
 	size_t objects_damaged;		/* recorded in index/damaged_objects/ */
+	/* The node's newest finished backup (not flagged damaged) in the
+	 * index the load listed: its finish time (0: none) and byte total. */
+	int64_t last_finished;
+	uint64_t last_bytes;
 };
 
 struct history_opts {

@@ -170,6 +170,14 @@ int history_load_opts(struct history **out, struct storage *st, const char *pref
 	if ((rc = history_new(&h, prefix, fqdn)) != 0 || (rc = catalog_load(&cat, st, prefix)) != 0 ||
 	    (rc = usable_backups(&seq, &n, h, cat, fqdn)) != 0)
 		goto out;
+	for (i = 0; i < cat->n_backups; i++) {
+		const struct catalog_node *cn = catalog_node_of(&cat->backups[i], fqdn);
+
+		if (cn != NULL && cn->finished && !cn->damaged && cn->finished >= h->counts.last_finished) {
+			h->counts.last_finished = cn->finished;
+			h->counts.last_bytes = cn->bytes;
+		}
+	}
 	if ((res = cst_calloc(n ? n : 1, sizeof(*res))) == NULL ||
 	    (merged = cst_calloc(n ? n : 1, sizeof(*merged))) == NULL ||
 	    (cached = cst_calloc(n ? n : 1, 1)) == NULL ||

@@ -45,6 +45,14 @@ run 2 "$CASSETTE" inspect; err_has "FILE"
 run 2 "$CASSETTE" keygen --key abc; err_has "does not apply"
 ok "usage errors exit 2 with a clear message"
 
+# inspect on a file that is no cassette object: its error once, whole
+head -c 200 /dev/urandom > "$W/not-ours"
+printf 'not ours' | dd of="$W/not-ours" conv=notrunc status=none
+run 1 "$CASSETTE" inspect "$W/not-ours"
+one_line_err; err_has "$W/not-ours: not a cassette object: bad magic"
+[ "$(grep -o 'not a cassette' "$W/err" | wc -l)" = 1 ] || fail "inspect repeats its error: $(cat "$W/err")"
+ok "inspect of a non-cassette file prints one whole error line"
+
 CFG=$W/missing.ini
 cas 2 list-backups; err_has "$W/missing.ini"; one_line_err
 CASSETTE_CONFIG=$W/missing-env.ini run 2 "$CASSETTE" list-backups; err_has "missing-env.ini"
