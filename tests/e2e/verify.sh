@@ -123,6 +123,28 @@ err_has "backup b1 of node node1.example: its manifest is unreadable"
 [ -f "$S/index/backup_index/b1/damaged_node1.example" ] || fail "no damaged_ flag in the index"
 ok "an unreadable manifest fails, says so, and flags the backup damaged in its index"
 
+
+# ---- what verify finds, the next backup stores again ---------------------------
+for damage in delete truncate flip; do
+	reset_store
+	case $damage in
+	delete) rm "$S/$OBJ"; cas 1 verify --backup-name b1 ;;
+	truncate) truncate -s -10 "$S/$OBJ"; cas 1 verify --backup-name b1 ;;
+	flip) flip_byte "$S/$OBJ" 1000; cas 1 verify --backup-name b1 --deep ;;
+	esac
+	cas 0 backup-node --backup-name "after-$damage"
+	err_has "1 file stored again"
+	NEWKEY=$(python3 -c "import json,sys; print([o['path'] for t in json.load(open(sys.argv[1])) for o in t['objects'] if o['path'].endswith('/nb-2-big-Data.db') and '$T1' in o['path']][0])" \
+		"$S/node1.example/after-$damage/meta/manifest.json")
+	[ "$NEWKEY" = "node1.example/data/ks1/$T1/@after-$damage/nb-2-big-Data.db" ] ||
+		fail "$damage: the file went to $NEWKEY, not to a new key"
+	cas 0 restore-node --backup-name "after-$damage" --target-dir "$W/ra-$damage"
+	diff <(sstable_digest "$D") <(sstable_digest "$W/ra-$damage") >/dev/null ||
+		fail "$damage: the backup after verify does not restore byte for byte"
+	cas 0 verify --backup-name "after-$damage" --deep
+done
+ok "an object verify found deleted, truncated or flipped is stored again by the next backup, which restores"
+
 # ---- plaintext backups: --deep proves the source MD5 ---------------------------
 write_config "$W/plain.ini" "$D" "$W/pstore" "encryption = none"
 CFG=$W/plain.ini cas 0 backup-node --backup-name p1
