@@ -635,19 +635,18 @@ static void undo(struct run *r, const char *started_key)
 }
 
 /* The name is free, or its backup was interrupted: resume it. A finished
- * one is refused. A run killed after its manifest but before its finished
- * marker left a backup that only lacks the index: that is written, and
- * *done says there is nothing more to do. */
-static int check_name(struct run *r, const char *workdir, int *done)
+ * one is refused (CST_EEXISTS). A run killed after its manifest but before
+ * its finished marker left a manifest no index lists: *orphan says so
+ * (finish_orphan() decides what becomes of it). */
+static int check_name(struct run *r, int *orphan)
 {
 	char *key = layout_meta_key(r->cfg->prefix, r->cfg->fqdn, r->name, "manifest.json");
 	struct catalog *cat = NULL;
 	const struct catalog_node *n = NULL;
-	uint64_t size, files = 0, bytes = 0;
-	char human[32];
+	uint64_t size;
 	int rc;
 
-	*done = 0;
+	*orphan = 0;
 	if (key == NULL)
 		return CST_ENOMEM;
 	rc = storage_head(r->st, key, &size);
@@ -660,12 +659,38 @@ static int check_name(struct run *r, const char *workdir, int *done)
 		return rc;
 	if (cat->n_backups > 0)
 		n = catalog_node_of(&cat->backups[0], r->cfg->fqdn);
-	if (n != NULL && n->finished) {
-		catalog_free(cat);
+	catalog_free(cat);
+	if (n != NULL && n->finished)
 		return cst_error(CST_EEXISTS, "backup '%s' of node %s already finished; choose another "
 				 "name", r->name, r->cfg->fqdn);
+	*orphan = 1;
+	return 0;
+}
+
+/* The orphan manifest of a killed run: when every object it names is still
+ * the one it recorded, only the index is missing: it is written, and *done
+ * says there is nothing more to do. Otherwise the manifest goes and the
+ * backup is taken again (resuming from the journal). */
+static int finish_orphan(struct run *r, const char *workdir, int *done)
+{
+	char why[512], human[32], *key;
+	uint64_t files = 0, bytes = 0;
+	int sound = 0, rc;
+
+	*done = 0;
+	if ((rc = resume_orphan_manifest_sound(r->st, r->cfg, r->name, r->hist, &sound, why,
+					       sizeof(why))) != 0)
+		return rc;
+	if (!sound) {
+		fprintf(stderr, "cassette: backup %s of node %s stored a manifest before it was "
+			"interrupted, but %s: the manifest is dropped and the backup taken again\n",
+			r->name, r->cfg->fqdn, why);
+		if ((key = layout_meta_key(r->cfg->prefix, r->cfg->fqdn, r->name, "manifest.json")) == NULL)
+			return CST_ENOMEM;
+		rc = storage_delete(r->st, key);
+		free(key);
+		return rc;
 	}
-	catalog_free(cat);
 	fprintf(stderr, "cassette: backup %s of node %s stored its manifest but was interrupted "
 		"before its index: completing the index\n", r->name, r->cfg->fqdn);
 	if ((rc = publish_complete_index(r->cfg, r->st, r->name, workdir, &files, &bytes)) != 0)
@@ -853,7 +878,7 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 	char *ctimes = NULL;
 	struct node_lock *lock = NULL;
 	size_t left = 0;
-	int manifest_written = 0, done = 0, rc;
+	int manifest_written = 0, done = 0, orphan = 0, rc;
 
 	memset(&r, 0, sizeof(r));
 	pthread_mutex_init(&r.lock, NULL);
@@ -891,7 +916,7 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 	}
 	if ((rc = cmd_open_storage(&r.st, cfg, 1)) != 0)
 		goto out;
-	if ((rc = check_name(&r, r.workdir, &done)) == CST_EEXISTS) {
+	if ((rc = check_name(&r, &orphan)) == CST_EEXISTS) {
 		/* finished: a run killed right after its index may have left these */
 		char saved[512];
 
@@ -902,6 +927,9 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 		cst_error(rc, "%s", saved);
 	}
 	if (rc != 0)
+		goto out;
+	/* the history first: a later backup may have taken the orphan's keys */
+	if (orphan && ((rc = load_history(&r)) != 0 || (rc = finish_orphan(&r, r.workdir, &done)) != 0))
 		goto out;
 	if (done) {
 		/* the killed run's snapshot and journal went with it */
@@ -918,7 +946,7 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 		rc = prepare_only(&r, tag, ctimes);
 		goto out;
 	}
-	if (!r.full && (rc = load_history(&r)) != 0)
+	if (!r.full && r.hist == NULL && (rc = load_history(&r)) != 0)
 		goto out;
 	if ((rc = previous_bytes(&r)) != 0)
 		goto out;

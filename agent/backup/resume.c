@@ -11,7 +11,10 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "history.h"
 #include "journal.h"
+#include "layout.h"
+#include "manifest.h"
 #include "pipeline.h"
 #include "storage.h"
 #include "util.h"
@@ -166,4 +169,95 @@ int resume_object_is_ours(struct storage *st, const struct journal_rec *rec, con
 	}
 	cst_hex(salt, hdr.salt, CRYPTO_SALT_LEN);
 	return strcmp(salt, rec->salt) == 0;
+}
+
+/* ---- a manifest a killed run stored before its index ------------------- */
+
+struct orphan_check {
+	struct storage *st;
+	const struct history *hist;	/* NULL: no pool key is taken */
+	const char *pool;		/* "<prefix>/<fqdn>/data/" */
+	int sound;
+	char why[512];
+};
+
+static int orphan_object(void *arg, const struct manifest_object *obj)
+{
+	struct orphan_check *oc = arg;
+	struct journal_rec rec;
+	struct storage_stat got;
+	int rc;
+
+	if (!oc->sound)
+		return 0;
+	/* a first pool key that a finished backup references now was stored
+	 * again after this run died (its object was collected meanwhile) */
+	if (oc->hist != NULL && strncmp(obj->path, oc->pool, strlen(oc->pool)) == 0 &&
+	    strstr(obj->path + strlen(oc->pool), "/@") == NULL && history_key_taken(oc->hist, obj->path)) {
+		oc->sound = 0;
+		snprintf(oc->why, sizeof(oc->why), "%s was stored again by a later backup", obj->path);
+		return 0;
+	}
+	memset(&rec, 0, sizeof(rec));
+	rec.key = obj->path;
+	rec.size = obj->size;
+	rec.source_size = obj->source_size;
+	memcpy(rec.source_md5, obj->source_md5, sizeof(rec.source_md5));
+	memcpy(rec.salt, obj->salt, sizeof(rec.salt));
+	if ((rc = resume_object_is_ours(oc->st, &rec, obj->path, &got)) < 0)
+		return rc;
+	if (rc == 0) {
+		oc->sound = 0;
+		snprintf(oc->why, sizeof(oc->why), "%s is gone or is another object now", obj->path);
+	}
+	return 0;
+}
+
+static int feed(void *arg, const unsigned char *buf, size_t len)
+{
+	return manifest_reader_feed(arg, buf, len);
+}
+
+int resume_orphan_manifest_sound(struct storage *st, const struct config *cfg, const char *name,
+				 const struct history *hist, int *sound, char *why, size_t why_len)
+{
+	struct orphan_check oc;
+	struct manifest_sink sink = { NULL, orphan_object, NULL };
+	struct manifest_reader *reader = NULL;
+	char *key = layout_meta_key(cfg->prefix, cfg->fqdn, name, "manifest.json");
+	int rc;
+
+	memset(&oc, 0, sizeof(oc));
+	oc.st = st;
+	oc.hist = hist;
+	oc.sound = 1;
+	sink.arg = &oc;
+	*sound = 0;
+	oc.pool = cfg->prefix[0] ? cst_sprintf("%s/%s/data/", cfg->prefix, cfg->fqdn) :
+				   cst_sprintf("%s/data/", cfg->fqdn);
+	if (key == NULL || oc.pool == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	if ((rc = manifest_reader_new(&reader, key, &sink)) != 0)
+		goto out;
+	rc = storage_get(st, key, feed, reader);
+	if (rc == 0)
+		rc = manifest_reader_finish(reader);
+	if (rc == CST_EINVALID || rc == CST_EUNSUPPORTED) {
+		/* cut short or garbled: no manifest to trust */
+		snprintf(oc.why, sizeof(oc.why), "%s", cst_error_msg());
+		cst_error_clear();
+		oc.sound = 0;
+		rc = 0;
+	}
+	if (rc == 0) {
+		*sound = oc.sound;
+		snprintf(why, why_len, "%s", oc.why);
+	}
+out:
+	manifest_reader_free(reader);
+	free((char *)oc.pool);
+	free(key);
+	return rc;
 }

@@ -32,4 +32,17 @@ int resume_clean_workdir(const struct config *cfg, size_t *n);
 int resume_object_is_ours(struct storage *st, const struct journal_rec *rec, const char *key,
 			  struct storage_stat *got);
 
+/*
+ * A run killed after it stored meta/manifest.json and before its finished
+ * marker left a manifest that no index lists, so nothing kept its objects
+ * meanwhile: a purge may have collected them and a later backup stored the
+ * same first pool keys again. *sound is 1 only when every object it names
+ * is still the one it recorded (resume_object_is_ours(), and no finished
+ * backup in `hist` references a first pool key of it); *why says what is
+ * not. A manifest that does not parse is not sound. A storage error fails.
+ */
+struct history;
+int resume_orphan_manifest_sound(struct storage *st, const struct config *cfg, const char *name,
+				 const struct history *hist, int *sound, char *why, size_t why_len);
+
 #endif
