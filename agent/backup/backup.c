@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "manifest.h"
 #include "meta.h"
+#include "node_index.h"
 #include "pipeline.h"
 #include "progress.h"
 #include "publish.h"
@@ -83,6 +84,7 @@ struct run {
 	uint64_t files, bytes, new_files, new_bytes, stored_bytes;
 	uint64_t resumed_files, resumed_bytes;	/* kept from an interrupted run */
 	uint64_t prev_bytes;		/* the node's last finished backup's total; 0 none */
+	int64_t orphan_started;		/* a killed run's start, whose manifest is stored */
 	uint64_t stored_again;		/* their earlier object was missing or damaged */
 };
 
@@ -614,6 +616,7 @@ static int write_meta(struct run *r, const struct snapshot *snap, int *manifest_
 	p.manifest_path = r->manifest_tmp;
 	p.files = r->files;
 	p.bytes = r->bytes;
+	p.started = r->started;
 	return publish_backup(&p, manifest_written);
 }
 
@@ -632,6 +635,34 @@ static void undo(struct run *r, const char *started_key)
 	}
 	if (started_key)
 		storage_delete(r->st, started_key);
+}
+
+/* A run killed between its finished marker and its node index entry left
+ * the backup out of the node's own list: put it there (best effort). */
+static void backfill_node_entry(struct run *r, const struct catalog_node *n)
+{
+	struct node_backup *v = NULL, b;
+	size_t count = 0, i;
+	int found = 0;
+
+	if (node_index_load(&v, &count, r->st, r->cfg->prefix, r->cfg->fqdn) != 0) {
+		cst_error_clear();
+		return;
+	}
+	for (i = 0; i < count; i++)
+		found |= strcmp(v[i].name, r->name) == 0;
+	node_index_free(v, count);
+	if (found)
+		return;
+	memset(&b, 0, sizeof(b));
+	b.name = (char *)r->name;
+	b.started = n->started;
+	b.finished = n->finished;
+	b.files = n->files;
+	b.bytes = n->bytes;
+	b.manifest_size = n->manifest_size;
+	if (node_index_put(r->st, r->cfg->prefix, r->cfg->fqdn, &b) != 0)
+		cst_error_clear();
 }
 
 /* The name is free, or its backup was interrupted: resume it. A finished
@@ -659,11 +690,15 @@ static int check_name(struct run *r, int *orphan)
 		return rc;
 	if (cat->n_backups > 0)
 		n = catalog_node_of(&cat->backups[0], r->cfg->fqdn);
-	catalog_free(cat);
-	if (n != NULL && n->finished)
+	if (n != NULL && n->finished) {
+		backfill_node_entry(r, n);
+		catalog_free(cat);
 		return cst_error(CST_EEXISTS, "backup '%s' of node %s already finished; choose another "
 				 "name", r->name, r->cfg->fqdn);
+	}
 	*orphan = 1;
+	r->orphan_started = n != NULL && n->started ? n->started : r->started;
+	catalog_free(cat);
 	return 0;
 }
 
@@ -693,7 +728,8 @@ static int finish_orphan(struct run *r, const char *workdir, int *done)
 	}
 	fprintf(stderr, "cassette: backup %s of node %s stored its manifest but was interrupted "
 		"before its index: completing the index\n", r->name, r->cfg->fqdn);
-	if ((rc = publish_complete_index(r->cfg, r->st, r->name, workdir, &files, &bytes)) != 0)
+	if ((rc = publish_complete_index(r->cfg, r->st, r->name, r->orphan_started, workdir, &files,
+					 &bytes)) != 0)
 		return rc;
 	printf("backup %s of node %s complete: %" PRIu64 " file%s, %s (its index completed)\n", r->name,
 	       r->cfg->fqdn, files, files == 1 ? "" : "s", cmd_human_bytes(human, sizeof(human), bytes));

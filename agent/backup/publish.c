@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "layout.h"
 #include "manifest.h"
 #include "meta.h"
+#include "node_index.h"
 #include "storage.h"
 #include "util.h"
 
@@ -64,7 +66,27 @@ static int put_index(const struct publish *r, const char *name, const char *text
 	return rc;
 }
 
-/* The index copies, the cluster marker, and last the finished marker. */
+/* The node's own list of its backups (node_index.h), after the finished
+ * marker: what the node's next differential backup lists. */
+static int put_node_entry(const struct publish *r)
+{
+	struct node_backup b;
+	struct stat sb;
+
+	memset(&b, 0, sizeof(b));
+	b.name = (char *)r->name;
+	b.started = r->started;
+	b.finished = (int64_t)time(NULL);
+	b.files = r->files;
+	b.bytes = r->bytes;
+	if (stat(r->manifest_path, &sb) != 0)
+		return cst_error_errno("cannot stat %s", r->manifest_path);
+	b.manifest_size = (uint64_t)sb.st_size;
+	return node_index_put(r->st, r->cfg->prefix, r->cfg->fqdn, &b);
+}
+
+/* The index copies, the cluster marker, the finished marker, then the
+ * node's own entry. */
 static int publish_index(const struct publish *r)
 {
 	const char *fqdn = r->cfg->fqdn;
@@ -93,7 +115,9 @@ static int publish_index(const struct publish *r)
 	    (!r->full && (rc = put_index(r, diff_name, "differential")) != 0) ||
 	    (rc = put_index(r, cluster_name, cluster_text)) != 0)
 		goto out;
-	rc = put_index(r, name, ts);	/* last: the backup is listed as complete */
+	if ((rc = put_index(r, name, ts)) != 0)	/* the backup is listed as complete */
+		goto out;
+	rc = put_node_entry(r);
 out:
 	free(name);
 	free(schema_name);
@@ -170,7 +194,7 @@ static int get_meta(const struct publish *r, const char *name, char **out)
 }
 
 int publish_complete_index(const struct config *cfg, struct storage *st, const char *name,
-			   const char *workdir, uint64_t *files, uint64_t *bytes)
+			   int64_t started, const char *workdir, uint64_t *files, uint64_t *bytes)
 {
 	struct manifest_sink sink = { NULL, count_object, NULL };
 	struct fetch_manifest fm;
@@ -184,6 +208,7 @@ int publish_complete_index(const struct config *cfg, struct storage *st, const c
 	p.cfg = cfg;
 	p.st = st;
 	p.name = name;
+	p.started = started;
 	sink.arg = &fm;
 	if ((rc = get_meta(&p, "schema.cql", &schema)) != 0 || (rc = get_meta(&p, "tokenmap.json", &tokenmap)) != 0)
 		goto out;

@@ -21,6 +21,7 @@ struct publish {
 	const char *tokenmap;		/* tokenmap.json's text */
 	const char *manifest_path;	/* the manifest, in a local file */
 	uint64_t files, bytes;		/* for the finished marker */
+	int64_t started;		/* for the node's own index entry */
 };
 
 /* 0, or the first storage error. *manifest_written is set once
@@ -33,6 +34,6 @@ int publish_backup(const struct publish *p, int *manifest_written);
  * a temp file in `workdir`, counted as it passes). *files and *bytes get
  * the totals of the finished marker. */
 int publish_complete_index(const struct config *cfg, struct storage *st, const char *name,
-			   const char *workdir, uint64_t *files, uint64_t *bytes);
+			   int64_t started, const char *workdir, uint64_t *files, uint64_t *bytes);
 
 #endif

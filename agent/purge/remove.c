@@ -4,6 +4,7 @@
  *
  *   1. index deleting_<fqdn>: from here on no listing shows the node in
  *      this backup, and the next purge or delete-backup finishes the job;
+ *      then its entries in the node's own index (node_index.h);
  *   2. every object under <prefix>/<fqdn>/<backup>/ (meta/ first in key
  *      order is no matter: the flag already hides the backup);
  *   3. the node's other index entries of the backup, and the cluster
@@ -15,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include "purge_int.h"
+#include "node_index.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -190,6 +192,14 @@ int purge_remove_backup(struct purge_run *p, const char *fqdn, const char *name,
 	/* 1. The flag: the backup is going, and a rerun knows it. */
 	if (!p->dry_run && (rc = storage_put_buf(p->st, flag_key, text, strlen(text), 0)) != 0)
 		goto out;
+	/* The node's own list of its backups (node_index.h) lets it go too. */
+	{
+		size_t gone = 0;
+
+		if ((rc = node_index_remove(p->st, prefix, fqdn, name, p->dry_run, &gone)) != 0)
+			goto out;
+		s.objects += gone;
+	}
 	/* 2. Its own folder: meta/, and a full backup's data/. */
 	if ((rc = storage_list_entries(p->st, folder, collect, &folder_keys)) != 0 ||
 	    (rc = purge_keys_delete(p, &folder_keys, &s)) != 0)

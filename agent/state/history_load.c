@@ -14,6 +14,7 @@
 #include "catalog.h"
 #include "layout.h"
 #include "manifest.h"
+#include "node_index.h"
 #include "storage.h"
 #include "util.h"
 
@@ -26,7 +27,8 @@ static void flag_damaged(struct storage *st, const char *prefix, const char *fqd
 
 	if (name != NULL && (key = layout_index_key(prefix, backup, name)) != NULL &&
 	    (line = cst_sprintf("%s\n", why)) != NULL &&
-	    storage_put_buf(st, key, line, strlen(line), 0) != 0)
+	    (storage_put_buf(st, key, line, strlen(line), 0) != 0 ||
+	     node_index_flag_damaged(st, prefix, fqdn, backup, why) != 0))
 		fprintf(stderr, "cassette: warning: cannot flag backup %s damaged: %s\n", backup,
 			cst_error_msg());
 	cst_error_clear();
@@ -66,6 +68,40 @@ static int usable_backups(struct history_seq **out, size_t *n_out, struct histor
 		seq[n].started = nd->started;
 		seq[n].finished = nd->finished;
 		seq[n].size = nd->manifest_size;
+		n++;
+	}
+	*out = seq;
+	*n_out = n;
+	return 0;
+}
+
+/* The same from the node's own index (node_index.h). Borrowed from `nb`. */
+static int usable_from_node_index(struct history_seq **out, size_t *n_out, struct history *h,
+				  const struct node_backup *nb, size_t n_nb, const char *fqdn)
+{
+	struct history_seq *seq;
+	size_t i, n = 0;
+
+	*out = NULL;
+	*n_out = 0;
+	if ((seq = cst_calloc(n_nb ? n_nb : 1, sizeof(*seq))) == NULL)
+		return CST_ENOMEM;
+	for (i = 0; i < n_nb; i++) {
+		if (nb[i].damaged) {
+			fprintf(stderr, "cassette: warning: backup %s of node %s is flagged damaged "
+				"(its manifest is unreadable): none of its objects is reused; "
+				"delete-backup removes it\n", nb[i].name, fqdn);
+			h->counts.manifests_damaged++;
+			continue;
+		}
+		if (nb[i].finished >= h->counts.last_finished) {
+			h->counts.last_finished = nb[i].finished;
+			h->counts.last_bytes = nb[i].bytes;
+		}
+		seq[n].name = nb[i].name;
+		seq[n].started = nb[i].started;
+		seq[n].finished = nb[i].finished;
+		seq[n].size = nb[i].manifest_size;
 		n++;
 	}
 	*out = seq;
@@ -163,19 +199,32 @@ int history_load_opts(struct history **out, struct storage *st, const char *pref
 	struct history_fetch_result *res = NULL;
 	unsigned char *cached = NULL;
 	size_t *todo = NULL;
-	size_t i, n = 0, n_merged = 0, n_todo = 0;
+	struct node_backup *nb = NULL;
+	size_t i, n = 0, n_merged = 0, n_todo = 0, n_nb = 0;
 	int rc, append;
 
 	*out = NULL;
-	if ((rc = history_new(&h, prefix, fqdn)) != 0 || (rc = catalog_load(&cat, st, prefix)) != 0 ||
-	    (rc = usable_backups(&seq, &n, h, cat, fqdn)) != 0)
+	if ((rc = history_new(&h, prefix, fqdn)) != 0 ||
+	    (rc = node_index_load(&nb, &n_nb, st, prefix, fqdn)) != 0)
 		goto out;
-	for (i = 0; i < cat->n_backups; i++) {
-		const struct catalog_node *cn = catalog_node_of(&cat->backups[i], fqdn);
+	if (n_nb > 0) {
+		/* the node's own list: one listing that grows with its backups only */
+		if ((rc = usable_from_node_index(&seq, &n, h, nb, n_nb, fqdn)) != 0)
+			goto out;
+	} else {
+		/* none yet (backups of cassette before 0.3 have no entries): the
+		 * whole index, once; the backup this run makes starts the list */
+		if ((rc = catalog_load(&cat, st, prefix)) != 0 ||
+		    (rc = usable_backups(&seq, &n, h, cat, fqdn)) != 0)
+			goto out;
+		for (i = 0; i < cat->n_backups; i++) {
+			const struct catalog_node *cn = catalog_node_of(&cat->backups[i], fqdn);
 
-		if (cn != NULL && cn->finished && !cn->damaged && cn->finished >= h->counts.last_finished) {
-			h->counts.last_finished = cn->finished;
-			h->counts.last_bytes = cn->bytes;
+			if (cn != NULL && cn->finished && !cn->damaged &&
+			    cn->finished >= h->counts.last_finished) {
+				h->counts.last_finished = cn->finished;
+				h->counts.last_bytes = cn->bytes;
+			}
 		}
 	}
 	if ((res = cst_calloc(n ? n : 1, sizeof(*res))) == NULL ||
@@ -211,6 +260,7 @@ out:
 	free(cached);
 	free(todo);
 	catalog_free(cat);
+	node_index_free(nb, n_nb);
 	history_free(h);
 	return rc;
 }

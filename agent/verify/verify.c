@@ -21,6 +21,7 @@
 
 #include "crypto.h"
 #include "layout.h"
+#include "node_index.h"
 #include "manifest.h"
 #include "metrics.h"
 #include "storage.h"
@@ -112,7 +113,8 @@ static void flag_damaged(struct verify *v, const char *why)
 
 	if (name == NULL || (key = layout_index_key(v->cfg->prefix, v->o->name, name)) == NULL ||
 	    (line = cst_sprintf("%s\n", why)) == NULL ||
-	    storage_put_buf(v->st, key, line, strlen(line), 0) != 0)
+	    storage_put_buf(v->st, key, line, strlen(line), 0) != 0 ||
+	    node_index_flag_damaged(v->st, v->cfg->prefix, v->cfg->fqdn, v->o->name, why) != 0)
 		fprintf(stderr, "cassette: warning: cannot flag backup %s damaged: %s\n", v->o->name,
 			cst_error_msg());
 	free(name);

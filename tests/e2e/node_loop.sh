@@ -102,7 +102,7 @@ KEYID=$(grep '^key id:' "$W/out" | awk '{print $3}')
 [ ${#KEYID} = 16 ] || fail "key id"
 grep -q "$KEYID" "$W/backup.key" && fail "the key id reveals the key"
 run 1 "$CASSETTE" inspect "$STORE/node1.example/b1/meta/manifest.json"
-err_has "not a cassette encrypted object"
+err_has "not a cassette object"
 head -c $(( 64 + 1048576 + 16 + 5 )) "$OBJ" > "$W/truncated"   # 5 bytes: less than a tag
 run 1 "$CASSETTE" inspect "$W/truncated"; err_has "matches no plaintext size"; out_has "key id:"
 ok "inspect prints the header without a key and rejects non-objects"
