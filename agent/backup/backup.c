@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backup_int.h"
 #include "catalog.h"
 #include "commands.h"
 #include "crypto.h"
@@ -33,66 +34,11 @@
 
 #define MAX_ENCODERS 8
 
-/* Small: a node may have 100,000 files. An unchanged file points at the
- * history's record, which outlives the run. A stored one owns a packed
- * record without a path: its key follows from the file and `stored`
- * (result_key()). */
-enum { STORED_FULL = 1, STORED_POOL, STORED_VARIANT };
-struct file_result {
-	const struct manifest_rec *rec;
-	int stored;			/* 0, or the STORED_* key this run created */
-	int resumed;			/* stored by an interrupted run of this backup */
-};
-
-/* The records of stored files, 1,024 to an allocation. */
-#define REC_BLOCK 1024
-struct rec_block {
-	struct rec_block *next;
-	size_t used;
-	struct manifest_rec recs[REC_BLOCK];
-};
-
-struct run {
-	const struct config *cfg;
-	const char *name;
-	int full;
-	struct storage *st;
-	struct crypto_key *key;
-	char key_id[2 * CRYPTO_KEYID_LEN + 1];	/* hex; "" without a key */
-	struct history *hist;
-	struct journal *journal;	/* what an interrupted run of this backup stored */
-	size_t journaled;		/* its records */
-	struct hashcache *hc;		/* lookups done before the threads start */
-	struct uploads *uploads;
-	struct crypto_md5_hub *md5hub;	/* the encoders' MD5s, hashed side by side */
-	struct progress *progress;	/* NULL when not shown */
-	char *workdir;			/* pipeline_workdir(): this node's temp files */
-	char *manifest_tmp;		/* the manifest, written to a temp file */
-	char *tokenmap;			/* read before the snapshot, as Medusa does */
-	char *tokens_unknown;		/* why the tokenmap holds no tokens, or NULL */
-	const struct snapshot *snap;
-	struct file_result *results;	/* one per snapshot file */
-	/* shared by the encoder threads */
-	pthread_mutex_t lock;
-	struct rec_block *recs;		/* where stored results' records live */
-	size_t next;			/* into order[] */
-	size_t *order;			/* file indexes, largest first */
-	int failed;
-	int rc;
-	char msg[1024];
-	int64_t started;
-	uint64_t files, bytes, new_files, new_bytes, stored_bytes;
-	uint64_t resumed_files, resumed_bytes;	/* kept from an interrupted run */
-	uint64_t prev_bytes;		/* the node's last finished backup's total; 0 none */
-	int64_t orphan_started;		/* a killed run's start, whose manifest is stored */
-	uint64_t stored_again;		/* their earlier object was missing or damaged */
-};
-
 /* An earlier object can stand for this file only if it is stored the way
  * this run would store it: encrypted under the current key, or plaintext when
  * encryption is off. After a key rotation every file is stored again, so each
  * backup can be restored with one key. */
-static int reusable(void *arg, const struct manifest_object *o)
+int backup_reusable(void *arg, const struct manifest_object *o)
 {
 	const struct run *r = arg;
 
@@ -103,7 +49,7 @@ static int reusable(void *arg, const struct manifest_object *o)
 
 /* The file's MD5 and size: from the hash cache when it can be trusted, else
  * hashed (once: *have says it is known). */
-static int file_md5(struct run *r, struct pipeline *p, size_t i, unsigned char md5[16],
+int backup_file_md5(struct run *r, struct pipeline *p, size_t i, unsigned char md5[16],
 		    uint64_t *size, int *have)
 {
 	const struct snap_file *f = &r->snap->files[i];
@@ -133,16 +79,16 @@ static const struct manifest_rec *find_unchanged(struct run *r, struct pipeline 
 	char hex[33];
 
 	*rc = 0;
-	if (history_find(r->hist, f->keyspace, f->table, f->rel, f->size, NULL, reusable, r) == NULL)
+	if (history_find(r->hist, f->keyspace, f->table, f->rel, f->size, NULL, backup_reusable, r) == NULL)
 		return NULL;
-	if ((*rc = file_md5(r, p, i, md5, size, have)) != 0)
+	if ((*rc = backup_file_md5(r, p, i, md5, size, have)) != 0)
 		return NULL;
 	cst_hex(hex, md5, 16);
-	return history_find(r->hist, f->keyspace, f->table, f->rel, *size, hex, reusable, r);
+	return history_find(r->hist, f->keyspace, f->table, f->rel, *size, hex, backup_reusable, r);
 }
 
 /* A zeroed record that lives until the run ends; NULL when out of memory. */
-static struct manifest_rec *rec_new(struct run *r)
+struct manifest_rec *backup_rec_new(struct run *r)
 {
 	struct manifest_rec *rec = NULL;
 	struct rec_block *b;
@@ -190,7 +136,7 @@ static int store_new(struct run *r, struct pipeline *p, const struct snap_file *
 		}
 	}
 	if (key == NULL || (!r->full && flags != 0 && variant == NULL) ||
-	    (own = rec_new(r)) == NULL) {
+	    (own = backup_rec_new(r)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
@@ -230,100 +176,6 @@ static char *result_key(const struct run *r, size_t i)
 			       r->results[i].stored == STORED_VARIANT ? r->name : NULL);
 }
 
-/* Which of this run's keys `key` is (STORED_*), or 0 when none: a record
- * pointing elsewhere, or at a pool key that a manifest references, is not
- * this backup's object. */
-static int own_key_kind(const struct run *r, const struct snap_file *f, const char *key)
-{
-	const char *prefix = r->cfg->prefix, *fqdn = r->cfg->fqdn;
-	char *k;
-	int kind = 0;
-
-	if (r->full) {
-		if ((k = layout_full_key(prefix, fqdn, r->name, f->keyspace, f->table, f->rel)) != NULL &&
-		    strcmp(k, key) == 0)
-			kind = STORED_FULL;
-		free(k);
-		return kind;
-	}
-	if ((k = layout_pool_key(prefix, fqdn, f->keyspace, f->table, f->rel, r->name)) != NULL &&
-	    strcmp(k, key) == 0)
-		kind = STORED_VARIANT;
-	free(k);
-	if (kind != 0)
-		return kind;
-	if ((k = layout_pool_key(prefix, fqdn, f->keyspace, f->table, f->rel, NULL)) != NULL &&
-	    strcmp(k, key) == 0 && !history_key_taken(r->hist, key))
-		kind = STORED_POOL;
-	free(k);
-	return kind;
-}
-
-/* A journaled object of an interrupted run of this backup that storage
- * still holds, for this very file: kept instead of stored again. 1 when
- * taken, 0 when none fits, or a negative code. */
-static int try_resume(struct run *r, struct pipeline *p, size_t i, unsigned char md5[16],
-		      uint64_t *size, int *have)
-{
-	const struct snap_file *f = &r->snap->files[i];
-	const struct journal_rec *const *c;
-	size_t n, k;
-	char hex[33];
-	int rc;
-
-	if ((c = journal_find(r->journal, f->keyspace, f->table, f->rel, f->size, &n)) == NULL)
-		return 0;
-	for (k = n; k-- > 0;) {
-		const struct journal_rec *jr = c[k];
-		const char *keys[2] = { jr->key, jr->variant };
-		struct storage_stat got;
-		struct manifest_object obj;
-		struct manifest_rec *own;
-		size_t t;
-
-		if (jr->source_size != f->size || (jr->salt[0] != '\0') != (r->key != NULL))
-			continue;
-		if ((rc = file_md5(r, p, i, md5, size, have)) != 0)
-			return rc;
-		cst_hex(hex, md5, 16);
-		if (*size != jr->source_size || strcmp(hex, jr->source_md5) != 0)
-			continue;
-		for (t = 0; t < 2; t++) {
-			int kind;
-
-			if (keys[t] == NULL || (kind = own_key_kind(r, f, keys[t])) == 0)
-				continue;
-			if ((rc = resume_object_is_ours(r->st, jr, keys[t], &got)) < 0)
-				return rc;
-			if (rc == 0)
-				continue;
-			if ((own = rec_new(r)) == NULL)
-				return CST_ENOMEM;
-			memset(&obj, 0, sizeof(obj));
-			obj.path = (char *)keys[t];
-			if (got.etag[0] != '\0' && strlen(got.etag) < sizeof(obj.md5))
-				memcpy(obj.md5, got.etag, strlen(got.etag) + 1);
-			else if (jr->salt[0] == '\0')
-				snprintf(obj.md5, sizeof(obj.md5), "%s", jr->source_md5);
-			obj.size = got.size;
-			snprintf(obj.source_md5, sizeof(obj.source_md5), "%s", jr->source_md5);
-			obj.source_size = jr->source_size;
-			if (jr->salt[0] != '\0') {
-				snprintf(obj.salt, sizeof(obj.salt), "%s", jr->salt);
-				memcpy(obj.key_id, r->key_id, sizeof(obj.key_id));
-			}
-			if ((rc = manifest_rec_pack(own, &obj)) != 0)
-				return rc;
-			own->path = NULL;
-			r->results[i].rec = own;
-			r->results[i].stored = kind;
-			r->results[i].resumed = 1;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static int back_up_file(struct run *r, struct pipeline *p, size_t i)
 {
 	const struct snap_file *f = &r->snap->files[i];
@@ -340,14 +192,14 @@ static int back_up_file(struct run *r, struct pipeline *p, size_t i)
 		res->rec = old;
 		return 0;
 	}
-	if (r->journaled > 0 && (rc = try_resume(r, p, i, md5, &size, &have)) != 0)
+	if (r->journaled > 0 && (rc = backup_try_resume(r, p, i, md5, &size, &have)) != 0)
 		return rc < 0 ? rc : 0;
 	if ((rc = store_new(r, p, f, res)) != 0 || r->full)
 		return rc;
 	/* would an earlier object have stood for it, had storage still held it? */
 	cst_hex(hex, res->rec->source_md5, 16);
 	if (history_lost(r->hist, f->keyspace, f->table, f->rel, res->rec->source_size, hex,
-			 reusable, r)) {
+			 backup_reusable, r)) {
 		pthread_mutex_lock(&r->lock);
 		r->stored_again++;
 		pthread_mutex_unlock(&r->lock);
@@ -637,106 +489,6 @@ static void undo(struct run *r, const char *started_key)
 		storage_delete(r->st, started_key);
 }
 
-/* A run killed between its finished marker and its node index entry left
- * the backup out of the node's own list: put it there (best effort). */
-static void backfill_node_entry(struct run *r, const struct catalog_node *n)
-{
-	struct node_backup *v = NULL, b;
-	size_t count = 0, i;
-	int found = 0;
-
-	if (node_index_load(&v, &count, r->st, r->cfg->prefix, r->cfg->fqdn) != 0) {
-		cst_error_clear();
-		return;
-	}
-	for (i = 0; i < count; i++)
-		found |= strcmp(v[i].name, r->name) == 0;
-	node_index_free(v, count);
-	if (found)
-		return;
-	memset(&b, 0, sizeof(b));
-	b.name = (char *)r->name;
-	b.started = n->started;
-	b.finished = n->finished;
-	b.files = n->files;
-	b.bytes = n->bytes;
-	b.manifest_size = n->manifest_size;
-	if (node_index_put(r->st, r->cfg->prefix, r->cfg->fqdn, &b) != 0)
-		cst_error_clear();
-}
-
-/* The name is free, or its backup was interrupted: resume it. A finished
- * one is refused (CST_EEXISTS). A run killed after its manifest but before
- * its finished marker left a manifest no index lists: *orphan says so
- * (finish_orphan() decides what becomes of it). */
-static int check_name(struct run *r, int *orphan)
-{
-	char *key = layout_meta_key(r->cfg->prefix, r->cfg->fqdn, r->name, "manifest.json");
-	struct catalog *cat = NULL;
-	const struct catalog_node *n = NULL;
-	uint64_t size;
-	int rc;
-
-	*orphan = 0;
-	if (key == NULL)
-		return CST_ENOMEM;
-	rc = storage_head(r->st, key, &size);
-	free(key);
-	if (rc == CST_ENOTFOUND) {
-		cst_error_clear();
-		return 0;
-	}
-	if (rc != 0 || (rc = catalog_load_backup(&cat, r->st, r->cfg->prefix, r->name)) != 0)
-		return rc;
-	if (cat->n_backups > 0)
-		n = catalog_node_of(&cat->backups[0], r->cfg->fqdn);
-	if (n != NULL && n->finished) {
-		backfill_node_entry(r, n);
-		catalog_free(cat);
-		return cst_error(CST_EEXISTS, "backup '%s' of node %s already finished; choose another "
-				 "name", r->name, r->cfg->fqdn);
-	}
-	*orphan = 1;
-	r->orphan_started = n != NULL && n->started ? n->started : r->started;
-	catalog_free(cat);
-	return 0;
-}
-
-/* The orphan manifest of a killed run: when every object it names is still
- * the one it recorded, only the index is missing: it is written, and *done
- * says there is nothing more to do. Otherwise the manifest goes and the
- * backup is taken again (resuming from the journal). */
-static int finish_orphan(struct run *r, const char *workdir, int *done)
-{
-	char why[512], human[32], *key;
-	uint64_t files = 0, bytes = 0;
-	int sound = 0, rc;
-
-	*done = 0;
-	if ((rc = resume_orphan_manifest_sound(r->st, r->cfg, r->name, r->hist, &sound, why,
-					       sizeof(why))) != 0)
-		return rc;
-	if (!sound) {
-		fprintf(stderr, "cassette: backup %s of node %s stored a manifest before it was "
-			"interrupted, but %s: the manifest is dropped and the backup taken again\n",
-			r->name, r->cfg->fqdn, why);
-		if ((key = layout_meta_key(r->cfg->prefix, r->cfg->fqdn, r->name, "manifest.json")) == NULL)
-			return CST_ENOMEM;
-		rc = storage_delete(r->st, key);
-		free(key);
-		return rc;
-	}
-	fprintf(stderr, "cassette: backup %s of node %s stored its manifest but was interrupted "
-		"before its index: completing the index\n", r->name, r->cfg->fqdn);
-	if ((rc = publish_complete_index(r->cfg, r->st, r->name, r->orphan_started, workdir, &files,
-					 &bytes)) != 0)
-		return rc;
-	printf("backup %s of node %s complete: %" PRIu64 " file%s, %s (its index completed)\n", r->name,
-	       r->cfg->fqdn, files, files == 1 ? "" : "s", cmd_human_bytes(human, sizeof(human), bytes));
-	*done = 1;
-	return 0;
-}
-
 /* The second line: what the hash cache saved (bytes not read). */
 static void print_cache_summary(const struct run *r, const struct hashcache_counts *hc)
 {
@@ -844,26 +596,6 @@ static int previous_bytes(struct run *r)
 	return 0;
 }
 
-/* A run of this node died: its uploads begun and never finished go (the
- * node's lock says no other writer is there). */
-static int clean_store(struct run *r)
-{
-	const char *prefix = r->cfg->prefix;
-	char *node = prefix[0] ? cst_sprintf("%s/%s/", prefix, r->cfg->fqdn) :
-				 cst_sprintf("%s/", r->cfg->fqdn);
-	size_t n = 0;
-	int rc;
-
-	if (node == NULL)
-		return CST_ENOMEM;
-	rc = storage_clean_uploads(r->st, node, &n);
-	if (rc == 0 && n > 0)
-		fprintf(stderr, "cassette: removed %zu unfinished upload%s that an interrupted run left "
-			"under %s\n", n, n == 1 ? "" : "s", node);
-	free(node);
-	return rc;
-}
-
 /*
  * What earlier backups of the node hold, checked against one listing of its
  * pool. Manifests an earlier run read come from the state database (keyed
@@ -952,7 +684,7 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 	}
 	if ((rc = cmd_open_storage(&r.st, cfg, 1)) != 0)
 		goto out;
-	if ((rc = check_name(&r, &orphan)) == CST_EEXISTS) {
+	if ((rc = backup_check_name(&r, &orphan)) == CST_EEXISTS) {
 		/* finished: a run killed right after its index may have left these */
 		char saved[512];
 
@@ -965,7 +697,7 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 	if (rc != 0)
 		goto out;
 	/* the history first: a later backup may have taken the orphan's keys */
-	if (orphan && ((rc = load_history(&r)) != 0 || (rc = finish_orphan(&r, r.workdir, &done)) != 0))
+	if (orphan && ((rc = load_history(&r)) != 0 || (rc = backup_finish_orphan(&r, r.workdir, &done)) != 0))
 		goto out;
 	if (done) {
 		/* the killed run's snapshot and journal went with it */
@@ -988,7 +720,7 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 		goto out;
 	if ((rc = journal_open(&r.journal, cfg, r.name, r.full, r.key_id, &r.journaled)) != 0)
 		goto out;
-	if ((left > 0 || journal_found(r.journal)) && (rc = clean_store(&r)) != 0)
+	if ((left > 0 || journal_found(r.journal)) && (rc = backup_clean_store(&r)) != 0)
 		goto out;
 	if (r.journaled > 0)
 		fprintf(stderr, "cassette: resuming backup %s of node %s: %zu object%s that an interrupted "
