@@ -35,7 +35,7 @@ static const char *verdicts(struct retention_backup *v, size_t n, unsigned age, 
  * reversed: v[0] is the oldest. */
 static void nightly(struct retention_backup *v, size_t n)
 {
-	static char names[16][8];
+	static char names[16][24];
 	size_t i;
 
 	memset(v, 0, n * sizeof(*v));
