@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +63,31 @@ out:
 	return rc;
 }
 
+/*
+ * A master key lives on a page of its own: left out of core dumps
+ * (MADV_DONTDUMP), locked in memory where the limits allow (never in swap),
+ * and while one exists the process is not dumpable (PR_SET_DUMPABLE 0: no
+ * core file, no ptrace attach by the same user, /proc/<pid>/mem closed).
+ * The process stays non-dumpable once a key was loaded: a short-lived
+ * command has no use for the way back.
+ */
+#define KEY_PAGE 4096
+_Static_assert(sizeof(struct crypto_key) <= KEY_PAGE, "a key fits its page");
+
+static struct crypto_key *key_page_new(void)
+{
+	void *p = mmap(NULL, KEY_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	/* best effort each: an old kernel or a low RLIMIT_MEMLOCK only
+	 * weakens the defence, it does not stop the backup */
+	(void)madvise(p, KEY_PAGE, MADV_DONTDUMP);
+	(void)mlock(p, KEY_PAGE);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	return p;
+}
+
 int crypto_key_from_bytes(struct crypto_key **out, const unsigned char *raw, size_t len)
 {
 	struct crypto_key *k = NULL;
@@ -71,7 +98,7 @@ int crypto_key_from_bytes(struct crypto_key **out, const unsigned char *raw, siz
 		rc = cst_error(CST_EINVALID, "a key is %d bytes, not %zu", CRYPTO_KEY_LEN, len);
 		goto out;
 	}
-	if ((k = cst_calloc(1, sizeof(*k))) == NULL) {
+	if ((k = key_page_new()) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
@@ -91,7 +118,8 @@ void crypto_key_free(struct crypto_key *key)
 	if (key == NULL)
 		return;
 	OPENSSL_cleanse(key, sizeof(*key));
-	free(key);
+	munlock(key, KEY_PAGE);
+	munmap(key, KEY_PAGE);
 }
 
 const unsigned char *crypto_key_id(const struct crypto_key *key)

@@ -15,6 +15,8 @@ pkgs=(gcc make cmake pkg-config libssl-dev libjansson-dev libinih-dev libcmocka-
       time eatmydata
       # the monitoring test checks the textfile with Prometheus' own parser
       python3-prometheus-client
+      # the key test takes a core of a running restore (gcore) and searches it
+      gdb
       # the units test: systemd-analyze verify on conf/*.service and *.timer
       systemd)
 missing=()

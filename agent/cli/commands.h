@@ -94,7 +94,8 @@ int cmd_restore_node(const struct config *cfg, const struct restore_opts *o);
 int cmd_list_backups(const struct config *cfg, const struct list_opts *o);
 /* Print the tokenmap.json of backup `name` of node cfg->fqdn to stdout. */
 int cmd_fetch_tokenmap(const struct config *cfg, const char *name);
-int cmd_keygen(void);
+/* keygen: to a new 0600 file (O_EXCL) when `output` is set, else stdout. */
+int cmd_keygen(const char *output);
 /* The cluster commands (agent/cluster/). */
 int cmd_backup_cluster(const struct config *cfg, const struct backup_cluster_opts *o);
 int cmd_restore_cluster(const struct config *cfg, const struct restore_cluster_opts *o);

@@ -12,25 +12,44 @@
 #include "crypto.h"
 #include "util.h"
 
-int cmd_keygen(void)
+int cmd_keygen(const char *output)
 {
 	char line[CRYPTO_KEY_B64_LEN + 2];
 	struct stat st;
-	int rc;
+	int fd = STDOUT_FILENO, rc;
 
 	if ((rc = crypto_keygen_b64(line)) != 0)
 		return rc;
-	/* `cassette keygen > backup.key`: the shell made the file 0644; a key
-	 * file must not be readable by others, so tighten it before writing. */
-	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && fchmod(STDOUT_FILENO, 0600) != 0) {
-		rc = cst_error_errno("cannot chmod 600 the key file on standard output");
+	strcat(line, "\n");
+	if (output != NULL) {
+		/* created 0600 here, never over a file that is there */
+		if ((fd = open(output, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0) {
+			rc = errno == EEXIST ?
+			     cst_error(CST_EEXISTS, "%s exists: keygen never replaces a key file", output) :
+			     cst_error_errno("cannot create %s", output);
+			goto out;
+		}
+		if (cst_write_all(fd, line, strlen(line)) != 0 || fsync(fd) != 0)
+			rc = cst_error_errno("cannot write %s", output);
+		if (close(fd) != 0 && rc == 0)
+			rc = cst_error_errno("cannot write %s", output);
+		if (rc != 0)
+			unlink(output);
 		goto out;
 	}
-	if (isatty(STDOUT_FILENO))
-		fprintf(stderr, "cassette: writing a key to a terminal; redirect it to a file "
-			"(cassette keygen > backup.key)\n");
-	strcat(line, "\n");
-	if (cst_write_all(STDOUT_FILENO, line, strlen(line)) != 0 || fsync(STDOUT_FILENO) != 0) {
+	/* `cassette keygen > backup.key`: the shell made the file 0644; a key
+	 * file must not be readable by others, so tighten it before writing. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (fchmod(fd, 0600) != 0) {
+			rc = cst_error_errno("cannot chmod 600 the key file on standard output");
+			goto out;
+		}
+	} else {
+		fprintf(stderr, "cassette: the key goes to a %s: the mode of the file it ends up in is "
+			"yours to set (0600), or use keygen --output FILE\n",
+			isatty(fd) ? "terminal" : "pipe or device");
+	}
+	if (cst_write_all(fd, line, strlen(line)) != 0 || fsync(fd) != 0) {
 		if (errno != EINVAL && errno != EROFS)
 			rc = cst_error_errno("cannot write the key to standard output");
 	}

@@ -231,11 +231,15 @@ static const char usage_report[] =
 	"                     \"bytes\", \"shrunk\", ...} or null, \"last_cluster_backup\": {...} or null}\n";
 
 static const char usage_keygen[] =
-	"usage: cassette keygen > backup.key\n"
+	"usage: cassette keygen [--output FILE]\n"
 	"\n"
-	"Prints a new random 256-bit key as one line of base64. When standard output is a\n"
-	"file, it is made mode 0600 first. Keep a copy of the key somewhere safe: without it\n"
-	"no backup can be restored.\n";
+	"Writes a new random 256-bit key as one line of base64.\n"
+	"  --output FILE  create FILE, mode 0600, and write the key there; an existing FILE\n"
+	"                 is never replaced\n"
+	"Without --output the key goes to standard output: a regular file there is made mode\n"
+	"0600 first; for a terminal or a pipe (keygen | ...) a warning says that the mode of\n"
+	"wherever the key ends up is yours to set. Keep a copy of the key somewhere safe:\n"
+	"without it no backup can be restored.\n";
 
 static const char usage_inspect[] =
 	"usage: cassette inspect FILE\n"
@@ -367,6 +371,8 @@ static int allowed(const char *cmd, int opt)
 		       opt == OPT_ALLOW_INCOMPLETE || opt == OPT_DRY_RUN;
 	if (strcmp(cmd, "fetch-tokenmap") == 0)
 		return opt == OPT_NAME;
+	if (strcmp(cmd, "keygen") == 0)
+		return opt == OPT_OUTPUT;	/* the key file */
 	if (strcmp(cmd, "verify") == 0)
 		return opt == OPT_NAME || opt == OPT_DEEP || opt == OPT_SAMPLE || opt == OPT_OUTPUT;
 	if (strcmp(cmd, "report-last-backup") == 0)
@@ -511,7 +517,10 @@ static int check_options(struct cli *c)
 		else if (strcmp(c->mode, "differential") != 0)
 			return usage_error("--mode must be 'differential' or 'full', not '%s'", c->mode);
 	}
-	if (c->output != NULL) {
+	if (c->output != NULL && strcmp(c->command, "keygen") == 0) {
+		if (c->output[0] == '\0')
+			return usage_error("--output needs a file name");
+	} else if (c->output != NULL) {
 		if (strcmp(c->output, "json") == 0)
 			c->list.json = c->status.json = c->verify.json = c->report.json = 1;
 		else if (strcmp(c->output, "text") != 0)
@@ -576,7 +585,7 @@ static int run(struct cli *c)
 	int rc;
 
 	if (strcmp(c->command, "keygen") == 0)
-		return cmd_keygen();
+		return cmd_keygen(c->output);
 	if (strcmp(c->command, "inspect") == 0)
 		return cmd_inspect(c->inspect_file);
 	if (path == NULL)
