@@ -102,6 +102,10 @@ int cmd_restore_cluster(const struct config *cfg, const struct restore_cluster_o
 int cmd_status(const struct config *cfg, const struct status_opts *o);
 int cmd_last_complete_cluster_backup(const struct config *cfg);
 int cmd_inspect(const char *path);
+/* encrypt (decrypt = 0) or decrypt stdin to stdout, bound to `label`
+ * (agent/cli/stream.c). cfg may be NULL: the key from $CASSETTE_KEY_FILE. */
+int cmd_stream(const struct config *cfg, const char *label, int decrypt);
+int cmd_label_is_valid(const char *label);
 /* verify (agent/verify/): exit 1 unless every file checked is sound. */
 int cmd_verify(const struct config *cfg, const struct verify_opts *o);
 /* report-last-backup (cli/report.c): exit 1 when the node's last finished

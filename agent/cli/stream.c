@@ -1,0 +1,113 @@
+/*
+ * encrypt and decrypt: standard input to standard output in the object
+ * format of docs/FORMAT.md, with a label as the identity, for what is not
+ * a Cassandra file (pg_dump | cassette encrypt --label db-2026-12-06).
+ *
+ * The identity of a stream is (fqdn "-", keyspace "-", table "-", file
+ * <label>). No node is named "-" (a node name never starts with '-'), so no
+ * stream decrypts as a backup's object, nor the other way round.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "config.h"
+#include "crypto.h"
+#include "util.h"
+
+#define CHUNK (1u << 20)
+
+struct out {
+	uint64_t bytes;
+};
+
+static int to_stdout(void *arg, const unsigned char *buf, size_t len)
+{
+	struct out *o = arg;
+
+	if (cst_write_all(STDOUT_FILENO, buf, len) != 0)
+		return cst_error_errno("cannot write standard output");
+	o->bytes += len;
+	return 0;
+}
+
+int cmd_label_is_valid(const char *label)
+{
+	const unsigned char *p;
+
+	if (label == NULL || label[0] == '\0' || strlen(label) > 255)
+		return 0;
+	for (p = (const unsigned char *)label; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+int cmd_stream(const struct config *cfg, const char *label, int decrypt)
+{
+	struct crypto_identity id = { "-", "-", "-", label };
+	struct crypto_enc_params params = { cfg != NULL ? cfg->segment_size : 0, NULL, NULL };
+	struct crypto_key *key = NULL;
+	struct crypto_stream *s = NULL;
+	struct out o = { 0 };
+	const char *path = getenv("CASSETTE_KEY_FILE");
+	unsigned char *buf = NULL;
+	ssize_t n;
+	int rc;
+
+	if (!cmd_label_is_valid(label)) {
+		cst_error(CST_EINVALID, "--label must be 1 to 255 bytes without control characters");
+		return CMD_USAGE;
+	}
+	if (path == NULL || path[0] == '\0')
+		path = cfg != NULL ? config_key_file(cfg) : NULL;
+	if (path == NULL) {
+		cst_error(CST_EINVALID, "%s needs a key: set CASSETTE_KEY_FILE, or [storage] "
+			  "key_secret_file in the config", decrypt ? "decrypt" : "encrypt");
+		return CMD_USAGE;
+	}
+	if (crypto_key_load_file(&key, path) != 0)
+		return CMD_USAGE;
+	if ((buf = cst_malloc(CHUNK)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	rc = decrypt ? crypto_decryptor_new(&s, key, &id, NULL) :
+		       crypto_encryptor_new(&s, key, &id, &params);
+	if (rc != 0)
+		goto out;
+	for (;;) {
+		do
+			n = read(STDIN_FILENO, buf, CHUNK);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			rc = cst_error_errno("cannot read standard input");
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if ((rc = crypto_stream_update(s, buf, (size_t)n, to_stdout, &o)) != 0)
+			goto out;
+	}
+	rc = crypto_stream_final(s, to_stdout, &o);
+out:
+	if (rc != 0 && decrypt && (rc == CST_EINTEGRITY || rc == CST_EINVALID)) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", cst_error_msg());
+		cst_error(rc, "decrypt --label %s: %s (a wrong label, a cut or altered stream, or no "
+			  "cassette stream at all); the %llu bytes written before are not to be used",
+			  label, why, (unsigned long long)o.bytes);
+	}
+	crypto_stream_free(s);
+	crypto_key_free(key);
+	if (buf != NULL) {
+		explicit_bzero(buf, CHUNK);
+		free(buf);
+	}
+	return rc;
+}
