@@ -195,6 +195,10 @@ int storage_get(struct storage *s, const char *key, storage_sink_fn sink, void *
  * excludes the NUL). CST_EINVALID when it is larger than `max`. *out is owned
  * by the caller and NULL on failure. */
 int storage_get_buf(struct storage *s, const char *key, char **out, size_t *len, size_t max);
+/* The first `len` bytes of an object into `buf` (*got: how many; fewer when
+ * the object is shorter), stopping the transfer there: an encrypted
+ * object's header without reading its body. CST_ENOTFOUND when missing. */
+int storage_get_head(struct storage *s, const char *key, void *buf, size_t len, size_t *got);
 /* Size of an object. CST_ENOTFOUND when missing. */
 int storage_head(struct storage *s, const char *key, uint64_t *size);
 /* Every key that starts with `prefix` (plain string prefix, "" = all; "a/b"

@@ -83,25 +83,6 @@ out:
 	return rc;
 }
 
-/* The first CRYPTO_HEADER_LEN bytes of an object, then stop. */
-struct head_sink {
-	unsigned char buf[CRYPTO_HEADER_LEN];
-	size_t len;
-};
-
-static int head_sink(void *arg, const unsigned char *buf, size_t len)
-{
-	struct head_sink *h = arg;
-	size_t take = sizeof(h->buf) - h->len;
-
-	if (take > len)
-		take = len;
-	memcpy(h->buf + h->len, buf, take);
-	h->len += take;
-	/* enough: stop the read (a sink's code comes back unchanged) */
-	return h->len == sizeof(h->buf) ? CST_EEXISTS : 0;
-}
-
 struct md5_sink {
 	struct crypto_md5 *md5;
 };
@@ -140,7 +121,8 @@ int resume_object_is_ours(struct storage *st, const struct journal_rec *rec, con
 			  struct storage_stat *got)
 {
 	struct crypto_header hdr;
-	struct head_sink h;
+	unsigned char head[CRYPTO_HEADER_LEN];
+	size_t got_len;
 	char salt[2 * CRYPTO_SALT_LEN + 1];
 	int rc;
 
@@ -154,16 +136,14 @@ int resume_object_is_ours(struct storage *st, const struct journal_rec *rec, con
 		return 0;
 	if (rec->salt[0] == '\0')
 		return plaintext_matches(st, key, got->etag, rec->source_md5);
-	memset(&h, 0, sizeof(h));
-	rc = storage_get(st, key, head_sink, &h);
+	rc = storage_get_head(st, key, head, sizeof(head), &got_len);
 	if (rc == CST_ENOTFOUND) {
 		cst_error_clear();
 		return 0;
 	}
-	if (rc != 0 && rc != CST_EEXISTS)
+	if (rc != 0)
 		return rc;
-	cst_error_clear();
-	if (h.len != sizeof(h.buf) || crypto_header_parse(&hdr, h.buf, h.len) != 0) {
+	if (got_len != sizeof(head) || crypto_header_parse(&hdr, head, got_len) != 0) {
 		cst_error_clear();
 		return 0;
 	}

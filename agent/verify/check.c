@@ -21,8 +21,6 @@
 #include "verify_int.h"
 
 #define MAX_WORKERS 32
-/* What a header sink returns once it holds 64 bytes: the read stops there. */
-#define HEADER_DONE CST_EEXISTS
 
 void verify_flag(struct verify_item *it, int problem, const char *fmt, ...)
 {
@@ -133,44 +131,26 @@ out:
 
 /* ---- one object -------------------------------------------------------------- */
 
-struct header_sink {
-	unsigned char buf[CRYPTO_HEADER_LEN];
-	size_t len;
-};
-
-static int take_header(void *arg, const unsigned char *buf, size_t len)
-{
-	struct header_sink *h = arg;
-	size_t n = sizeof(h->buf) - h->len;
-
-	if (n > len)
-		n = len;
-	memcpy(h->buf + h->len, buf, n);
-	h->len += n;
-	return h->len == sizeof(h->buf) ? cst_error(HEADER_DONE, "header read") : 0;
-}
-
 /* The 64-byte header against the manifest: key id, salt, and the stored size
  * that its segment size gives for source_size. */
 static int check_header(struct verify *v, struct verify_item *it)
 {
 	const struct manifest_rec *rec = &it->job.rec;
 	struct crypto_header hdr;
-	struct header_sink h;
+	unsigned char head[CRYPTO_HEADER_LEN];
+	size_t head_len;
 	char got[2 * CRYPTO_KEYID_LEN + 1], want[2 * CRYPTO_KEYID_LEN + 1];
 	uint64_t expect;
 	int rc;
 
-	memset(&h, 0, sizeof(h));
-	rc = storage_get(v->st, rec->path, take_header, &h);
+	rc = storage_get_head(v->st, rec->path, head, sizeof(head), &head_len);
 	if (rc == CST_ENOTFOUND) {
 		verify_flag(it, VP_MISSING, "no object %s", rec->path);
 		return 0;
 	}
-	if (rc != 0 && rc != HEADER_DONE)
+	if (rc != 0)
 		return rc;
-	cst_error_clear();
-	if ((rc = crypto_header_parse(&hdr, h.buf, h.len)) != 0) {
+	if ((rc = crypto_header_parse(&hdr, head, head_len)) != 0) {
 		verify_flag(it, VP_HEADER, "%s", cst_error_msg());
 		return 0;
 	}
