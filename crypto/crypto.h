@@ -57,6 +57,54 @@ const unsigned char *crypto_key_id(const struct crypto_key *key);
  * newline) into out[45]. Returns 0 or CST_ERROR (out wiped). */
 int crypto_keygen_b64(char out[CRYPTO_KEY_B64_LEN + 1]);
 
+/* ---- keyrings ------------------------------------------------------------- */
+
+/*
+ * A keyring: the master keys a host holds, oldest first (docs/FORMAT.md,
+ * "Keyrings"). The newest wraps new data keys; any of them unwraps. Opaque;
+ * every key is wiped by crypto_keyring_free().
+ */
+struct crypto_keyring;
+#define CRYPTO_KEYRING_MAX 64
+/* "<16 hex key id> <44 base64>" */
+#define CRYPTO_KEYRING_LINE_LEN (2 * CRYPTO_KEYID_LEN + 1 + CRYPTO_KEY_B64_LEN)
+
+/* Load a keyring file (or a key file of one bare base64 line), refused like a
+ * key file when group or others may access it. A line's key id must be its
+ * key's; no key twice. CST_EINVALID with the line number, never the content. */
+int crypto_keyring_load_file(struct crypto_keyring **out, const char *path);
+/* The same from memory; `what` names the source in messages. */
+int crypto_keyring_parse(struct crypto_keyring **out, const char *text, size_t len,
+			 const char *what);
+/* A keyring of one key; takes `key` (freed on failure too). */
+int crypto_keyring_from_key(struct crypto_keyring **out, struct crypto_key *key);
+size_t crypto_keyring_count(const struct crypto_keyring *kr);
+/* Key i, 0 the oldest; NULL past the end. Borrowed. */
+const struct crypto_key *crypto_keyring_key(const struct crypto_keyring *kr, size_t i);
+const struct crypto_key *crypto_keyring_newest(const struct crypto_keyring *kr);
+/* The key with this id, or NULL. */
+const struct crypto_key *crypto_keyring_find(const struct crypto_keyring *kr,
+					     const unsigned char id[CRYPTO_KEYID_LEN]);
+void crypto_keyring_free(struct crypto_keyring *kr);
+/* A fresh random key as a keyring line (no newline) into out. */
+int crypto_keyring_line_new(char out[CRYPTO_KEYRING_LINE_LEN + 1]);
+
+/* ---- envelope: data keys wrapped under master keys ------------------------- */
+
+/* salt (32) || nonce (12) || wrapped key (32) || GCM tag (16) */
+#define CRYPTO_WRAP_LEN (CRYPTO_SALT_LEN + 12 + CRYPTO_KEY_LEN + CRYPTO_TAG_LEN)
+
+/* A fresh random key (a data key). */
+int crypto_key_generate(struct crypto_key **out);
+/* Wrap data key `dk` of node `fqdn` under `master`. 0 or a CST_ code. */
+int crypto_wrap_key(unsigned char out[CRYPTO_WRAP_LEN], const struct crypto_key *master,
+		    const struct crypto_key *dk, const char *fqdn);
+/* Unwrap: CST_EINTEGRITY when `in` is not a wrap of the data key `dk_id` of
+ * node `fqdn` under `master` (altered, moved, or another master). */
+int crypto_unwrap_key(struct crypto_key **out, const struct crypto_key *master,
+		      const unsigned char in[CRYPTO_WRAP_LEN], const char *fqdn,
+		      const unsigned char dk_id[CRYPTO_KEYID_LEN]);
+
 /* ---- object identity --------------------------------------------------- */
 
 /*

@@ -21,6 +21,17 @@ int crypto_hkdf(unsigned char *out, size_t outlen, const unsigned char *ikm, siz
 		const unsigned char *salt, size_t saltlen, const unsigned char *info,
 		size_t infolen);
 
+/* Strict decoding of one padded 44-character base64 line (surrounding
+ * whitespace allowed) into exactly 32 bytes; CST_EINVALID otherwise (raw
+ * wiped). Constant time in the characters. */
+int crypto_b64_decode_key(unsigned char raw[CRYPTO_KEY_LEN], const char *text, size_t len);
+/* Read a secret file (a key file, a keyring) whole into text (at most
+ * cap - 1 bytes): refused unless it is a regular file that group and others
+ * cannot access. Messages say "<what> <path>", never the content. On
+ * failure text is wiped. */
+int crypto_read_secret_file(char *text, size_t cap, size_t *len, const char *path,
+			    const char *what);
+
 /* Serialize a header (version, suite and segment size taken as given). */
 void crypto_header_encode(unsigned char out[CRYPTO_HEADER_LEN], const struct crypto_header *h);
 

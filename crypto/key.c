@@ -153,7 +153,7 @@ static int is_space(char c)
  * Strict decoding of exactly one padded 44-character line into 32 bytes:
  * 43 digits, one '=', and zero pad bits (so each key has one spelling).
  */
-static int b64_decode_key(unsigned char raw[CRYPTO_KEY_LEN], const char *text, size_t len)
+int crypto_b64_decode_key(unsigned char raw[CRYPTO_KEY_LEN], const char *text, size_t len)
 {
 	int v[CRYPTO_KEY_B64_LEN - 1], bad = 0;
 	unsigned int a, b, c, d;
@@ -201,57 +201,66 @@ static const char *access_word(mode_t mode)
 	return "executable";
 }
 
-/* Read at most KEYFILE_MAX bytes of an open key file into text. */
-static int read_key_text(char *text, size_t *len, int fd, const char *path)
+/* Read at most cap - 1 bytes of an open secret file into text. */
+static int read_secret_text(char *text, size_t cap, size_t *len, int fd, const char *what,
+			    const char *path)
 {
 	ssize_t n;
 
 	*len = 0;
 	for (;;) {
-		n = read(fd, text + *len, KEYFILE_MAX + 1 - *len);
+		n = read(fd, text + *len, cap - *len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return cst_error_errno("cannot read key file %s", path);
+			return cst_error_errno("cannot read %s %s", what, path);
 		if (n == 0)
 			return 0;
 		*len += (size_t)n;
-		if (*len > KEYFILE_MAX)
-			return cst_error(CST_EINVALID, "key file %s is too large for a key", path);
+		if (*len >= cap)
+			return cst_error(CST_EINVALID, "%s %s is too large", what, path);
 	}
+}
+
+int crypto_read_secret_file(char *text, size_t cap, size_t *len, const char *path,
+			    const char *what)
+{
+	struct stat st;
+	int fd, rc;
+
+	*len = 0;
+	/* O_NONBLOCK: a FIFO must not hang us before the regular-file check. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
+		return cst_error_errno("cannot open %s %s", what, path);
+	if (fstat(fd, &st) != 0)
+		rc = cst_error_errno("cannot stat %s %s", what, path);
+	else if (!S_ISREG(st.st_mode))
+		rc = cst_error(CST_EINVALID, "%s %s is not a regular file", what, path);
+	else if ((st.st_mode & 077) != 0)
+		rc = cst_error(CST_EINVALID, "%s %s is %s by group or others (mode %04o); chmod 600 it",
+			       what, path, access_word(st.st_mode),
+			       (unsigned int)(st.st_mode & 07777));
+	else
+		rc = read_secret_text(text, cap, len, fd, what, path);
+	close(fd);
+	if (rc != 0) {
+		OPENSSL_cleanse(text, cap);
+		*len = 0;
+	}
+	return rc;
 }
 
 int crypto_key_load_file(struct crypto_key **out, const char *path)
 {
 	unsigned char raw[CRYPTO_KEY_LEN];
 	char text[KEYFILE_MAX + 1];
-	struct stat st;
 	size_t len = 0;
-	int fd = -1, rc;
+	int rc;
 
 	*out = NULL;
-	/* O_NONBLOCK: a FIFO must not hang us before the regular-file check. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
-		rc = cst_error_errno("cannot open key file %s", path);
+	if ((rc = crypto_read_secret_file(text, sizeof(text), &len, path, "key file")) != 0)
 		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		rc = cst_error_errno("cannot stat key file %s", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = cst_error(CST_EINVALID, "key file %s is not a regular file", path);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0) {
-		rc = cst_error(CST_EINVALID,
-			       "key file %s is %s by group or others (mode %04o); chmod 600 it",
-			       path, access_word(st.st_mode), (unsigned int)(st.st_mode & 07777));
-		goto out;
-	}
-	if ((rc = read_key_text(text, &len, fd, path)) != 0)
-		goto out;
-	if (b64_decode_key(raw, text, len) != 0) {
+	if (crypto_b64_decode_key(raw, text, len) != 0) {
 		rc = cst_error(CST_EINVALID,
 			       "key file %s does not hold a key (one line of base64 that "
 			       "decodes to exactly %d bytes)", path, CRYPTO_KEY_LEN);
@@ -261,8 +270,6 @@ int crypto_key_load_file(struct crypto_key **out, const char *path)
 out:
 	OPENSSL_cleanse(raw, sizeof(raw));
 	OPENSSL_cleanse(text, sizeof(text));
-	if (fd >= 0)
-		close(fd);
 	return rc;
 }
 

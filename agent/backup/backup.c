@@ -17,6 +17,7 @@
 #include "hashcache.h"
 #include "history.h"
 #include "journal.h"
+#include "keys.h"
 #include "layout.h"
 #include "lock.h"
 #include "metrics.h"
@@ -638,6 +639,23 @@ static int prepare_only(const struct run *r, const char *tag, const char *ctimes
 	return 0;
 }
 
+/* The node's data key: its newest in storage, or a new one on its first
+ * encrypted backup. */
+static int data_key(struct run *r)
+{
+	int made = 0, rc;
+
+	/* made now: the first encrypted backup of the node (or the first since
+	 * envelope keys, which stores every file again once) */
+	if (r->keys == NULL)
+		return 0;
+	keys_use_storage(r->keys, r->st);
+	if ((rc = keys_current(r->keys, 1, &r->key, &made)) != 0)
+		return rc;
+	cst_hex(r->key_id, crypto_key_id(r->key), CRYPTO_KEYID_LEN);
+	return 0;
+}
+
 static int backup_node(const struct config *cfg, const struct backup_opts *o)
 {
 	struct run r;
@@ -664,10 +682,9 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 		cst_error_errno("%s: [cassandra] data_dir %s", cfg->path, cfg->data_dir);
 		return CMD_USAGE;
 	}
-	if (cfg->encrypt && (rc = cmd_load_key(&r.key, cfg, 1)) != 0)
+	/* the keyring now, so a bad key file fails before anything starts */
+	if (cfg->encrypt && (rc = keys_open(&r.keys, cfg, NULL, cfg->fqdn)) != 0)
 		return rc;
-	if (r.key != NULL)
-		cst_hex(r.key_id, crypto_key_id(r.key), CRYPTO_KEYID_LEN);
 	if ((rc = node_lock_take(&lock, cfg, cfg->fqdn, "backup-node")) != 0)
 		goto out;
 	/* ours alone now: what the work directory holds, a killed run left */
@@ -682,7 +699,7 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 		rc = CST_ENOMEM;
 		goto out;
 	}
-	if ((rc = cmd_open_storage(&r.st, cfg, 1)) != 0)
+	if ((rc = cmd_open_storage(&r.st, cfg, 1)) != 0 || (rc = data_key(&r)) != 0)
 		goto out;
 	if ((rc = backup_check_name(&r, &orphan)) == CST_EEXISTS) {
 		/* finished: a run killed right after its index may have left these */
@@ -780,7 +797,7 @@ out:
 	free(r.tokenmap);
 	free(r.tokens_unknown);
 	storage_close(r.st);
-	crypto_key_free(r.key);
+	keys_free(r.keys);
 	while (r.recs != NULL) {
 		struct rec_block *next = r.recs->next;
 

@@ -51,7 +51,8 @@ struct run {
 	const char *name;
 	int full;
 	struct storage *st;
-	struct crypto_key *key;
+	struct keyset *keys;		/* NULL without encryption */
+	const struct crypto_key *key;	/* the node's current data key (keys's) */
 	char key_id[2 * CRYPTO_KEYID_LEN + 1];	/* hex; "" without a key */
 	struct history *hist;
 	struct journal *journal;	/* what an interrupted run of this backup stored */

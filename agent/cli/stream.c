@@ -47,11 +47,50 @@ int cmd_label_is_valid(const char *label)
 	return 1;
 }
 
+/* Read up to len bytes, fewer only at the end of the input. */
+static ssize_t read_full(unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		do
+			n = read(STDIN_FILENO, buf + got, len - got);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* decrypt: the stream's header names its key; a key the ring lacks is
+ * left to the decryptor to call "wrong key" (against the newest). */
+static int start_decrypt(struct crypto_stream **s, const struct crypto_keyring *ring,
+			 const struct crypto_identity *id, struct out *o)
+{
+	unsigned char head[CRYPTO_HEADER_LEN];
+	const struct crypto_key *key = crypto_keyring_newest(ring);
+	struct crypto_header h;
+	ssize_t n = read_full(head, sizeof(head));
+	int rc;
+
+	if (n < 0)
+		return cst_error_errno("cannot read standard input");
+	if (crypto_header_parse(&h, head, (size_t)n) == 0 && crypto_keyring_find(ring, h.key_id))
+		key = crypto_keyring_find(ring, h.key_id);
+	if ((rc = crypto_decryptor_new(s, key, id, NULL)) != 0)
+		return rc;
+	return crypto_stream_update(*s, head, (size_t)n, to_stdout, o);
+}
+
 int cmd_stream(const struct config *cfg, const char *label, int decrypt)
 {
 	struct crypto_identity id = { "-", "-", "-", label };
 	struct crypto_enc_params params = { cfg != NULL ? cfg->segment_size : 0, NULL, NULL };
-	struct crypto_key *key = NULL;
+	struct crypto_keyring *ring = NULL;
 	struct crypto_stream *s = NULL;
 	struct out o = { 0 };
 	const char *path = getenv("CASSETTE_KEY_FILE");
@@ -70,14 +109,14 @@ int cmd_stream(const struct config *cfg, const char *label, int decrypt)
 			  "key_secret_file in the config", decrypt ? "decrypt" : "encrypt");
 		return CMD_USAGE;
 	}
-	if (crypto_key_load_file(&key, path) != 0)
+	if (crypto_keyring_load_file(&ring, path) != 0)
 		return CMD_USAGE;
 	if ((buf = cst_malloc(CHUNK)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
-	rc = decrypt ? crypto_decryptor_new(&s, key, &id, NULL) :
-		       crypto_encryptor_new(&s, key, &id, &params);
+	rc = decrypt ? start_decrypt(&s, ring, &id, &o) :
+		       crypto_encryptor_new(&s, crypto_keyring_newest(ring), &id, &params);
 	if (rc != 0)
 		goto out;
 	for (;;) {
@@ -104,7 +143,7 @@ out:
 			  label, why, (unsigned long long)o.bytes);
 	}
 	crypto_stream_free(s);
-	crypto_key_free(key);
+	crypto_keyring_free(ring);
 	if (buf != NULL) {
 		explicit_bzero(buf, CHUNK);
 		free(buf);

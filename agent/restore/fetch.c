@@ -17,6 +17,7 @@
 #include "fetch.h"
 #include "manifest.h"
 #include "progress.h"
+#include "keys.h"
 #include "storage.h"
 #include "util.h"
 
@@ -221,7 +222,7 @@ static int prove_md5(const struct manifest_rec *obj, struct crypto_md5 *h, int *
 	return 0;
 }
 
-int fetch_object(struct storage *st, const struct crypto_key *key, const struct crypto_identity *id,
+int fetch_object(struct storage *st, struct keyset *keys, const struct crypto_identity *id,
 		 const struct manifest_rec *rec, struct crypto_md5 *md5, crypto_sink_fn out, void *arg,
 		 int *fault)
 {
@@ -235,8 +236,20 @@ int fetch_object(struct storage *st, const struct crypto_key *key, const struct 
 	pr.md5 = md5;
 	pr.out = out;
 	pr.arg = arg;
-	if (rec->encrypted && (rc = crypto_decryptor_new(&pr.dec, key, id, rec->salt)) != 0)
-		goto out;
+	if (rec->encrypted) {
+		const struct crypto_key *key = NULL;
+
+		if (keys == NULL)
+			rc = cst_error(CST_EAUTH, "object %s is encrypted and no key is loaded", rec->path);
+		else if ((rc = keys_resolve(keys, rec->key_id, &key)) != 0)
+			rc = cst_error(rc, "object %s: %s", rec->path, cst_error_msg());
+		if (rc != 0) {
+			*fault = FETCH_FAULT_AUTH;
+			goto out;
+		}
+		if ((rc = crypto_decryptor_new(&pr.dec, key, id, rec->salt)) != 0)
+			goto out;
+	}
 	if (md5 != NULL && (rc = crypto_md5_reset(md5)) != 0)
 		goto out;
 	if ((rc = storage_get(st, rec->path, from_storage, &pr)) != 0) {
@@ -300,7 +313,7 @@ static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *
 	direct_init(&s.out, s.fd, outbuf, pool->out_cap, 1);
 	s.path = tmp;
 	/* the AEAD tags prove an encrypted object; a plaintext one, its MD5 */
-	if ((rc = fetch_object(p->st, p->key, &id, &j->rec, j->rec.encrypted ? NULL : md5, write_plain,
+	if ((rc = fetch_object(p->st, p->keys, &id, &j->rec, j->rec.encrypted ? NULL : md5, write_plain,
 			       &s, NULL)) != 0)
 		goto out;
 	if (direct_finish(&s.out) != 0 || fchmod(s.fd, 0644) != 0)

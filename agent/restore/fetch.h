@@ -51,9 +51,11 @@ static inline const char *fetch_rel(const struct fetch_job *j)
 char *fetch_dest(const char *target_dir, const struct fetch_job *j);
 char *fetch_tmp(const char *target_dir, const struct fetch_job *j);
 
+struct keyset;
+
 struct fetch_params {
 	struct storage *st;		/* shared by the workers (thread safe) */
-	const struct crypto_key *key;	/* NULL when every object is plaintext */
+	struct keyset *keys;		/* NULL when every object is plaintext */
 	const char *fqdn;		/* the identity objects were encrypted under */
 	const char *target_dir;		/* each job's directory exists below it */
 	unsigned workers;		/* threads; at most the number of jobs is used */
@@ -87,7 +89,7 @@ enum fetch_fault {
 /*
  * Read one object and prove it against its record, as a restore does: the
  * stored size; for an encrypted object every AEAD tag under `id` and the
- * record's salt (`key` needed); the plaintext size; and, when `md5` is not
+ * record's salt (`keys` needed: the record's key id is looked up there); the plaintext size; and, when `md5` is not
  * NULL (it is reset first), the plaintext's MD5 against source_MD5. Each
  * piece of plaintext goes to `out` (NULL: dropped) as it passes, an
  * encrypted object's only once its tag verified; whatever `out` took must
@@ -95,7 +97,7 @@ enum fetch_fault {
  * the read and is returned. 0, or a CST_ code with one line naming the
  * object; *fault (NULL: not wanted) says which check failed.
  */
-int fetch_object(struct storage *st, const struct crypto_key *key, const struct crypto_identity *id,
+int fetch_object(struct storage *st, struct keyset *keys, const struct crypto_identity *id,
 		 const struct manifest_rec *rec, struct crypto_md5 *md5, crypto_sink_fn out, void *arg,
 		 int *fault);
 

@@ -89,7 +89,7 @@ static int fill_and_swap(struct inplace *ip, struct rs_table *t, struct swap *sw
 	}
 	memset(&fp, 0, sizeof(fp));
 	fp.st = rs->st;
-	fp.key = rs->key;
+	fp.keys = rs->keys;
 	fp.fqdn = rs->cfg->fqdn;
 	fp.target_dir = rs->target;
 	fp.workers = restore_workers(rs, t->n_jobs);

@@ -25,6 +25,7 @@
 #include "progress.h"
 #include "restore_int.h"
 #include "select.h"
+#include "keys.h"
 #include "storage.h"
 #include "util.h"
 
@@ -231,25 +232,25 @@ out:
 }
 
 /* A wrong key shows in the manifest, which records each object's key id:
- * refuse before a data object is even read. The decryptor checks every
- * header again. */
-static int check_key(const struct restore *rs)
+ * find every key (unwrapping the node's data keys) before a data object is
+ * even read. The decryptor checks every header again. */
+static int check_key(struct restore *rs)
 {
-	char want[2 * CRYPTO_KEYID_LEN + 1], got[2 * CRYPTO_KEYID_LEN + 1];
-	const unsigned char *id = crypto_key_id(rs->key);
+	const struct crypto_key *key;
+	const unsigned char *last = NULL;
 	size_t i;
+	int rc;
 
 	for (i = 0; i < rs->n_jobs; i++) {
 		const struct fetch_job *j = &rs->jobs[i];
 
-		if (j->rec.encrypted && memcmp(j->rec.key_id, id, CRYPTO_KEYID_LEN) != 0) {
-			cst_hex(want, id, CRYPTO_KEYID_LEN);
-			cst_hex(got, j->rec.key_id, CRYPTO_KEYID_LEN);
-			return cst_error(CST_EAUTH, "wrong key: backup %s was encrypted with key id %s "
-					 "(%s.%s/%s), the configured key has id %s; nothing was written",
-					 rs->o->name, got, j->tab->keyspace, j->tab->columnfamily,
-					 fetch_rel(j), want);
-		}
+		if (!j->rec.encrypted || (last && memcmp(last, j->rec.key_id, CRYPTO_KEYID_LEN) == 0))
+			continue;
+		if ((rc = keys_resolve(rs->keys, j->rec.key_id, &key)) != 0)
+			return cst_error(rc, "backup %s (%s.%s/%s): %s; nothing was written", rs->o->name,
+					 j->tab->keyspace, j->tab->columnfamily, fetch_rel(j),
+					 cst_error_msg());
+		last = j->rec.key_id;
 	}
 	return 0;
 }
@@ -397,7 +398,7 @@ static int fetch_files(struct restore *rs)
 
 	memset(&fp, 0, sizeof(fp));
 	fp.st = rs->st;
-	fp.key = rs->key;
+	fp.keys = rs->keys;
 	fp.fqdn = rs->cfg->fqdn;
 	fp.target_dir = rs->target;
 	fp.workers = restore_workers(rs, rs->n_jobs);
@@ -447,7 +448,7 @@ static void free_restore(struct restore *rs)
 	for (i = 0; i < rs->n_created; i++)
 		free(rs->created[i]);
 	free(rs->created);
-	crypto_key_free(rs->key);
+	keys_free(rs->keys);
 	select_free(rs->sel);
 	storage_close(rs->st);
 }
@@ -463,7 +464,8 @@ int restore_prepare(struct restore *rs)
 	if ((rc = cmd_open_storage(&rs->st, rs->cfg, 0)) != 0 || (rc = plan(rs)) != 0 ||
 	    (rc = check_plan(rs)) != 0)
 		return rc;
-	if (rs->encrypted && ((rc = cmd_load_key(&rs->key, rs->cfg, 1)) != 0 || (rc = check_key(rs)) != 0))
+	if (rs->encrypted && ((rc = keys_open(&rs->keys, rs->cfg, rs->st, rs->cfg->fqdn)) != 0 ||
+			      (rc = check_key(rs)) != 0))
 		return rc;
 	return 0;
 }

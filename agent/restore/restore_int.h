@@ -27,7 +27,7 @@ struct restore {
 	const char *target;		/* --target-dir, or data_dir in place */
 	int in_place;
 	struct storage *st;
-	struct crypto_key *key;
+	struct keyset *keys;		/* NULL when every object is plaintext */
 	struct select *sel;
 	struct rs_table **tables;	/* each (keyspace, table) once, in manifest order */
 	size_t n_tables, cap_tables;

@@ -24,6 +24,7 @@
 #include "node_index.h"
 #include "manifest.h"
 #include "metrics.h"
+#include "keys.h"
 #include "storage.h"
 #include "verify_int.h"
 
@@ -321,7 +322,7 @@ static void free_verify(struct verify *v)
 	}
 	free(v->tables);
 	cst_strpool_free(&v->names);
-	crypto_key_free(v->key);
+	keys_free(v->keys);
 	storage_close(v->st);
 }
 
@@ -346,7 +347,7 @@ static int run(struct verify *v)
 		free(why);
 		return rc;
 	}
-	if ((o->deep || o->sample) && v->encrypted && (rc = cmd_load_key(&v->key, v->cfg, 1)) != 0)
+	if ((o->deep || o->sample) && v->encrypted && (rc = keys_open(&v->keys, v->cfg, v->st, v->cfg->fqdn)) != 0)
 		return rc;
 	if ((rc = select_deep(v)) != 0 || (rc = verify_listing(v)) != 0 || (rc = verify_objects(v)) != 0)
 		return rc;

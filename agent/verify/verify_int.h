@@ -43,7 +43,7 @@ struct verify {
 	const struct config *cfg;
 	const struct verify_opts *o;
 	struct storage *st;
-	struct crypto_key *key;		/* only for the deep check of encrypted objects */
+	struct keyset *keys;		/* only for the deep check of encrypted objects */
 	int remote;			/* the store reports ETags (S3) */
 	struct fetch_table **tables;	/* each (keyspace, table) once */
 	size_t n_tables, cap_tables;

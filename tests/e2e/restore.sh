@@ -121,7 +121,7 @@ one_line_err; err_has "wrong key"; err_has "nothing was written"
 ok "a wrong key fails before any data object is read or any file written"
 
 # a manifest edited to name the other key: every object's header still says otherwise
-OTHER_ID=$(sed -n 's/.*the configured key has id \([0-9a-f]\{16\}\).*/\1/p' "$W/err")
+OTHER_ID=$(sed -n 's/.*key file [^ ]* holds \([0-9a-f]\{16\}\).*/\1/p' "$W/err")
 [ ${#OTHER_ID} = 16 ] || fail "the wrong-key error does not name the configured key's id"
 cp "$M" "$W/m-saved"
 python3 -c "import json,sys; m=json.load(open(sys.argv[1])); [o.update(key_id=sys.argv[2]) for t in m for o in t['objects']]; json.dump(m, open(sys.argv[1],'w'))" "$M" "$OTHER_ID"

@@ -1,0 +1,237 @@
+/* keys: master keys from the keyring, data keys from storage (keys.h). */
+#define _GNU_SOURCE
+#include "keys.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config.h"
+#include "datakeys.h"
+#include "storage.h"
+#include "util.h"
+
+struct resolved {
+	unsigned char id[CRYPTO_KEYID_LEN];
+	struct crypto_key *key;
+};
+
+struct keyset {
+	struct crypto_keyring *ring;
+	char *ring_path;
+	struct storage *st;		/* borrowed; NULL: masters only */
+	char *prefix, *fqdn;
+	struct dk_list list;
+	int listed;
+	struct resolved *v;
+	size_t n, cap;
+	pthread_mutex_t lock;	/* over list, listed, v, n: fetch threads resolve */
+};
+
+int keys_open_ring(struct keyset **out, struct crypto_keyring *ring, const char *ring_path,
+		   const struct config *cfg, struct storage *st, const char *fqdn)
+{
+	struct keyset *ks;
+
+	*out = NULL;
+	if ((ks = cst_calloc(1, sizeof(*ks))) == NULL) {
+		crypto_keyring_free(ring);
+		return CST_ENOMEM;
+	}
+	ks->ring = ring;
+	ks->st = st;
+	pthread_mutex_init(&ks->lock, NULL);
+	if ((ks->ring_path = cst_strdup(ring_path)) == NULL ||
+	    (ks->prefix = cst_strdup(cfg->prefix ? cfg->prefix : "")) == NULL ||
+	    (ks->fqdn = cst_strdup(fqdn)) == NULL) {
+		keys_free(ks);
+		return CST_ENOMEM;
+	}
+	*out = ks;
+	return 0;
+}
+
+int keys_open(struct keyset **out, const struct config *cfg, struct storage *st, const char *fqdn)
+{
+	const char *path = config_key_file(cfg);
+	struct crypto_keyring *ring = NULL;
+
+	*out = NULL;
+	if (path == NULL) {
+		cst_error(CST_EINVALID, "%s: no encryption key configured: set [storage] key_secret_file "
+			  "or CASSETTE_KEY_FILE (or encryption = none to store backups unencrypted)",
+			  cfg->path);
+		return CMD_USAGE;
+	}
+	/* A key file that is missing, unreadable or too open is a setup error. */
+	if (crypto_keyring_load_file(&ring, path) != 0)
+		return CMD_USAGE;
+	return keys_open_ring(out, ring, path, cfg, st, fqdn);
+}
+
+void keys_free(struct keyset *ks)
+{
+	size_t i;
+
+	if (ks == NULL)
+		return;
+	for (i = 0; i < ks->n; i++)
+		crypto_key_free(ks->v[i].key);
+	free(ks->v);
+	datakeys_list_free(&ks->list);
+	crypto_keyring_free(ks->ring);
+	free(ks->ring_path);
+	free(ks->prefix);
+	free(ks->fqdn);
+	pthread_mutex_destroy(&ks->lock);
+	free(ks);
+}
+
+void keys_use_storage(struct keyset *ks, struct storage *st)
+{
+	ks->st = st;
+}
+
+const struct crypto_keyring *keys_ring(const struct keyset *ks)
+{
+	return ks->ring;
+}
+
+const char *keys_ring_path(const struct keyset *ks)
+{
+	return ks->ring_path;
+}
+
+static int list(struct keyset *ks)
+{
+	int rc;
+
+	if (ks->listed || ks->st == NULL)
+		return 0;
+	if ((rc = datakeys_list(&ks->list, ks->st, ks->prefix, ks->fqdn)) != 0)
+		return cst_error(rc, "cannot list the data keys of node %s: %s", ks->fqdn,
+				 cst_error_msg());
+	ks->listed = 1;
+	return 0;
+}
+
+static const struct crypto_key *find_resolved(const struct keyset *ks, const unsigned char *id)
+{
+	size_t i;
+
+	for (i = 0; i < ks->n; i++)
+		if (memcmp(ks->v[i].id, id, CRYPTO_KEYID_LEN) == 0)
+			return ks->v[i].key;
+	return NULL;
+}
+
+static int keep(struct keyset *ks, struct crypto_key *key)
+{
+	struct resolved *v = cst_grow(ks->v, &ks->cap, ks->n, sizeof(*v), 4);
+
+	if (v == NULL) {
+		crypto_key_free(key);
+		return CST_ENOMEM;
+	}
+	ks->v = v;
+	memcpy(v[ks->n].id, crypto_key_id(key), CRYPTO_KEYID_LEN);
+	v[ks->n++].key = key;
+	return 0;
+}
+
+static const struct crypto_key *find(const struct keyset *ks, const unsigned char *id)
+{
+	const struct crypto_key *k = find_resolved(ks, id);
+
+	return k ? k : crypto_keyring_find(ks->ring, id);
+}
+
+static void ring_ids(char *buf, size_t len, const struct crypto_keyring *ring)
+{
+	char hex[2 * CRYPTO_KEYID_LEN + 1];
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < crypto_keyring_count(ring) && used + sizeof(hex) + 2 < len; i++) {
+		cst_hex(hex, crypto_key_id(crypto_keyring_key(ring, i)), CRYPTO_KEYID_LEN);
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", hex);
+	}
+}
+
+static int resolve(struct keyset *ks, const unsigned char *id, const struct crypto_key **out)
+{
+	char hex[2 * CRYPTO_KEYID_LEN + 1], have[CRYPTO_KEYRING_MAX * 18 + 1];
+	struct crypto_key *key = NULL;
+	const struct dk_entry *e;
+	int rc;
+
+	*out = NULL;
+	if ((*out = find(ks, id)) != NULL)
+		return 0;
+	if ((rc = list(ks)) != 0)
+		return rc;
+	if ((e = datakeys_find(&ks->list, id)) != NULL) {
+		if ((rc = datakeys_unwrap(&key, NULL, ks->st, ks->prefix, ks->fqdn, e, ks->ring,
+					  ks->ring_path)) != 0 || (rc = keep(ks, key)) != 0)
+			return rc;
+		*out = key;
+		return 0;
+	}
+	cst_hex(hex, id, CRYPTO_KEYID_LEN);
+	ring_ids(have, sizeof(have), ks->ring);
+	return cst_error(CST_EAUTH, "wrong key: key id %s is neither a data key of node %s in storage "
+			 "nor a key in key file %s (key ids %s)", hex, ks->fqdn, ks->ring_path, have);
+}
+
+int keys_resolve(struct keyset *ks, const unsigned char id[CRYPTO_KEYID_LEN],
+		 const struct crypto_key **out)
+{
+	int rc;
+
+	pthread_mutex_lock(&ks->lock);
+	rc = resolve(ks, id, out);
+	pthread_mutex_unlock(&ks->lock);
+	return rc;
+}
+
+static int current(struct keyset *ks, int create, const struct crypto_key **out, int *made)
+{
+	const struct crypto_key *master = crypto_keyring_newest(ks->ring);
+	struct crypto_key *dk = NULL;
+	int rc;
+
+	*out = NULL;
+	*made = 0;
+	if ((rc = list(ks)) != 0)
+		return rc;
+	if (ks->list.n > 0)
+		return resolve(ks, ks->list.v[ks->list.n - 1].id, out);
+	if (!create)
+		return cst_error(CST_ENOTFOUND, "node %s has no data key in storage", ks->fqdn);
+	if ((rc = crypto_key_generate(&dk)) != 0)
+		return rc;
+	if ((rc = datakeys_put(ks->st, ks->prefix, ks->fqdn, 1, dk, master)) != 0) {
+		crypto_key_free(dk);
+		return cst_error(rc, "cannot store the new data key of node %s: %s", ks->fqdn,
+				 cst_error_msg());
+	}
+	if ((rc = keep(ks, dk)) != 0)
+		return rc;
+	*out = dk;
+	*made = 1;
+	ks->listed = 0;		/* the list no longer shows all */
+	datakeys_list_free(&ks->list);
+	return 0;
+}
+
+int keys_current(struct keyset *ks, int create, const struct crypto_key **out, int *made)
+{
+	int rc;
+
+	pthread_mutex_lock(&ks->lock);
+	rc = current(ks, create, out, made);
+	pthread_mutex_unlock(&ks->lock);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/*
+ * keys: the keys a command works with. The master keys come from the
+ * configured keyring ([storage] key_secret_file or $CASSETTE_KEY_FILE);
+ * a node's data keys come from storage, unwrapped with them (datakeys.h).
+ * Objects are encrypted under a data key; objects written before envelope
+ * keys (store format version 1) under a master key itself, and both are
+ * found by the key id in the manifest and in each object's header.
+ */
+#ifndef CASSETTE_KEYS_H
+#define CASSETTE_KEYS_H
+
+#include "crypto.h"
+
+struct config;
+struct storage;
+struct keyset;
+
+/*
+ * Load the configured keyring for node `fqdn`'s objects in `st` (st may be
+ * NULL: then only master keys are found). Returns 0, CMD_USAGE (no key
+ * configured, or a key file that is missing, too open or malformed: the
+ * message says which) or a CST_ code.
+ */
+int keys_open(struct keyset **out, const struct config *cfg, struct storage *st, const char *fqdn);
+/* The same with a keyring already loaded (taken, freed on failure too);
+ * `ring_path` names it in messages. */
+int keys_open_ring(struct keyset **out, struct crypto_keyring *ring, const char *ring_path,
+		   const struct config *cfg, struct storage *st, const char *fqdn);
+void keys_free(struct keyset *ks);
+
+const struct crypto_keyring *keys_ring(const struct keyset *ks);
+const char *keys_ring_path(const struct keyset *ks);
+
+/* Set the storage the data keys are in (keys_open() may have had none). */
+void keys_use_storage(struct keyset *ks, struct storage *st);
+
+/*
+ * The key with id `id`: one of the node's data keys, unwrapped with the
+ * keyring (once; later calls find it), or a master key of the keyring
+ * (version-1 objects). CST_EAUTH ("wrong key: ..." naming both sides' key
+ * ids) when neither; CST_EINTEGRITY when its wrap object was altered.
+ * Thread safe; the key lives as long as the keyset.
+ */
+int keys_resolve(struct keyset *ks, const unsigned char id[CRYPTO_KEYID_LEN],
+		 const struct crypto_key **out);
+
+/*
+ * The node's current data key, for new objects: its newest in storage. When
+ * the node has none, a fresh one is made and stored wrapped under the
+ * keyring's newest key (only with `create`; else CST_ENOTFOUND).
+ * *made says whether it was made now.
+ */
+int keys_current(struct keyset *ks, int create, const struct crypto_key **out, int *made);
+
+#endif
