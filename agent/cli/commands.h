@@ -67,6 +67,11 @@ struct status_opts {
 	int json;
 };
 
+struct rotate_opts {
+	int reencrypt;		/* a new data key per node: for a leaked master key */
+	int dry_run;
+};
+
 struct verify_opts {
 	const char *name;
 	int deep;		/* read, decrypt and hash every file (needs the key) */
@@ -108,6 +113,9 @@ int cmd_stream(const struct config *cfg, const char *label, int decrypt);
 int cmd_label_is_valid(const char *label);
 /* verify (agent/verify/): exit 1 unless every file checked is sound. */
 int cmd_verify(const struct config *cfg, const struct verify_opts *o);
+int cmd_rotate_key(const struct config *cfg, const struct rotate_opts *o);
+/* keygen --add-to FILE: a new newest key in a keyring file. */
+int cmd_keygen_add(const char *path);
 /* report-last-backup (cli/report.c): exit 1 when the node's last finished
  * backup is older than [monitoring] max_backup_age_hours, or there is none. */
 int cmd_report_last_backup(const struct config *cfg, const struct report_opts *o);

@@ -23,7 +23,10 @@ static const char usage_main[] =
 	"Encrypted, differential backups of Apache Cassandra nodes.\n"
 	"\n"
 	"Commands:\n"
-	"  keygen          print a new random 256-bit key (base64) for key_secret_file\n"
+	"  keygen          print a new random 256-bit key (base64) for key_secret_file, or\n"
+	"                  add one to a keyring (--add-to FILE)\n"
+	"  rotate-key      re-wrap every node's data keys under the keyring's newest key\n"
+	"                  (no data object is read or written)\n"
 	"  backup-node     snapshot this node and back up new or changed SSTable files\n"
 	"  list-backups    list backups from the index (no key needed)\n"
 	"  restore-node    restore one backup of a node into a directory, or in place\n"
@@ -234,15 +237,36 @@ static const char usage_report[] =
 	"                     \"bytes\", \"shrunk\", ...} or null, \"last_cluster_backup\": {...} or null}\n";
 
 static const char usage_keygen[] =
-	"usage: cassette keygen [--output FILE]\n"
+	"usage: cassette keygen [--output FILE | --add-to KEYRING]\n"
 	"\n"
 	"Writes a new random 256-bit key as one line of base64.\n"
-	"  --output FILE  create FILE, mode 0600, and write the key there; an existing FILE\n"
-	"                 is never replaced\n"
+	"  --output FILE    create FILE, mode 0600, and write the key there; an existing FILE\n"
+	"                   is never replaced\n"
+	"  --add-to KEYRING append a new key to a keyring (or to a key file, which becomes\n"
+	"                   one) as its newest: '<key id> <key>' lines; the file is replaced\n"
+	"                   atomically, mode 0600. Then copy it to every host and run\n"
+	"                   rotate-key.\n"
 	"Without --output the key goes to standard output: a regular file there is made mode\n"
 	"0600 first; for a terminal or a pipe (keygen | ...) a warning says that the mode of\n"
 	"wherever the key ends up is yours to set. Keep a copy of the key somewhere safe:\n"
 	"without it no backup can be restored.\n";
+
+static const char usage_rotate[] =
+	"usage: cassette [--config FILE] rotate-key [--reencrypt] [--dry-run]\n"
+	"\n"
+	"Master keys only wrap data keys; the data keys encrypt. rotate-key wraps every\n"
+	"node's data keys in the store under the newest key of the keyring (key_secret_file\n"
+	"or $CASSETTE_KEY_FILE), reads each new wrap back, then deletes the wraps under\n"
+	"other keys; no data object is read or written, and the next differential backup\n"
+	"still reuses every unchanged file. A master key that encrypts version-1 backups\n"
+	"(before envelope keys) directly becomes a data key of those nodes. Afterwards the\n"
+	"keyring's other keys can leave it, and every backup still restores.\n"
+	"  --reencrypt  for a leaked key: also a new data key for every node, so its next\n"
+	"               backup stores every file again; the backups that still use older\n"
+	"               data keys are listed (on every run) until purge removes them\n"
+	"  --dry-run    print what would change, change nothing\n"
+	"Exit 1 when a data key could not be unwrapped with any key of the keyring (its\n"
+	"wraps are kept).\n";
 
 static const char usage_encrypt[] =
 	"usage: cassette [--config FILE] encrypt --label NAME < IN > OUT\n"
@@ -297,7 +321,8 @@ enum { OPT_CONFIG = 1000, OPT_FQDN, OPT_HELP, OPT_VERSION, OPT_NAME, OPT_MODE, O
        OPT_OUTPUT, OPT_SHOW_ALL, OPT_TARGET, OPT_KEYSPACE, OPT_TABLE, OPT_VERIFY_HASHES, OPT_PROGRESS,
        OPT_NO_PROGRESS, OPT_SNAPSHOT_ONLY, OPT_USE_SNAPSHOT, OPT_PAR_SNAPSHOTS, OPT_PAR_UPLOADS,
        OPT_HOST_LIST, OPT_ALLOW_INCOMPLETE, OPT_DRY_RUN, OPT_IN_PLACE,
-       OPT_DEEP, OPT_SAMPLE, OPT_PROMETHEUS, OPT_ALL_NODES, OPT_LABEL };
+       OPT_DEEP, OPT_SAMPLE, OPT_PROMETHEUS, OPT_ALL_NODES, OPT_LABEL, OPT_REENCRYPT,
+       OPT_ADD_TO };
 
 struct cli {
 	const char *config, *fqdn, *command;
@@ -314,6 +339,8 @@ struct cli {
 	const char *sample;
 	struct purge_opts purge;
 	struct delete_backup_opts delete_backup;
+	struct rotate_opts rotate;
+	const char *add_to;
 	const char *output, *mode, *inspect_file, *par_snapshots, *par_uploads, *label;
 };
 
@@ -359,6 +386,8 @@ static const struct option long_opts[] = {
 	{ "prometheus", required_argument, NULL, OPT_PROMETHEUS },
 	{ "all-nodes", no_argument, NULL, OPT_ALL_NODES },
 	{ "label", required_argument, NULL, OPT_LABEL },
+	{ "reencrypt", no_argument, NULL, OPT_REENCRYPT },
+	{ "add-to", required_argument, NULL, OPT_ADD_TO },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -389,7 +418,9 @@ static int allowed(const char *cmd, int opt)
 	if (strcmp(cmd, "fetch-tokenmap") == 0)
 		return opt == OPT_NAME;
 	if (strcmp(cmd, "keygen") == 0)
-		return opt == OPT_OUTPUT;	/* the key file */
+		return opt == OPT_OUTPUT || opt == OPT_ADD_TO;	/* the key file, the keyring */
+	if (strcmp(cmd, "rotate-key") == 0)
+		return opt == OPT_REENCRYPT || opt == OPT_DRY_RUN;
 	if (strcmp(cmd, "encrypt") == 0 || strcmp(cmd, "decrypt") == 0)
 		return opt == OPT_LABEL;
 	if (strcmp(cmd, "verify") == 0)
@@ -471,8 +502,11 @@ static int parse(struct cli *c, int argc, char **argv)
 		case OPT_LABEL: c->label = optarg; break;
 		case OPT_DRY_RUN:
 			c->rcluster.dry_run = c->purge.dry_run = c->delete_backup.dry_run = 1;
+			c->rotate.dry_run = 1;
 			break;
 		case OPT_ALL_NODES: c->delete_backup.all_nodes = 1; break;
+		case OPT_REENCRYPT: c->rotate.reencrypt = 1; break;
+		case OPT_ADD_TO: c->add_to = optarg; break;
 		case OPT_PROGRESS: progress_set_mode(PROGRESS_ON); break;
 		case OPT_NO_PROGRESS: progress_set_mode(PROGRESS_OFF); break;
 		}
@@ -514,6 +548,8 @@ static const char *help_for(const char *cmd)
 		return usage_purge;
 	if (strcmp(cmd, "delete-backup") == 0)
 		return usage_delete_backup;
+	if (strcmp(cmd, "rotate-key") == 0)
+		return usage_rotate;
 	return NULL;
 }
 
@@ -539,6 +575,10 @@ static int check_options(struct cli *c)
 		else if (strcmp(c->mode, "differential") != 0)
 			return usage_error("--mode must be 'differential' or 'full', not '%s'", c->mode);
 	}
+	if (c->output != NULL && c->add_to != NULL)
+		return usage_error("--output and --add-to exclude each other");
+	if (c->add_to != NULL && c->add_to[0] == '\0')
+		return usage_error("--add-to needs a keyring file");
 	if (c->output != NULL && strcmp(c->command, "keygen") == 0) {
 		if (c->output[0] == '\0')
 			return usage_error("--output needs a file name");
@@ -610,7 +650,7 @@ static int run(struct cli *c)
 	int rc;
 
 	if (strcmp(c->command, "keygen") == 0)
-		return cmd_keygen(c->output);
+		return c->add_to ? cmd_keygen_add(c->add_to) : cmd_keygen(c->output);
 	if (strcmp(c->command, "inspect") == 0)
 		return cmd_inspect(c->inspect_file);
 	if (path == NULL)
@@ -657,6 +697,8 @@ static int run(struct cli *c)
 		rc = cmd_purge(cfg, &c->purge);
 	else if (strcmp(c->command, "delete-backup") == 0)
 		rc = cmd_delete_backup(cfg, &c->delete_backup);
+	else if (strcmp(c->command, "rotate-key") == 0)
+		rc = cmd_rotate_key(cfg, &c->rotate);
 	else
 		rc = cmd_list_backups(cfg, &c->list);
 	config_free(cfg);
