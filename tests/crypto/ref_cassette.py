@@ -14,7 +14,12 @@ Commands:
   ref_cassette.py dec KEYFILE FQDN KEYSPACE TABLE FILE IN OUT
       Encrypt / decrypt a file. dec exits 2 (message on stderr) when the object
       does not authenticate, and writes OUT only on success.
+  ref_cassette.py unwrap KEYRING WRAPFILE OUTKEYFILE
+      Unwrap a data key ("Wrapped data keys": the JSON wrap object) with the
+      keyring's key of the wrap's master key id; write it as a key file (one
+      base64 line). Exit 2 when it does not authenticate.
 """
+import json
 
 import base64
 import hashlib
@@ -298,6 +303,39 @@ def load_key_file(path):
     return raw
 
 
+def load_keyring(path):
+    """A keyring ("Keyrings"): '<id> <key>' lines, or one bare key line."""
+    keys = {}
+    with open(path, encoding="ascii") as f:
+        lines = [l.strip() for l in f if l.strip() and not l.strip().startswith("#")]
+    for line in lines:
+        parts = line.split()
+        raw = base64.b64decode(parts[-1], validate=True)
+        if len(raw) != 32 or (len(parts) == 2 and bytes.fromhex(parts[0]) != key_id(raw)):
+            raise ValueError(f"{path}: bad key line")
+        keys[key_id(raw)] = raw
+    return keys
+
+
+def unwrap(keys, wrap):
+    fqdn = wrap["fqdn"].encode()
+    dk_id = bytes.fromhex(wrap["data_key_id"])
+    m_id = bytes.fromhex(wrap["master_key_id"])
+    blob = base64.b64decode(wrap["wrapped"], validate=True)
+    if len(blob) != 92 or m_id not in keys:
+        raise FormatError("wrap", "not a wrap under a key of the keyring")
+    wsalt, nonce, ct = blob[:32], blob[32:44], blob[44:]
+    kek = hkdf(keys[m_id], wsalt, b"cassette v2 key wrap", 32)
+    aad = b"cassette v2 data key" + b"\x00" + u32(len(fqdn)) + fqdn + dk_id + m_id
+    try:
+        dk = AESGCM(kek).decrypt(nonce, ct, aad)
+    except InvalidTag:
+        raise FormatError("wrap", "the wrapped key failed authentication")
+    if key_id(dk) != dk_id:
+        raise FormatError("wrap", "the unwrapped key is not the one named")
+    return dk
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "gen-vectors":
         gen_vectors(argv[2])
@@ -320,6 +358,18 @@ def main(argv):
                 return 2
         with open(argv[8], "wb") as f:
             f.write(out)
+        return 0
+    if len(argv) == 5 and argv[1] == "unwrap":
+        with open(argv[3], encoding="utf-8") as f:
+            wrap = json.load(f)
+        try:
+            dk = unwrap(load_keyring(argv[2]), wrap)
+        except FormatError as e:
+            print(f"ref_cassette: {argv[3]}: {e}", file=sys.stderr)
+            return 2
+        fd = os.open(argv[4], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(base64.b64encode(dk).decode() + "\n")
         return 0
     print(__doc__, file=sys.stderr)
     return 64

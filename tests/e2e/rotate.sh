@@ -38,6 +38,23 @@ run 0 "$CASSETTE" inspect "$(find "$STORE/$FQ/data" -name '*Data.db' | head -n1)
 out_has "$DK1"
 ok "the first backup makes a data key (generation 1); every object names it, not the master key"
 
+# the independent reader (tests/crypto/ref_cassette.py, from docs/FORMAT.md)
+# unwraps the data key and decrypts an object of the backup with it
+if python3 -c 'import cryptography' 2>/dev/null; then
+	REF=$SRC/tests/crypto/ref_cassette.py
+	run 0 python3 "$REF" unwrap "$W/ring" "$(find "$STORE/index/data_keys/$FQ" -type f)" "$W/dk1"
+	OBJ=$(find "$STORE/$FQ/data" -name '*Data.db' | head -n1)
+	REL=${OBJ#"$STORE/$FQ/data/"}; KS=${REL%%/*}; REL=${REL#*/}; TB=${REL%%/*}; FN=${REL#*/}
+	run 0 python3 "$REF" dec "$W/dk1" "$FQ" "$KS" "$TB" "$FN" "$OBJ" "$W/plain"
+	cmp -s "$W/plain" "$D/$KS/$TB/$FN" || fail "the reference reader's plaintext differs"
+	"$CASSETTE" keygen --output "$W/stranger" 2>/dev/null
+	rm -f "$W/dk-x"
+	run 2 python3 "$REF" unwrap "$W/stranger" "$(find "$STORE/index/data_keys/$FQ" -type f)" "$W/dk-x"
+	ok "ref_cassette.py unwraps the data key from FORMAT.md alone and decrypts an object with it"
+else
+	echo "skip: no python3-cryptography: the reference reader's check did not run"
+fi
+
 # ---- keygen --add-to -----------------------------------------------------------
 K1=$(cat "$W/ring")
 run 0 "$CASSETTE" keygen --add-to "$W/ring"
