@@ -87,6 +87,8 @@ int crypto_scrypt_check_costs(uint64_t N, uint32_t r, uint32_t p);
 int crypto_key_from_passphrase(struct crypto_key **out, const unsigned char *pass, size_t passlen,
 			       const unsigned char *salt, size_t saltlen, uint64_t N, uint32_t r,
 			       uint32_t p);
+/* len bytes from OpenSSL's random generator (a salt). 0 or CST_ERROR. */
+int crypto_random_bytes(unsigned char *out, size_t len);
 
 /* ---- object identity --------------------------------------------------- */
 

@@ -7,6 +7,7 @@
 #include "crypto_int.h"
 #include "util.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -14,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
+#include <openssl/rand.h>
 
 /* scrypt's working memory: V is 128*r*(N+2) bytes, B 128*r*p (OpenSSL's
  * own accounting, which maxmem is compared with). */
@@ -108,4 +110,11 @@ int crypto_key_from_passphrase(struct crypto_key **out, const unsigned char *pas
 		rc = crypto_key_from_bytes(out, raw, sizeof(raw));
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return rc;
+}
+
+int crypto_random_bytes(unsigned char *out, size_t len)
+{
+	if (len > INT_MAX || (len > 0 && RAND_bytes(out, (int)len) != 1))
+		return cst_error(CST_ERROR, "the random generator failed");
+	return 0;
 }

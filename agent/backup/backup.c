@@ -664,10 +664,6 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 		cst_error_errno("%s: [cassandra] data_dir %s", cfg->path, cfg->data_dir);
 		return CMD_USAGE;
 	}
-	if (cfg->encrypt && (rc = cmd_load_key(&r.key, cfg, 1)) != 0)
-		return rc;
-	if (r.key != NULL)
-		cst_hex(r.key_id, crypto_key_id(r.key), CRYPTO_KEYID_LEN);
 	if ((rc = node_lock_take(&lock, cfg, cfg->fqdn, "backup-node")) != 0)
 		goto out;
 	/* ours alone now: what the work directory holds, a killed run left */
@@ -684,6 +680,11 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 	}
 	if ((rc = cmd_open_storage(&r.st, cfg, 1)) != 0)
 		goto out;
+	/* after the storage: a passphrase key needs the store's parameters */
+	if (cfg->encrypt && (rc = cmd_load_key(&r.key, cfg, r.st, CMD_KEY_REQUIRED | CMD_KEY_MAY_CREATE)) != 0)
+		goto out;
+	if (r.key != NULL)
+		cst_hex(r.key_id, crypto_key_id(r.key), CRYPTO_KEYID_LEN);
 	if ((rc = backup_check_name(&r, &orphan)) == CST_EEXISTS) {
 		/* finished: a run killed right after its index may have left these */
 		char saved[512];
