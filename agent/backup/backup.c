@@ -681,7 +681,8 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 	if ((rc = cmd_open_storage(&r.st, cfg, 1)) != 0)
 		goto out;
 	/* after the storage: a passphrase key needs the store's parameters */
-	if (cfg->encrypt && (rc = cmd_load_key(&r.key, cfg, r.st, CMD_KEY_REQUIRED | CMD_KEY_MAY_CREATE)) != 0)
+	if (cfg->encrypt &&
+	    (rc = cmd_load_key(&r.key, cfg, r.st, CMD_KEY_REQUIRED | CMD_KEY_MAY_CREATE)) != 0)
 		goto out;
 	if (r.key != NULL)
 		cst_hex(r.key_id, crypto_key_id(r.key), CRYPTO_KEYID_LEN);

@@ -463,7 +463,8 @@ int restore_prepare(struct restore *rs)
 	if ((rc = cmd_open_storage(&rs->st, rs->cfg, 0)) != 0 || (rc = plan(rs)) != 0 ||
 	    (rc = check_plan(rs)) != 0)
 		return rc;
-	if (rs->encrypted && ((rc = cmd_load_key(&rs->key, rs->cfg, rs->st, CMD_KEY_REQUIRED)) != 0 || (rc = check_key(rs)) != 0))
+	if (rs->encrypted && ((rc = cmd_load_key(&rs->key, rs->cfg, rs->st, CMD_KEY_REQUIRED)) != 0 ||
+			      (rc = check_key(rs)) != 0))
 		return rc;
 	return 0;
 }

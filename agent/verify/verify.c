@@ -346,7 +346,8 @@ static int run(struct verify *v)
 		free(why);
 		return rc;
 	}
-	if ((o->deep || o->sample) && v->encrypted && (rc = cmd_load_key(&v->key, v->cfg, v->st, CMD_KEY_REQUIRED)) != 0)
+	if ((o->deep || o->sample) && v->encrypted &&
+	    (rc = cmd_load_key(&v->key, v->cfg, v->st, CMD_KEY_REQUIRED)) != 0)
 		return rc;
 	if ((rc = select_deep(v)) != 0 || (rc = verify_listing(v)) != 0 || (rc = verify_objects(v)) != 0)
 		return rc;

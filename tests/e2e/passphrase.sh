@@ -142,6 +142,13 @@ out_has "b2"
 mv "$W/params.away" "$PARAMS"
 ok "a read-only command on a store without key parameters names the object and creates none"
 
+# purge and delete-backup never touch it
+cas 0 delete-backup --backup-name b1
+cas 0 purge
+cmp -s "$PARAMS" "$W/params.first" || fail "delete-backup or purge changed the key parameters"
+cas 0 restore-node --backup-name b2 --target-dir "$W/rd"
+ok "delete-backup and purge leave the key parameters; the rest still restores"
+
 # ---- the passphrase file and the key source --------------------------------------
 chmod 644 "$PASS"
 cas 2 restore-node --backup-name b2 --target-dir "$W/rp"
