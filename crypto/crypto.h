@@ -104,6 +104,38 @@ int crypto_wrap_key(unsigned char out[CRYPTO_WRAP_LEN], const struct crypto_key 
 int crypto_unwrap_key(struct crypto_key **out, const struct crypto_key *master,
 		      const unsigned char in[CRYPTO_WRAP_LEN], const char *fqdn,
 		      const unsigned char dk_id[CRYPTO_KEYID_LEN]);
+/* ---- passphrase keys (crypto/kdf.c) ------------------------------------ */
+
+/* scrypt costs: below the minimum a passphrase key is too cheap to guess;
+ * above the maximum a tampered parameters object would make us allocate
+ * without bound (128*N*r bytes of working memory). */
+#define CRYPTO_SCRYPT_MIN_N ((uint64_t)1 << 15)
+#define CRYPTO_SCRYPT_MIN_R 8u
+#define CRYPTO_SCRYPT_MIN_P 1u
+#define CRYPTO_SCRYPT_MAX_N ((uint64_t)1 << 22)
+#define CRYPTO_SCRYPT_MAX_R 32u
+#define CRYPTO_SCRYPT_MAX_P 16u
+#define CRYPTO_SCRYPT_MAX_MEM ((uint64_t)1 << 30)
+
+/*
+ * 0 when (N, r, p) are allowed: N a power of two from 2^15 to 2^22, r from 8
+ * to 32, p from 1 to 16, and 128*N*r at most 1 GiB. Otherwise CST_EINVALID
+ * with a message that gives the three costs and the bound they break.
+ */
+int crypto_scrypt_check_costs(uint64_t N, uint32_t r, uint32_t p);
+/*
+ * A master key from a passphrase: scrypt(pass, salt, N, r, p) of 32 bytes
+ * (OpenSSL's EVP_KDF "SCRYPT"), made a key as by crypto_key_from_bytes()
+ * (its own locked page, its key id). Costs are checked first
+ * (crypto_scrypt_check_costs()); an empty passphrase or salt is
+ * CST_EINVALID; CST_ERROR when OpenSSL fails (out of memory). The derived
+ * bytes are wiped. *out is owned by the caller (NULL on failure).
+ */
+int crypto_key_from_passphrase(struct crypto_key **out, const unsigned char *pass, size_t passlen,
+			       const unsigned char *salt, size_t saltlen, uint64_t N, uint32_t r,
+			       uint32_t p);
+/* len bytes from OpenSSL's random generator (a salt). 0 or CST_ERROR. */
+int crypto_random_bytes(unsigned char *out, size_t len);
 
 /* ---- object identity --------------------------------------------------- */
 

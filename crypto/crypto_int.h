@@ -31,6 +31,15 @@ int crypto_b64_decode_key(unsigned char raw[CRYPTO_KEY_LEN], const char *text, s
  * failure text is wiped. */
 int crypto_read_secret_file(char *text, size_t cap, size_t *len, const char *path,
 			    const char *what);
+/*
+ * scrypt (RFC 7914) of outlen bytes, without the minimum costs of
+ * crypto_key_from_passphrase() so the RFC's test vectors (N = 16 .. 16384)
+ * can be checked; the maximum costs still hold (CST_EINVALID). On failure
+ * out is wiped. Returns 0, CST_EINVALID or CST_ERROR.
+ */
+int crypto_scrypt_raw(unsigned char *out, size_t outlen, const unsigned char *pass,
+		      size_t passlen, const unsigned char *salt, size_t saltlen, uint64_t N,
+		      uint32_t r, uint32_t p);
 
 /* Serialize a header (version, suite and segment size taken as given). */
 void crypto_header_encode(unsigned char out[CRYPTO_HEADER_LEN], const struct crypto_header *h);

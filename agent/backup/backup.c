@@ -645,11 +645,13 @@ static int data_key(struct run *r)
 {
 	int made = 0, rc;
 
-	/* made now: the first encrypted backup of the node (or the first since
+	/* after the storage: a passphrase key needs the store's parameters.
+	 * made now: the first encrypted backup of the node (or the first since
 	 * envelope keys, which stores every file again once) */
-	if (r->keys == NULL)
+	if (!r->cfg->encrypt)
 		return 0;
-	keys_use_storage(r->keys, r->st);
+	if ((rc = keys_open(&r->keys, r->cfg, r->st, r->cfg->fqdn, 1)) != 0)
+		return rc;
 	if ((rc = keys_current(r->keys, 1, &r->key, &made)) != 0)
 		return rc;
 	cst_hex(r->key_id, crypto_key_id(r->key), CRYPTO_KEYID_LEN);
@@ -682,9 +684,6 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 		cst_error_errno("%s: [cassandra] data_dir %s", cfg->path, cfg->data_dir);
 		return CMD_USAGE;
 	}
-	/* the keyring now, so a bad key file fails before anything starts */
-	if (cfg->encrypt && (rc = keys_open(&r.keys, cfg, NULL, cfg->fqdn)) != 0)
-		return rc;
 	if ((rc = node_lock_take(&lock, cfg, cfg->fqdn, "backup-node")) != 0)
 		goto out;
 	/* ours alone now: what the work directory holds, a killed run left */

@@ -123,12 +123,20 @@ int cmd_report_last_backup(const struct config *cfg, const struct report_opts *o
 int cmd_purge(const struct config *cfg, const struct purge_opts *o);
 int cmd_delete_backup(const struct config *cfg, const struct delete_backup_opts *o);
 
-/* Shared by the commands: open the configured storage; load the key (NULL
- * with rc 0 when none is configured and `required` is 0). */
+/* Shared by the commands: open the configured storage; load the master
+ * keys (NULL with rc 0 when none is configured and CMD_KEY_REQUIRED is not
+ * set). They come from the key file (a keyring), or from the passphrase file
+ * and the key parameters in `st` (keys/passphrase.h; CMD_KEY_MAY_CREATE: a
+ * writing command, which stores new parameters when there are none): a
+ * keyring of that one key. *source names the file for messages. Both set is
+ * CMD_USAGE, as is a bad key or passphrase file. */
 struct storage;
-struct crypto_key;
+struct crypto_keyring;
+#define CMD_KEY_REQUIRED 1
+#define CMD_KEY_MAY_CREATE 2
 int cmd_open_storage(struct storage **out, const struct config *cfg, int create);
-int cmd_load_key(struct crypto_key **out, const struct config *cfg, int required);
+int cmd_load_keyring(struct crypto_keyring **out, const char **source, const struct config *cfg,
+		     struct storage *st, int flags);
 /* The backup name: `given` when valid (else CMD_USAGE with the message
  * set), or the UTC time `now` as YYYYMMDDHHMMSS. buf holds at least 130. */
 int cmd_backup_name(char *buf, size_t len, const char *given, int64_t now);

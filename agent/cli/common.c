@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "crypto.h"
+#include "passphrase.h"
 #include "storage.h"
 #include "util.h"
 
@@ -33,21 +34,38 @@ int cmd_open_storage(struct storage **out, const struct config *cfg, int create)
 	return storage_open(out, &sc);
 }
 
-int cmd_load_key(struct crypto_key **out, const struct config *cfg, int required)
+int cmd_load_keyring(struct crypto_keyring **out, const char **source, const struct config *cfg,
+		     struct storage *st, int flags)
 {
 	const char *path = config_key_file(cfg);
+	struct crypto_key *key = NULL;
+	int rc;
 
 	*out = NULL;
+	*source = NULL;
+	if (config_check_key_source(cfg) != 0)
+		return CMD_USAGE;
+	if (config_passphrase_file(cfg) != NULL) {
+		/* a passphrase file that is missing, too open or empty is a
+		 * setup error; the store's side (no parameters, wrong key) is not */
+		rc = passphrase_master_key(&key, cfg, st, (flags & CMD_KEY_MAY_CREATE) != 0);
+		if (rc != 0)
+			return rc == CST_EINVALID ? CMD_USAGE : rc;
+		*source = config_passphrase_file(cfg);
+		return crypto_keyring_from_key(out, key);
+	}
 	if (path == NULL) {
-		if (!required)
+		if (!(flags & CMD_KEY_REQUIRED))
 			return 0;
 		cst_error(CST_EINVALID, "%s: no encryption key configured: set [storage] key_secret_file "
-			  "or CASSETTE_KEY_FILE (or encryption = none to store backups unencrypted)",
+			  "or CASSETTE_KEY_FILE, or a passphrase with [storage] key_passphrase_file or "
+			  "CASSETTE_PASSPHRASE_FILE (or encryption = none to store backups unencrypted)",
 			  cfg->path);
 		return CMD_USAGE;
 	}
 	/* A key file that is missing, unreadable or too open is a setup error. */
-	return crypto_key_load_file(out, path) == 0 ? 0 : CMD_USAGE;
+	*source = path;
+	return crypto_keyring_load_file(out, path) == 0 ? 0 : CMD_USAGE;
 }
 
 const char *cmd_human_bytes(char *buf, size_t len, unsigned long long n)

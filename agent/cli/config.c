@@ -48,6 +48,7 @@ static const struct option_def options[] = {
 	{ "storage", "prefix", STR(prefix) },
 	{ "storage", "fqdn", STR(fqdn) },
 	{ "storage", "key_secret_file", STR(key_secret_file) },
+	{ "storage", "key_passphrase_file", STR(key_passphrase_file) },
 	{ "storage", "encryption_tmp_dir", STR(encryption_tmp_dir) },
 	{ "storage", "state_dir", STR(state_dir) },
 	{ "storage", "encryption", OPT_ENCRYPTION, 0 },
@@ -498,9 +499,44 @@ const char *config_key_file(const struct config *cfg)
 
 	if (env != NULL && env[0] != '\0')
 		return env;
-	if (cfg->key_secret_file != NULL && cfg->key_secret_file[0] != '\0')
+	if (cfg != NULL && cfg->key_secret_file != NULL && cfg->key_secret_file[0] != '\0')
 		return cfg->key_secret_file;
 	return NULL;
+}
+
+const char *config_passphrase_file(const struct config *cfg)
+{
+	const char *env = getenv("CASSETTE_PASSPHRASE_FILE");
+
+	if (env != NULL && env[0] != '\0')
+		return env;
+	if (cfg != NULL && cfg->key_passphrase_file != NULL && cfg->key_passphrase_file[0] != '\0')
+		return cfg->key_passphrase_file;
+	return NULL;
+}
+
+/* Where a key source is set: "$VAR" (env + 1 is its name), the option, or NULL. */
+static const char *key_source_name(const char *env, const char *option, const char *cfg_value)
+{
+	const char *v = getenv(env + 1);
+
+	if (v != NULL && v[0] != '\0')
+		return env;
+	return cfg_value != NULL && cfg_value[0] != '\0' ? option : NULL;
+}
+
+int config_check_key_source(const struct config *cfg)
+{
+	const char *key = key_source_name("$CASSETTE_KEY_FILE", "[storage] key_secret_file",
+					  cfg != NULL ? cfg->key_secret_file : NULL);
+	const char *pass = key_source_name("$CASSETTE_PASSPHRASE_FILE", "[storage] key_passphrase_file",
+					   cfg != NULL ? cfg->key_passphrase_file : NULL);
+
+	if (key == NULL || pass == NULL)
+		return 0;
+	return cst_error(CST_EINVALID, "%s%s%s and %s are both set: a key comes from a key file or "
+			 "from a passphrase, not both; unset one", cfg != NULL ? cfg->path : "",
+			 cfg != NULL ? ": " : "", key, pass);
 }
 
 void config_free(struct config *cfg)

@@ -24,6 +24,7 @@ struct config {
 	char *fqdn;			/* default: the host name; --fqdn overrides */
 	char *node_fqdn;		/* this host's own name: fqdn before --fqdn */
 	char *key_secret_file;		/* CASSETTE_KEY_FILE overrides */
+	char *key_passphrase_file;	/* CASSETTE_PASSPHRASE_FILE overrides */
 	char *encryption_tmp_dir;	/* default: $TMPDIR or /tmp */
 	char *state_dir;		/* the hash cache; default /var/lib/cassette */
 	int encrypt;			/* encryption = aes-256-gcm (1) | none (0) */
@@ -69,6 +70,13 @@ void config_free(struct config *cfg);
 int config_set_fqdn(struct config *cfg, const char *fqdn);
 /* The key file to use: CASSETTE_KEY_FILE, else key_secret_file, else NULL. */
 const char *config_key_file(const struct config *cfg);
+/* The passphrase file to use: CASSETTE_PASSPHRASE_FILE, else
+ * key_passphrase_file, else NULL. cfg may be NULL (the environment only). */
+const char *config_passphrase_file(const struct config *cfg);
+/* 0, or CST_EINVALID when both a key file and a passphrase file are set
+ * (config or environment, in any combination); the message names the two.
+ * cfg may be NULL. */
+int config_check_key_source(const struct config *cfg);
 
 /* Name rules shared by the commands. */
 int config_fqdn_is_valid(const char *fqdn);

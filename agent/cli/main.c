@@ -64,7 +64,9 @@ static const char usage_main[] =
 	"  --version       print the version\n"
 	"\n"
 	"The key file is [storage] key_secret_file, or $CASSETTE_KEY_FILE. It must not be\n"
-	"readable by group or others. Keys are never accepted on the command line.\n"
+	"readable by group or others. Keys are never accepted on the command line. Or a\n"
+	"passphrase: [storage] key_passphrase_file, or $CASSETTE_PASSPHRASE_FILE (a 0600 file;\n"
+	"its first line; scrypt with the salt the store keeps in index/key_params.json). Not both.\n"
 	"Exit status: 0 success, 1 failure, 2 usage or configuration error.\n";
 
 static const char usage_backup[] =
@@ -278,7 +280,9 @@ static const char usage_encrypt[] =
 	"with another label or key, exit 1. It writes only segments whose tag verified; after a\n"
 	"failure, what it wrote is not to be used. 'inspect' reads the header without a key.\n"
 	"The key: $CASSETTE_KEY_FILE, else [storage] key_secret_file of the config (which may\n"
-	"then be missing when $CASSETTE_KEY_FILE is set).\n"
+	"then be missing when $CASSETTE_KEY_FILE is set). Or a passphrase: $CASSETTE_PASSPHRASE_FILE,\n"
+	"else [storage] key_passphrase_file; its key parameters are in the store, so it needs the\n"
+	"config (encrypt creates them when the store has none).\n"
 	"  --label NAME  1 to 255 bytes, no control characters (a dump's name and date)\n";
 
 static const char usage_inspect[] =
@@ -658,10 +662,13 @@ static int run(struct cli *c)
 	if (path == NULL || path[0] == '\0')
 		path = DEFAULT_CONFIG;
 	if (strcmp(c->command, "encrypt") == 0 || strcmp(c->command, "decrypt") == 0) {
-		/* a dump service may have no config, only $CASSETTE_KEY_FILE */
+		/* a dump service may have no config, only $CASSETTE_KEY_FILE; a
+		 * passphrase needs the store's key parameters, so a config */
 		const char *env = getenv("CASSETTE_KEY_FILE");
+		const char *pass = getenv("CASSETTE_PASSPHRASE_FILE");
+		int key_env = env != NULL && env[0] != '\0', pass_env = pass != NULL && pass[0] != '\0';
 
-		if (c->config == NULL && env != NULL && env[0] != '\0' && access(path, F_OK) != 0)
+		if (c->config == NULL && (key_env || pass_env) && access(path, F_OK) != 0)
 			return cmd_stream(NULL, c->label, c->command[0] == 'd');
 		if (config_load(&cfg, path) != 0)
 			return CMD_USAGE;

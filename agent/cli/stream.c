@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "config.h"
 #include "crypto.h"
+#include "storage.h"
 #include "util.h"
 
 #define CHUNK (1u << 20)
@@ -92,6 +93,7 @@ int cmd_stream(const struct config *cfg, const char *label, int decrypt)
 	struct crypto_enc_params params = { cfg != NULL ? cfg->segment_size : 0, NULL, NULL };
 	struct crypto_keyring *ring = NULL;
 	struct crypto_stream *s = NULL;
+	struct storage *st = NULL;
 	struct out o = { 0 };
 	const char *path = getenv("CASSETTE_KEY_FILE");
 	unsigned char *buf = NULL;
@@ -104,13 +106,28 @@ int cmd_stream(const struct config *cfg, const char *label, int decrypt)
 	}
 	if (path == NULL || path[0] == '\0')
 		path = cfg != NULL ? config_key_file(cfg) : NULL;
-	if (path == NULL) {
+	if (config_check_key_source(cfg) != 0)
+		return CMD_USAGE;
+	if (config_passphrase_file(cfg) != NULL) {
+		/* the salt and costs are in the store: it takes a config */
+		if (cfg == NULL) {
+			cst_error(CST_EINVALID, "%s with $CASSETTE_PASSPHRASE_FILE needs --config: the key "
+				  "parameters are in the store the config names",
+				  decrypt ? "decrypt" : "encrypt");
+			return CMD_USAGE;
+		}
+		if ((rc = cmd_open_storage(&st, cfg, !decrypt)) != 0 ||
+		    (rc = cmd_load_keyring(&ring, &path, cfg, st, CMD_KEY_REQUIRED |
+					   (decrypt ? 0 : CMD_KEY_MAY_CREATE))) != 0)
+			goto out;
+	} else if (path == NULL) {
 		cst_error(CST_EINVALID, "%s needs a key: set CASSETTE_KEY_FILE, or [storage] "
-			  "key_secret_file in the config", decrypt ? "decrypt" : "encrypt");
+			  "key_secret_file in the config (or a passphrase: [storage] key_passphrase_file "
+			  "or CASSETTE_PASSPHRASE_FILE, with --config)", decrypt ? "decrypt" : "encrypt");
+		return CMD_USAGE;
+	} else if (crypto_keyring_load_file(&ring, path) != 0) {
 		return CMD_USAGE;
 	}
-	if (crypto_keyring_load_file(&ring, path) != 0)
-		return CMD_USAGE;
 	if ((buf = cst_malloc(CHUNK)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
@@ -134,7 +151,7 @@ int cmd_stream(const struct config *cfg, const char *label, int decrypt)
 	}
 	rc = crypto_stream_final(s, to_stdout, &o);
 out:
-	if (rc != 0 && decrypt && (rc == CST_EINTEGRITY || rc == CST_EINVALID)) {
+	if (rc != 0 && decrypt && s != NULL && (rc == CST_EINTEGRITY || rc == CST_EINVALID)) {
 		char why[512];
 
 		snprintf(why, sizeof(why), "%s", cst_error_msg());
@@ -144,6 +161,7 @@ out:
 	}
 	crypto_stream_free(s);
 	crypto_keyring_free(ring);
+	storage_close(st);
 	if (buf != NULL) {
 		explicit_bzero(buf, CHUNK);
 		free(buf);

@@ -53,22 +53,18 @@ int keys_open_ring(struct keyset **out, struct crypto_keyring *ring, const char 
 	return 0;
 }
 
-int keys_open(struct keyset **out, const struct config *cfg, struct storage *st, const char *fqdn)
+int keys_open(struct keyset **out, const struct config *cfg, struct storage *st, const char *fqdn,
+	      int may_create)
 {
-	const char *path = config_key_file(cfg);
 	struct crypto_keyring *ring = NULL;
+	const char *source = NULL;
+	int rc;
 
 	*out = NULL;
-	if (path == NULL) {
-		cst_error(CST_EINVALID, "%s: no encryption key configured: set [storage] key_secret_file "
-			  "or CASSETTE_KEY_FILE (or encryption = none to store backups unencrypted)",
-			  cfg->path);
-		return CMD_USAGE;
-	}
-	/* A key file that is missing, unreadable or too open is a setup error. */
-	if (crypto_keyring_load_file(&ring, path) != 0)
-		return CMD_USAGE;
-	return keys_open_ring(out, ring, path, cfg, st, fqdn);
+	if ((rc = cmd_load_keyring(&ring, &source, cfg, st,
+				   CMD_KEY_REQUIRED | (may_create ? CMD_KEY_MAY_CREATE : 0))) != 0)
+		return rc;
+	return keys_open_ring(out, ring, source, cfg, st, fqdn);
 }
 
 void keys_free(struct keyset *ks)
@@ -89,10 +85,6 @@ void keys_free(struct keyset *ks)
 	free(ks);
 }
 
-void keys_use_storage(struct keyset *ks, struct storage *st)
-{
-	ks->st = st;
-}
 
 const struct crypto_keyring *keys_ring(const struct keyset *ks)
 {

@@ -16,12 +16,15 @@ struct storage;
 struct keyset;
 
 /*
- * Load the configured keyring for node `fqdn`'s objects in `st` (st may be
- * NULL: then only master keys are found). Returns 0, CMD_USAGE (no key
- * configured, or a key file that is missing, too open or malformed: the
- * message says which) or a CST_ code.
+ * Load the configured master keys (a keyring file, or a passphrase: see
+ * cmd_load_keyring) for node `fqdn`'s objects in `st` (st may be NULL: then
+ * only master keys are found, and no passphrase works). `may_create`: a
+ * writing command, which may store a passphrase's key parameters. Returns 0,
+ * CMD_USAGE (no key configured, or a key or passphrase file that is missing,
+ * too open or malformed: the message says which) or a CST_ code.
  */
-int keys_open(struct keyset **out, const struct config *cfg, struct storage *st, const char *fqdn);
+int keys_open(struct keyset **out, const struct config *cfg, struct storage *st, const char *fqdn,
+	      int may_create);
 /* The same with a keyring already loaded (taken, freed on failure too);
  * `ring_path` names it in messages. */
 int keys_open_ring(struct keyset **out, struct crypto_keyring *ring, const char *ring_path,
@@ -30,9 +33,6 @@ void keys_free(struct keyset *ks);
 
 const struct crypto_keyring *keys_ring(const struct keyset *ks);
 const char *keys_ring_path(const struct keyset *ks);
-
-/* Set the storage the data keys are in (keys_open() may have had none). */
-void keys_use_storage(struct keyset *ks, struct storage *st);
 
 /*
  * The key with id `id`: one of the node's data keys, unwrapped with the

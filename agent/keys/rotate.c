@@ -331,13 +331,17 @@ int cmd_rotate_key(const struct config *cfg, const struct rotate_opts *o)
 	r.cfg = cfg;
 	r.o = o;
 	r.prefix = cfg->prefix ? cfg->prefix : "";
-	if ((rc = keys_open(&ks, cfg, NULL, cfg->fqdn)) != 0)
+	if ((rc = cmd_open_storage(&r.st, cfg, 0)) != 0)
 		return rc;
+	if ((rc = keys_open(&ks, cfg, r.st, cfg->fqdn, 0)) != 0) {
+		storage_close(r.st);
+		return rc;
+	}
 	r.ring = (struct crypto_keyring *)keys_ring(ks);
 	r.ring_path = keys_ring_path(ks);
 	r.newest = crypto_keyring_newest(r.ring);
 	cst_hex(r.nhex, crypto_key_id(r.newest), CRYPTO_KEYID_LEN);
-	if ((rc = cmd_open_storage(&r.st, cfg, 0)) != 0 || (rc = catalog_load(&r.cat, r.st, r.prefix)) != 0 ||
+	if ((rc = catalog_load(&r.cat, r.st, r.prefix)) != 0 ||
 	    (rc = datakeys_nodes(&nodes, r.st, r.prefix)) != 0)
 		goto out;
 	while (nodes[n] != NULL)

@@ -464,7 +464,7 @@ int restore_prepare(struct restore *rs)
 	if ((rc = cmd_open_storage(&rs->st, rs->cfg, 0)) != 0 || (rc = plan(rs)) != 0 ||
 	    (rc = check_plan(rs)) != 0)
 		return rc;
-	if (rs->encrypted && ((rc = keys_open(&rs->keys, rs->cfg, rs->st, rs->cfg->fqdn)) != 0 ||
+	if (rs->encrypted && ((rc = keys_open(&rs->keys, rs->cfg, rs->st, rs->cfg->fqdn, 0)) != 0 ||
 			      (rc = check_key(rs)) != 0))
 		return rc;
 	return 0;

@@ -42,6 +42,11 @@ char *layout_index_prefix(const char *prefix)
 	return cst_sprintf("%s%sindex/backup_index/", prefix, sep(prefix));
 }
 
+char *layout_key_params_key(const char *prefix)
+{
+	return cst_sprintf("%s%sindex/key_params.json", prefix, sep(prefix));
+}
+
 char *layout_index_key(const char *prefix, const char *backup, const char *name)
 {
 	return cst_sprintf("%s%sindex/backup_index/%s/%s", prefix, sep(prefix), backup, name);

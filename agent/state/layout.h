@@ -7,6 +7,7 @@
  *   <prefix>/<fqdn>/data/<ks>/<cf>/[@<backup>/]<rel>      differential pool
  *   <prefix>/<fqdn>/<backup>/data/<ks>/<cf>/<rel>         full backups
  *   <prefix>/index/backup_index/<backup>/<index object>   listing index
+ *   <prefix>/index/key_params.json                       passphrase key parameters
  * <rel> is "<file>" or ".<index>/<file>". "@<backup>/" marks a second
  * object for a file name whose first key is already taken (immutability).
  */
@@ -24,6 +25,9 @@ char *layout_full_key(const char *prefix, const char *fqdn, const char *backup, 
 		      const char *cf, const char *rel);
 char *layout_index_prefix(const char *prefix);	/* ".../index/backup_index/" */
 char *layout_index_key(const char *prefix, const char *backup, const char *name);
+/* The store's key-parameters object (a passphrase key's salt and costs):
+ * "<prefix>/index/key_params.json". */
+char *layout_key_params_key(const char *prefix);
 
 /* Name rules for what comes from disk or from a manifest. 1 = valid. */
 int layout_keyspace_is_valid(const char *ks);

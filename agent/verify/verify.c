@@ -347,7 +347,8 @@ static int run(struct verify *v)
 		free(why);
 		return rc;
 	}
-	if ((o->deep || o->sample) && v->encrypted && (rc = keys_open(&v->keys, v->cfg, v->st, v->cfg->fqdn)) != 0)
+	if ((o->deep || o->sample) && v->encrypted &&
+	    (rc = keys_open(&v->keys, v->cfg, v->st, v->cfg->fqdn, 0)) != 0)
 		return rc;
 	if ((rc = select_deep(v)) != 0 || (rc = verify_listing(v)) != 0 || (rc = verify_objects(v)) != 0)
 		return rc;
