@@ -78,10 +78,18 @@ int crypto_keyring_parse(struct crypto_keyring **out, const char *text, size_t l
 			 const char *what);
 /* A keyring of one key; takes `key` (freed on failure too). */
 int crypto_keyring_from_key(struct crypto_keyring **out, struct crypto_key *key);
+/* The number of master keys. */
 size_t crypto_keyring_count(const struct crypto_keyring *kr);
 /* Key i, 0 the oldest; NULL past the end. Borrowed. */
 const struct crypto_key *crypto_keyring_key(const struct crypto_keyring *kr, size_t i);
+/* The newest master key; NULL in a keyring of recipient keys only. */
 const struct crypto_key *crypto_keyring_newest(const struct crypto_keyring *kr);
+/* Public-key mode: the recipient private keys (by recipient id), and the
+ * pinned signing keys of nodes (NULL when the node is not pinned). */
+size_t crypto_keyring_recipient_count(const struct crypto_keyring *kr);
+const struct crypto_key *crypto_keyring_recipient(const struct crypto_keyring *kr,
+						  const unsigned char id[CRYPTO_KEYID_LEN]);
+const unsigned char *crypto_keyring_node_key(const struct crypto_keyring *kr, const char *fqdn);
 /* The key with this id, or NULL. */
 const struct crypto_key *crypto_keyring_find(const struct crypto_keyring *kr,
 					     const unsigned char id[CRYPTO_KEYID_LEN]);
@@ -136,6 +144,49 @@ int crypto_key_from_passphrase(struct crypto_key **out, const unsigned char *pas
 			       uint32_t p);
 /* len bytes from OpenSSL's random generator (a salt). 0 or CST_ERROR. */
 int crypto_random_bytes(unsigned char *out, size_t len);
+
+/* ---- public-key mode: X25519 recipients, Ed25519 node signatures -------- */
+
+#define CRYPTO_PK_LEN 32
+#define CRYPTO_SIG_LEN 64
+/* ephemeral public (32) || nonce (12) || wrapped key (32) || GCM tag (16) */
+#define CRYPTO_PKWRAP_LEN (CRYPTO_PK_LEN + 12 + CRYPTO_KEY_LEN + CRYPTO_TAG_LEN)
+
+/* Private keys are 32 random bytes in a struct crypto_key (keygen makes
+ * them like any key); these give the public halves. */
+int crypto_x25519_public(unsigned char pub[CRYPTO_PK_LEN], const struct crypto_key *priv);
+int crypto_ed25519_public(unsigned char pub[CRYPTO_PK_LEN], const struct crypto_key *priv);
+/* The id of a recipient's public key (docs/FORMAT.md, "Public-key mode"). */
+int crypto_recipient_id(unsigned char id[CRYPTO_KEYID_LEN], const unsigned char pub[CRYPTO_PK_LEN]);
+/* Wrap data key `dk` of node `fqdn` to the recipient's public key (a fresh
+ * ephemeral X25519 key each time); only the private key unwraps it. */
+int crypto_wrap_to_recipient(unsigned char out[CRYPTO_PKWRAP_LEN],
+			     const unsigned char rpub[CRYPTO_PK_LEN], const struct crypto_key *dk,
+			     const char *fqdn);
+/* CST_EINTEGRITY when `in` is not a wrap of data key `dk_id` of `fqdn` to
+ * this private key's public key. */
+int crypto_unwrap_as_recipient(struct crypto_key **out, const struct crypto_key *rpriv,
+			       const unsigned char in[CRYPTO_PKWRAP_LEN], const char *fqdn,
+			       const unsigned char dk_id[CRYPTO_KEYID_LEN]);
+int crypto_ed25519_sign(unsigned char sig[CRYPTO_SIG_LEN], const struct crypto_key *priv,
+			const unsigned char *msg, size_t len);
+/* A typed secret key file, one line "<type> <base64>" (type
+ * "ed25519-private" or "x25519-private"), refused like a key file when group
+ * or others may access it. */
+int crypto_typed_key_load(struct crypto_key **out, const char *path, const char *type);
+/* A public key file, one line "<type> <base64>" ("x25519-public"). */
+int crypto_public_key_load(unsigned char pub[CRYPTO_PK_LEN], const char *path, const char *type);
+/* A new key pair as its two file lines (each ending in a newline): signing 0
+ * an X25519 recipient, 1 an Ed25519 node signing key for node `fqdn`. The
+ * caller wipes priv. */
+struct crypto_pk_pair {
+	char priv[128];
+	char pub[384];
+};
+int crypto_pk_keygen(struct crypto_pk_pair *out, int signing, const char *fqdn);
+/* 0, or CST_EINTEGRITY when the signature does not verify. */
+int crypto_ed25519_verify(const unsigned char pub[CRYPTO_PK_LEN], const unsigned char *msg,
+			  size_t len, const unsigned char sig[CRYPTO_SIG_LEN]);
 
 /* ---- object identity --------------------------------------------------- */
 

@@ -41,6 +41,15 @@ int crypto_scrypt_raw(unsigned char *out, size_t outlen, const unsigned char *pa
 		      size_t passlen, const unsigned char *salt, size_t saltlen, uint64_t N,
 		      uint32_t r, uint32_t p);
 
+/* AES-256-GCM of one 32-byte key (wrap.c): seal writes ct (32) and tag
+ * (16); open writes key, or CST_EINTEGRITY (key wiped) when the tag fails. */
+int crypto_gcm_seal_key(const unsigned char *kek, const unsigned char *nonce,
+			const unsigned char *aad, size_t aadlen, const unsigned char *key,
+			unsigned char *ct, unsigned char *tag);
+int crypto_gcm_open_key(const unsigned char *kek, const unsigned char *nonce,
+			const unsigned char *aad, size_t aadlen, const unsigned char *ct,
+			unsigned char *key, const unsigned char *tag);
+
 /* Serialize a header (version, suite and segment size taken as given). */
 void crypto_header_encode(unsigned char out[CRYPTO_HEADER_LEN], const struct crypto_header *h);
 

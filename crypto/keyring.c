@@ -9,10 +9,16 @@
  * A file of one bare base64 line (a key file of version 1) is a keyring of
  * that one key. The key id written beside a key must be the key's own: a
  * line pasted from another key, or a typo, is refused by line number.
+ * Public-key mode adds two kinds of lines:
+ *
+ *   x25519-private <base64 of 32 bytes>          a recipient's private key
+ *   ed25519-public <fqdn> <base64 of 32 bytes>   a node's pinned signing key
  */
+#define _GNU_SOURCE
 #include "crypto_int.h"
 #include "util.h"
 
+#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,9 +28,23 @@
 /* 64 keys of 62 characters, with room for comments. */
 #define KEYRING_FILE_MAX (16 * 1024)
 
+struct recipient {
+	struct crypto_key *priv;
+	unsigned char id[CRYPTO_KEYID_LEN];
+};
+
+struct pin {
+	char *fqdn;
+	unsigned char pub[CRYPTO_PK_LEN];
+};
+
 struct crypto_keyring {
 	struct crypto_key *keys[CRYPTO_KEYRING_MAX];
 	size_t n;
+	struct recipient rec[CRYPTO_KEYRING_MAX];
+	size_t n_rec;
+	struct pin *pins;
+	size_t n_pins, cap_pins;
 };
 
 static int is_blank(char c)
@@ -98,26 +118,106 @@ out:
 	return rc;
 }
 
-/* One line: blank, a comment, "<id> <key>", or a bare key (allowed only
- * when it is the file's one key line; checked by the caller). */
-static int parse_line(struct crypto_keyring *kr, const char *s, size_t len, const char *what,
-		      unsigned line, int *bare)
+static int add_recipient(struct crypto_keyring *kr, const char *b64, size_t len, const char *what,
+			 unsigned line)
 {
-	size_t a = 0, b;
+	unsigned char raw[CRYPTO_KEY_LEN], pub[CRYPTO_PK_LEN];
+	struct crypto_key *k = NULL;
+	size_t i;
+	int rc;
+
+	if (kr->n_rec == CRYPTO_KEYRING_MAX)
+		return cst_error(CST_EINVALID, "%s: more than %d recipient keys", what, CRYPTO_KEYRING_MAX);
+	if ((rc = crypto_b64_decode_key(raw, b64, len)) != 0) {
+		rc = cst_error(CST_EINVALID, "%s line %u does not hold a key (base64 that decodes to "
+			       "exactly %d bytes)", what, line, CRYPTO_KEY_LEN);
+		goto out;
+	}
+	if ((rc = crypto_key_from_bytes(&k, raw, sizeof(raw))) != 0 ||
+	    (rc = crypto_x25519_public(pub, k)) != 0 || (rc = crypto_recipient_id(kr->rec[kr->n_rec].id, pub)) != 0)
+		goto out;
+	for (i = 0; i < kr->n_rec; i++)
+		if (memcmp(kr->rec[i].id, kr->rec[kr->n_rec].id, CRYPTO_KEYID_LEN) == 0) {
+			rc = cst_error(CST_EINVALID, "%s line %u: that recipient key is there twice", what,
+				       line);
+			goto out;
+		}
+	kr->rec[kr->n_rec++].priv = k;
+	k = NULL;
+out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	crypto_key_free(k);
+	return rc;
+}
+
+static int add_pin(struct crypto_keyring *kr, const char *fqdn, size_t flen, const char *b64,
+		   size_t len, const char *what, unsigned line)
+{
+	unsigned char raw[CRYPTO_KEY_LEN];
+	struct pin *v;
+	size_t i;
+
+	if (flen == 0 || flen > 253)
+		return cst_error(CST_EINVALID, "%s line %u: 'ed25519-public <node name> <base64 key>'",
+				 what, line);
+	if (crypto_b64_decode_key(raw, b64, len) != 0)
+		return cst_error(CST_EINVALID, "%s line %u does not hold a public key (base64 of %d "
+				 "bytes)", what, line, CRYPTO_PK_LEN);
+	for (i = 0; i < kr->n_pins; i++)
+		if (strlen(kr->pins[i].fqdn) == flen && memcmp(kr->pins[i].fqdn, fqdn, flen) == 0)
+			return cst_error(CST_EINVALID, "%s line %u: node %.*s is pinned twice", what, line,
+					 (int)flen, fqdn);
+	if ((v = cst_grow(kr->pins, &kr->cap_pins, kr->n_pins, sizeof(*v), 8)) == NULL)
+		return CST_ENOMEM;
+	kr->pins = v;
+	if ((v[kr->n_pins].fqdn = strndup(fqdn, flen)) == NULL)
+		return CST_ENOMEM;
+	memcpy(v[kr->n_pins++].pub, raw, CRYPTO_PK_LEN);
+	return 0;
+}
+
+/* The next blank-separated token of s[*i, len): its start and length. */
+static size_t token(const char *s, size_t len, size_t *i, const char **tok)
+{
+	size_t a = *i, b;
 
 	while (a < len && is_blank(s[a]))
 		a++;
-	while (len > a && is_blank(s[len - 1]))
-		len--;
-	if (a == len || s[a] == '#')
-		return 0;
 	for (b = a; b < len && !is_blank(s[b]); b++)
 		;
-	if (b == len) {
+	*tok = s + a;
+	*i = b;
+	return b - a;
+}
+
+#define IS(t, n, word) ((n) == strlen(word) && memcmp((t), (word), (n)) == 0)
+
+/* One line: blank, a comment, "<id> <key>", a bare key (allowed only when
+ * it is the file's one key line; checked by the caller), or a typed line. */
+static int parse_line(struct crypto_keyring *kr, const char *s, size_t len, const char *what,
+		      unsigned line, int *bare)
+{
+	const char *t[4];
+	size_t n[4], i = 0, k;
+
+	for (k = 0; k < 4; k++)
+		n[k] = token(s, len, &i, &t[k]);
+	if (n[0] == 0 || t[0][0] == '#')
+		return 0;
+	if (n[3] != 0)
+		return cst_error(CST_EINVALID, "%s line %u has too many fields", what, line);
+	if (IS(t[0], n[0], "x25519-private") && n[1] != 0 && n[2] == 0)
+		return add_recipient(kr, t[1], n[1], what, line);
+	if (IS(t[0], n[0], "ed25519-public") && n[2] != 0)
+		return add_pin(kr, t[1], n[1], t[2], n[2], what, line);
+	if (n[2] != 0)
+		return cst_error(CST_EINVALID, "%s line %u is not a key line ('<key id> <key>', "
+				 "'x25519-private <key>' or 'ed25519-public <node> <key>')", what, line);
+	if (n[1] == 0) {
 		*bare = 1;
-		return add_key(kr, s + a, len - a, NULL, 0, what, line);
+		return add_key(kr, t[0], n[0], NULL, 0, what, line);
 	}
-	return add_key(kr, s + b, len - b, s + a, b - a, what, line);
+	return add_key(kr, t[1], n[1], t[0], n[0], what, line);
 }
 
 int crypto_keyring_parse(struct crypto_keyring **out, const char *text, size_t len,
@@ -142,7 +242,7 @@ int crypto_keyring_parse(struct crypto_keyring **out, const char *text, size_t l
 			rc = parse_line(kr, text + i, end - i, what, line, &bare);
 		i = end + 1;
 	}
-	if (rc == 0 && kr->n == 0)
+	if (rc == 0 && kr->n == 0 && kr->n_rec == 0)
 		rc = cst_error(CST_EINVALID, "%s holds no key (a key line is '<key id> <base64 key>'; "
 			       "make one with cassette keygen)", what);
 	if (rc == 0 && bare && kr->n > 1)
@@ -201,7 +301,33 @@ const struct crypto_key *crypto_keyring_key(const struct crypto_keyring *kr, siz
 
 const struct crypto_key *crypto_keyring_newest(const struct crypto_keyring *kr)
 {
-	return kr->keys[kr->n - 1];
+	return kr->n > 0 ? kr->keys[kr->n - 1] : NULL;
+}
+
+size_t crypto_keyring_recipient_count(const struct crypto_keyring *kr)
+{
+	return kr->n_rec;
+}
+
+const struct crypto_key *crypto_keyring_recipient(const struct crypto_keyring *kr,
+						  const unsigned char id[CRYPTO_KEYID_LEN])
+{
+	size_t i;
+
+	for (i = 0; i < kr->n_rec; i++)
+		if (memcmp(kr->rec[i].id, id, CRYPTO_KEYID_LEN) == 0)
+			return kr->rec[i].priv;
+	return NULL;
+}
+
+const unsigned char *crypto_keyring_node_key(const struct crypto_keyring *kr, const char *fqdn)
+{
+	size_t i;
+
+	for (i = 0; i < kr->n_pins; i++)
+		if (strcmp(kr->pins[i].fqdn, fqdn) == 0)
+			return kr->pins[i].pub;
+	return NULL;
 }
 
 const struct crypto_key *crypto_keyring_find(const struct crypto_keyring *kr,
@@ -223,6 +349,11 @@ void crypto_keyring_free(struct crypto_keyring *kr)
 		return;
 	for (i = 0; i < kr->n; i++)
 		crypto_key_free(kr->keys[i]);
+	for (i = 0; i < kr->n_rec; i++)
+		crypto_key_free(kr->rec[i].priv);
+	for (i = 0; i < kr->n_pins; i++)
+		free(kr->pins[i].fqdn);
+	free(kr->pins);
 	free(kr);
 }
 

@@ -55,6 +55,64 @@ static size_t wrap_aad(unsigned char *buf, const char *fqdn, const unsigned char
 	return n + CRYPTO_KEYID_LEN;
 }
 
+static int derive_kek(unsigned char kek[CRYPTO_KEY_LEN], const struct crypto_key *master,
+		      const unsigned char *salt)
+{
+	return crypto_hkdf(kek, CRYPTO_KEY_LEN, master->raw, CRYPTO_KEY_LEN, salt, CRYPTO_SALT_LEN,
+			   (const unsigned char *)WRAP_INFO, strlen(WRAP_INFO));
+}
+
+int crypto_wrap_key(unsigned char out[CRYPTO_WRAP_LEN], const struct crypto_key *master,
+		    const struct crypto_key *dk, const char *fqdn)
+{
+	unsigned char kek[CRYPTO_KEY_LEN], aad[sizeof(WRAP_AAD) + 4 + FQDN_MAX + 16];
+	unsigned char *salt = out, *nonce = out + CRYPTO_SALT_LEN, *ct = nonce + 12;
+	int rc;
+
+	if (strlen(fqdn) > FQDN_MAX)
+		return cst_error(CST_EINVALID, "node name too long to wrap a key for");
+	if (RAND_bytes(salt, CRYPTO_SALT_LEN + 12) != 1)
+		return cst_error(CST_ERROR, "the random generator failed");
+	if ((rc = derive_kek(kek, master, salt)) == 0)
+		rc = crypto_gcm_seal_key(kek, nonce, aad, wrap_aad(aad, fqdn, dk->id, master->id),
+					 dk->raw, ct, ct + CRYPTO_KEY_LEN);
+	OPENSSL_cleanse(kek, sizeof(kek));
+	return rc;
+}
+
+int crypto_unwrap_key(struct crypto_key **out, const struct crypto_key *master,
+		      const unsigned char in[CRYPTO_WRAP_LEN], const char *fqdn,
+		      const unsigned char dk_id[CRYPTO_KEYID_LEN])
+{
+	unsigned char kek[CRYPTO_KEY_LEN], raw[CRYPTO_KEY_LEN];
+	unsigned char aad[sizeof(WRAP_AAD) + 4 + FQDN_MAX + 16];
+	const unsigned char *nonce = in + CRYPTO_SALT_LEN, *ct = nonce + 12;
+	int rc;
+
+	*out = NULL;
+	if (strlen(fqdn) > FQDN_MAX)
+		return cst_error(CST_EINVALID, "node name too long to unwrap a key for");
+	if ((rc = derive_kek(kek, master, in)) != 0)
+		goto out;
+	rc = crypto_gcm_open_key(kek, nonce, aad, wrap_aad(aad, fqdn, dk_id, master->id), ct, raw,
+				 ct + CRYPTO_KEY_LEN);
+	if (rc != 0) {
+		rc = cst_error(CST_EINTEGRITY, "the wrapped key failed authentication");
+		goto out;
+	}
+	if ((rc = crypto_key_from_bytes(out, raw, sizeof(raw))) != 0)
+		goto out;
+	if (CRYPTO_memcmp((*out)->id, dk_id, CRYPTO_KEYID_LEN) != 0) {
+		crypto_key_free(*out);
+		*out = NULL;
+		rc = cst_error(CST_EINTEGRITY, "the unwrapped key is not the one named");
+	}
+out:
+	OPENSSL_cleanse(kek, sizeof(kek));
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return rc;
+}
+
 /* enc 1: seal in (32 bytes) into out and the tag; enc 0: open, tag given. */
 static int gcm(int enc, const unsigned char *kek, const unsigned char *nonce,
 	       const unsigned char *aad, size_t aadlen, const unsigned char *in, unsigned char *out,
@@ -79,62 +137,18 @@ static int gcm(int enc, const unsigned char *kek, const unsigned char *nonce,
 	return ok ? 0 : enc ? CST_ERROR : CST_EINTEGRITY;
 }
 
-static int derive_kek(unsigned char kek[CRYPTO_KEY_LEN], const struct crypto_key *master,
-		      const unsigned char *salt)
+int crypto_gcm_seal_key(const unsigned char *kek, const unsigned char *nonce,
+			const unsigned char *aad, size_t aadlen, const unsigned char *key,
+			unsigned char *ct, unsigned char *tag)
 {
-	return crypto_hkdf(kek, CRYPTO_KEY_LEN, master->raw, CRYPTO_KEY_LEN, salt, CRYPTO_SALT_LEN,
-			   (const unsigned char *)WRAP_INFO, strlen(WRAP_INFO));
+	int rc = gcm(1, kek, nonce, aad, aadlen, key, ct, tag);
+
+	return rc == CST_ERROR ? cst_error(rc, "wrapping a data key failed (OpenSSL)") : rc;
 }
 
-int crypto_wrap_key(unsigned char out[CRYPTO_WRAP_LEN], const struct crypto_key *master,
-		    const struct crypto_key *dk, const char *fqdn)
+int crypto_gcm_open_key(const unsigned char *kek, const unsigned char *nonce,
+			const unsigned char *aad, size_t aadlen, const unsigned char *ct,
+			unsigned char *key, const unsigned char *tag)
 {
-	unsigned char kek[CRYPTO_KEY_LEN], aad[sizeof(WRAP_AAD) + 4 + FQDN_MAX + 16];
-	unsigned char *salt = out, *nonce = out + CRYPTO_SALT_LEN, *ct = nonce + 12;
-	int rc;
-
-	if (strlen(fqdn) > FQDN_MAX)
-		return cst_error(CST_EINVALID, "node name too long to wrap a key for");
-	if (RAND_bytes(salt, CRYPTO_SALT_LEN + 12) != 1)
-		return cst_error(CST_ERROR, "the random generator failed");
-	if ((rc = derive_kek(kek, master, salt)) == 0)
-		rc = gcm(1, kek, nonce, aad, wrap_aad(aad, fqdn, dk->id, master->id), dk->raw, ct,
-			 ct + CRYPTO_KEY_LEN);
-	if (rc == CST_ERROR)
-		cst_error(rc, "wrapping a data key failed (OpenSSL)");
-	OPENSSL_cleanse(kek, sizeof(kek));
-	return rc;
-}
-
-int crypto_unwrap_key(struct crypto_key **out, const struct crypto_key *master,
-		      const unsigned char in[CRYPTO_WRAP_LEN], const char *fqdn,
-		      const unsigned char dk_id[CRYPTO_KEYID_LEN])
-{
-	unsigned char kek[CRYPTO_KEY_LEN], raw[CRYPTO_KEY_LEN];
-	unsigned char aad[sizeof(WRAP_AAD) + 4 + FQDN_MAX + 16];
-	const unsigned char *nonce = in + CRYPTO_SALT_LEN, *ct = nonce + 12;
-	int rc;
-
-	*out = NULL;
-	if (strlen(fqdn) > FQDN_MAX)
-		return cst_error(CST_EINVALID, "node name too long to unwrap a key for");
-	if ((rc = derive_kek(kek, master, in)) != 0)
-		goto out;
-	rc = gcm(0, kek, nonce, aad, wrap_aad(aad, fqdn, dk_id, master->id), ct, raw,
-		 (unsigned char *)(ct + CRYPTO_KEY_LEN));
-	if (rc != 0) {
-		rc = cst_error(CST_EINTEGRITY, "the wrapped key failed authentication");
-		goto out;
-	}
-	if ((rc = crypto_key_from_bytes(out, raw, sizeof(raw))) != 0)
-		goto out;
-	if (CRYPTO_memcmp((*out)->id, dk_id, CRYPTO_KEYID_LEN) != 0) {
-		crypto_key_free(*out);
-		*out = NULL;
-		rc = cst_error(CST_EINTEGRITY, "the unwrapped key is not the one named");
-	}
-out:
-	OPENSSL_cleanse(kek, sizeof(kek));
-	OPENSSL_cleanse(raw, sizeof(raw));
-	return rc;
+	return gcm(0, kek, nonce, aad, aadlen, ct, key, (unsigned char *)tag);
 }

@@ -16,6 +16,7 @@
 
 #define HEX (2 * CRYPTO_KEYID_LEN)
 #define WRAP_B64 ((CRYPTO_WRAP_LEN + 2) / 3 * 4)
+#define PKWRAP_B64 ((CRYPTO_PKWRAP_LEN + 2) / 3 * 4)
 #define WRAP_OBJECT_MAX 4096
 
 static char *node_dir(const char *prefix, const char *fqdn)
@@ -23,11 +24,12 @@ static char *node_dir(const char *prefix, const char *fqdn)
 	return cst_sprintf("%s%sindex/data_keys/%s/", prefix, prefix[0] ? "/" : "", fqdn);
 }
 
+/* wrap: "master_<id>" or "x25519_<id>" */
 static char *wrap_key(const char *prefix, const char *fqdn, unsigned gen, const char *dkhex,
-		      const char *mhex)
+		      const char *wrap)
 {
-	return cst_sprintf("%s%sindex/data_keys/%s/%06u_%s/master_%s", prefix, prefix[0] ? "/" : "",
-			   fqdn, gen, dkhex, mhex);
+	return cst_sprintf("%s%sindex/data_keys/%s/%06u_%s/%s", prefix, prefix[0] ? "/" : "",
+			   fqdn, gen, dkhex, wrap);
 }
 
 static int is_hexid(const char *s, size_t len)
@@ -48,7 +50,7 @@ struct scan {
 	size_t cap;
 };
 
-/* "<gen 6 digits>_<16 hex>/master_<16 hex>" */
+/* "<gen 6 digits>_<16 hex>/{master,x25519}_<16 hex>" */
 static int on_key(void *arg, const char *key, uint64_t size)
 {
 	struct scan *sc = arg;
@@ -59,8 +61,8 @@ static int on_key(void *arg, const char *key, uint64_t size)
 
 	(void)size;
 	if (strlen(n) != 6 + 1 + HEX + 1 + 7 + HEX || n[6] != '_' || n[7 + HEX] != '/' ||
-	    strncmp(n + 8 + HEX, "master_", 7) != 0 || !is_hexid(n + 7, HEX) ||
-	    !is_hexid(n + 15 + HEX, HEX))
+	    (strncmp(n + 8 + HEX, "master_", 7) != 0 && strncmp(n + 8 + HEX, "x25519_", 7) != 0) ||
+	    !is_hexid(n + 7, HEX) || !is_hexid(n + 15 + HEX, HEX))
 		return 0;
 	errno = 0;
 	gen = strtoul(n, &end, 10);
@@ -79,7 +81,7 @@ static int on_key(void *arg, const char *key, uint64_t size)
 	}
 	if ((e->wraps = realloc(e->wraps, (e->n_wraps + 1) * sizeof(*e->wraps))) == NULL)
 		return CST_ENOMEM;
-	memcpy(e->wraps[e->n_wraps], n + 15 + HEX, HEX + 1);
+	memcpy(e->wraps[e->n_wraps], n + 8 + HEX, 7 + HEX + 1);
 	e->n_wraps++;
 	return 0;
 }
@@ -176,58 +178,64 @@ const struct dk_entry *datakeys_find(const struct dk_list *l, const unsigned cha
 	return NULL;
 }
 
-int datakeys_has_wrap(const struct dk_entry *e, const char *mhex)
+int datakeys_has_wrap(const struct dk_entry *e, const char *kind, const char *hex)
 {
 	size_t i;
 
 	for (i = 0; i < e->n_wraps; i++)
-		if (strcmp(e->wraps[i], mhex) == 0)
+		if (strncmp(e->wraps[i], kind, 6) == 0 && strcmp(e->wraps[i] + 7, hex) == 0)
 			return (int)i;
 	return -1;
 }
 
-/* Parse a wrap object; checks that it names what its key says. */
-static int parse_wrap(unsigned char out[CRYPTO_WRAP_LEN], const char *text, size_t len,
-		      const char *key, const char *fqdn, const struct dk_entry *e, const char *mhex)
+/* Parse a wrap object (x: an X25519 one); checks that it names what its
+ * key says. out gets CRYPTO_WRAP_LEN or CRYPTO_PKWRAP_LEN bytes. */
+static int parse_wrap(unsigned char *out, int x, const char *text, size_t len, const char *key,
+		      const char *fqdn, const struct dk_entry *e, const char *mhex)
 {
-	unsigned char buf[WRAP_B64];
+	unsigned char buf[PKWRAP_B64];
 	const char *f = NULL, *d = NULL, *m = NULL, *w = NULL;
+	const char *idname = x ? "recipient_id" : "master_key_id";
+	size_t want = x ? CRYPTO_PKWRAP_LEN : CRYPTO_WRAP_LEN, b64len = x ? PKWRAP_B64 : WRAP_B64;
 	json_error_t jerr;
 	json_t *j = json_loadb(text, len, 0, &jerr);
 	int version = 0, rc = 0, n;
 
 	if (j == NULL || json_unpack(j, "{s:i, s:s, s:s, s:s, s:s}", "version", &version, "fqdn", &f,
-				     "data_key_id", &d, "master_key_id", &m, "wrapped", &w) != 0)
+				     "data_key_id", &d, idname, &m, "wrapped", &w) != 0)
 		rc = cst_error(CST_EINTEGRITY, "%s: not a wrapped data key", key);
 	else if (version != 1)
 		rc = cst_error(CST_EUNSUPPORTED, "%s: wrapped key version %d is not supported", key,
 			       version);
 	else if (strcmp(f, fqdn) != 0 || strcmp(d, e->idhex) != 0 || strcmp(m, mhex) != 0)
 		rc = cst_error(CST_EINTEGRITY, "%s: names another node or key than its place", key);
-	else if (strlen(w) != WRAP_B64 ||
-		 (n = EVP_DecodeBlock(buf, (const unsigned char *)w, WRAP_B64)) < CRYPTO_WRAP_LEN)
-		rc = cst_error(CST_EINTEGRITY, "%s: the wrapped key is not %d bytes of base64", key,
-			       CRYPTO_WRAP_LEN);
+	else if (strlen(w) != b64len ||
+		 (n = EVP_DecodeBlock(buf, (const unsigned char *)w, (int)b64len)) < (int)want)
+		rc = cst_error(CST_EINTEGRITY, "%s: the wrapped key is not %zu bytes of base64", key,
+			       want);
 	else
-		memcpy(out, buf, CRYPTO_WRAP_LEN);
+		memcpy(out, buf, want);
 	json_decref(j);
 	return rc;
 }
 
+/* x: `master` is a recipient's private key and hex its recipient id */
 static int unwrap_one(struct crypto_key **out, struct storage *st, const char *prefix,
 		      const char *fqdn, const struct dk_entry *e, const struct crypto_key *master,
-		      const char *mhex)
+		      int x, const char *hex)
 {
-	unsigned char wrapped[CRYPTO_WRAP_LEN];
-	char *key = wrap_key(prefix, fqdn, e->gen, e->idhex, mhex), *text = NULL;
+	unsigned char wrapped[CRYPTO_PKWRAP_LEN];
+	char name[8 + HEX], *key, *text = NULL;
 	size_t len = 0;
 	int rc;
 
-	if (key == NULL)
+	snprintf(name, sizeof(name), "%s_%s", x ? "x25519" : "master", hex);
+	if ((key = wrap_key(prefix, fqdn, e->gen, e->idhex, name)) == NULL)
 		return CST_ENOMEM;
 	if ((rc = storage_get_buf(st, key, &text, &len, WRAP_OBJECT_MAX)) == 0 &&
-	    (rc = parse_wrap(wrapped, text, len, key, fqdn, e, mhex)) == 0 &&
-	    (rc = crypto_unwrap_key(out, master, wrapped, fqdn, e->id)) != 0)
+	    (rc = parse_wrap(wrapped, x, text, len, key, fqdn, e, hex)) == 0 &&
+	    (rc = x ? crypto_unwrap_as_recipient(out, master, wrapped, fqdn, e->id) :
+		      crypto_unwrap_key(out, master, wrapped, fqdn, e->id)) != 0)
 		rc = cst_error(rc, "%s: %s", key, cst_error_msg());
 	free(text);
 	free(key);
@@ -247,10 +255,22 @@ int datakeys_unwrap(struct crypto_key **out, const struct crypto_key **by, struc
 		const struct crypto_key *m = crypto_keyring_key(ring, i);
 
 		cst_hex(mhex, crypto_key_id(m), CRYPTO_KEYID_LEN);
-		if (datakeys_has_wrap(e, mhex) < 0)
+		if (datakeys_has_wrap(e, "master", mhex) < 0)
 			continue;
-		if ((rc = unwrap_one(out, st, prefix, fqdn, e, m, mhex)) == 0 && by != NULL)
+		if ((rc = unwrap_one(out, st, prefix, fqdn, e, m, 0, mhex)) == 0 && by != NULL)
 			*by = m;
+		return rc;
+	}
+	for (i = 0; i < e->n_wraps; i++) {
+		unsigned char rid[CRYPTO_KEYID_LEN];
+		const struct crypto_key *r;
+
+		if (strncmp(e->wraps[i], "x25519_", 7) != 0 ||
+		    cst_unhex(rid, sizeof(rid), e->wraps[i] + 7) != 0 ||
+		    (r = crypto_keyring_recipient(ring, rid)) == NULL)
+			continue;
+		if ((rc = unwrap_one(out, st, prefix, fqdn, e, r, 1, e->wraps[i] + 7)) == 0 && by != NULL)
+			*by = r;
 		return rc;
 	}
 	for (i = 0; i < n; i++) {
@@ -264,9 +284,10 @@ int datakeys_unwrap(struct crypto_key **out, const struct crypto_key **by, struc
 		if ((wraps = more) == NULL)
 			return CST_ENOMEM;
 	}
-	rc = cst_error(CST_EAUTH, "wrong key: data key %s of node %s is wrapped under master key%s %s "
-		       "only; key file %s holds %s", e->idhex, fqdn, e->n_wraps == 1 ? "" : "s",
-		       wraps ? wraps : "(none)", ring_path, have);
+	rc = cst_error(CST_EAUTH, "wrong key: data key %s of node %s is wrapped under %s only; key "
+		       "file %s holds %s%s", e->idhex, fqdn, wraps ? wraps : "(none)", ring_path,
+		       have[0] ? have : "no master key",
+		       crypto_keyring_recipient_count(ring) ? " and recipient keys of other ids" : "");
 	free(wraps);
 	return rc;
 }
@@ -275,7 +296,7 @@ int datakeys_put(struct storage *st, const char *prefix, const char *fqdn, unsig
 		 const struct crypto_key *dk, const struct crypto_key *master)
 {
 	unsigned char wrapped[CRYPTO_WRAP_LEN];
-	char b64[WRAP_B64 + 1], dhex[HEX + 1], mhex[HEX + 1], *key = NULL, *text = NULL;
+	char b64[WRAP_B64 + 1], dhex[HEX + 1], mhex[HEX + 1], name[8 + HEX], *key = NULL, *text = NULL;
 	json_t *j = NULL;
 	int rc;
 
@@ -284,7 +305,8 @@ int datakeys_put(struct storage *st, const char *prefix, const char *fqdn, unsig
 	if ((rc = crypto_wrap_key(wrapped, master, dk, fqdn)) != 0)
 		return rc;
 	EVP_EncodeBlock((unsigned char *)b64, wrapped, CRYPTO_WRAP_LEN);
-	if ((key = wrap_key(prefix, fqdn, gen, dhex, mhex)) == NULL ||
+	snprintf(name, sizeof(name), "master_%s", mhex);
+	if ((key = wrap_key(prefix, fqdn, gen, dhex, name)) == NULL ||
 	    (j = json_pack("{s:i, s:s, s:s, s:s, s:s}", "version", 1, "fqdn", fqdn, "data_key_id",
 			   dhex, "master_key_id", mhex, "wrapped", b64)) == NULL ||
 	    (text = json_dumps(j, JSON_INDENT(1))) == NULL)
@@ -297,10 +319,38 @@ int datakeys_put(struct storage *st, const char *prefix, const char *fqdn, unsig
 	return rc;
 }
 
-int datakeys_delete_wrap(struct storage *st, const char *prefix, const char *fqdn,
-			 const struct dk_entry *e, const char *mhex)
+int datakeys_put_recipient(struct storage *st, const char *prefix, const char *fqdn, unsigned gen,
+			   const struct crypto_key *dk, const unsigned char rpub[CRYPTO_PK_LEN])
 {
-	char *key = wrap_key(prefix, fqdn, e->gen, e->idhex, mhex);
+	unsigned char wrapped[CRYPTO_PKWRAP_LEN], rid[CRYPTO_KEYID_LEN];
+	char b64[PKWRAP_B64 + 1], dhex[HEX + 1], rhex[HEX + 1], name[8 + HEX], *key = NULL, *text = NULL;
+	json_t *j = NULL;
+	int rc;
+
+	cst_hex(dhex, crypto_key_id(dk), CRYPTO_KEYID_LEN);
+	if ((rc = crypto_recipient_id(rid, rpub)) != 0 ||
+	    (rc = crypto_wrap_to_recipient(wrapped, rpub, dk, fqdn)) != 0)
+		return rc;
+	cst_hex(rhex, rid, CRYPTO_KEYID_LEN);
+	EVP_EncodeBlock((unsigned char *)b64, wrapped, CRYPTO_PKWRAP_LEN);
+	snprintf(name, sizeof(name), "x25519_%s", rhex);
+	if ((key = wrap_key(prefix, fqdn, gen, dhex, name)) == NULL ||
+	    (j = json_pack("{s:i, s:s, s:s, s:s, s:s}", "version", 1, "fqdn", fqdn, "data_key_id",
+			   dhex, "recipient_id", rhex, "wrapped", b64)) == NULL ||
+	    (text = json_dumps(j, JSON_INDENT(1))) == NULL)
+		rc = CST_ENOMEM;
+	else
+		rc = storage_put_buf(st, key, text, strlen(text), STORAGE_PUT_NO_OVERWRITE);
+	json_decref(j);
+	free(text);
+	free(key);
+	return rc;
+}
+
+int datakeys_delete_wrap(struct storage *st, const char *prefix, const char *fqdn,
+			 const struct dk_entry *e, const char *wrap)
+{
+	char *key = wrap_key(prefix, fqdn, e->gen, e->idhex, wrap);
 	int rc;
 
 	if (key == NULL)

@@ -3,6 +3,7 @@
  * keys (docs/FORMAT.md, "Data keys"):
  *
  *   <prefix>/index/data_keys/<fqdn>/<gen>_<data key id>/master_<master key id>
+ *   <prefix>/index/data_keys/<fqdn>/<gen>_<data key id>/x25519_<recipient id>
  *
  * `gen` is 6 decimal digits; the node's newest generation is its current
  * data key. Each wrap object is a small plaintext JSON document. This layer
@@ -21,8 +22,8 @@ struct dk_entry {
 	unsigned gen;
 	unsigned char id[CRYPTO_KEYID_LEN];
 	char idhex[2 * CRYPTO_KEYID_LEN + 1];
-	/* master key ids (hex) this data key is wrapped under, ascending */
-	char (*wraps)[2 * CRYPTO_KEYID_LEN + 1];
+	/* its wraps, ascending: "master_<key id>" or "x25519_<recipient id>" */
+	char (*wraps)[7 + 2 * CRYPTO_KEYID_LEN + 1];
 	size_t n_wraps;
 };
 
@@ -39,11 +40,13 @@ int datakeys_nodes(char ***out, struct storage *st, const char *prefix);
 void datakeys_list_free(struct dk_list *l);
 /* The entry with this id, or NULL. */
 const struct dk_entry *datakeys_find(const struct dk_list *l, const unsigned char id[CRYPTO_KEYID_LEN]);
-/* The wrap of `e` under master `mhex` (its index), or -1. */
-int datakeys_has_wrap(const struct dk_entry *e, const char *mhex);
+/* The wrap of `e` of kind "master" or "x25519" under key id `hex` (its
+ * index), or -1. */
+int datakeys_has_wrap(const struct dk_entry *e, const char *kind, const char *hex);
 
 /*
- * Unwrap `e` with the newest master of `ring` it is wrapped under. CST_EAUTH
+ * Unwrap `e` with the newest master of `ring` it is wrapped under, else with
+ * a recipient key of the ring it is wrapped to. CST_EAUTH
  * when none of the ring's keys wraps it (the message names both sides'
  * key ids); CST_EINTEGRITY when a wrap object is altered. `*by`, when not
  * NULL, gets the master used.
@@ -55,8 +58,11 @@ int datakeys_unwrap(struct crypto_key **out, const struct crypto_key **by, struc
  * (CST_EEXISTS when that wrap exists). */
 int datakeys_put(struct storage *st, const char *prefix, const char *fqdn, unsigned gen,
 		 const struct crypto_key *dk, const struct crypto_key *master);
-/* Delete the wrap of `e` under master `mhex`. */
+/* Store data key `dk` wrapped to a recipient's public key, create-only. */
+int datakeys_put_recipient(struct storage *st, const char *prefix, const char *fqdn, unsigned gen,
+			   const struct crypto_key *dk, const unsigned char rpub[CRYPTO_PK_LEN]);
+/* Delete the wrap `wrap` ("master_<id>", as in e->wraps) of `e`. */
 int datakeys_delete_wrap(struct storage *st, const char *prefix, const char *fqdn,
-			 const struct dk_entry *e, const char *mhex);
+			 const struct dk_entry *e, const char *wrap);
 
 #endif

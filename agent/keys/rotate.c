@@ -106,10 +106,14 @@ static int rewrap(struct rot *r, const char *fqdn, const struct dk_entry *e)
 	struct crypto_key *dk = NULL, *again = NULL;
 	struct dk_list check = { 0 };
 	const struct dk_entry *ce;
-	size_t i;
-	int rc = 0, have = datakeys_has_wrap(e, r->nhex) >= 0;
+	size_t i, masters = 0;
+	int rc = 0, have = datakeys_has_wrap(e, "master", r->nhex) >= 0;
 
-	if (have && e->n_wraps == 1) {
+	for (i = 0; i < e->n_wraps; i++)
+		masters += strncmp(e->wraps[i], "master_", 7) == 0;
+	if (masters == 0)	/* wrapped to a recipient (public-key mode) only */
+		return 0;
+	if (have && masters == 1) {
 		r->kept++;
 		return 0;
 	}
@@ -127,7 +131,7 @@ static int rewrap(struct rot *r, const char *fqdn, const struct dk_entry *e)
 	 * master is tried first */
 	if ((rc = datakeys_list(&check, r->st, r->prefix, fqdn)) != 0)
 		goto out;
-	if ((ce = datakeys_find(&check, e->id)) == NULL || datakeys_has_wrap(ce, r->nhex) < 0) {
+	if ((ce = datakeys_find(&check, e->id)) == NULL || datakeys_has_wrap(ce, "master", r->nhex) < 0) {
 		rc = cst_error(CST_EINTEGRITY, "node %s: the new wrap of data key %s is not listed", fqdn,
 			       e->idhex);
 		goto out;
@@ -140,7 +144,8 @@ static int rewrap(struct rot *r, const char *fqdn, const struct dk_entry *e)
 		goto out;
 	}
 	for (i = 0; i < ce->n_wraps; i++)
-		if (strcmp(ce->wraps[i], r->nhex) != 0 &&
+		if (strncmp(ce->wraps[i], "master_", 7) == 0 &&
+		    datakeys_has_wrap(ce, "master", r->nhex) != (int)i &&
 		    (rc = datakeys_delete_wrap(r->st, r->prefix, fqdn, ce, ce->wraps[i])) != 0)
 			goto out;
 	printf("node %s: data key %s is wrapped under master key %s only\n", fqdn, e->idhex, r->nhex);
