@@ -166,7 +166,11 @@ for t in m:
         o["MD5"] = hashlib.md5(open(sys.argv[2] + "/" + o["path"], "rb").read()).hexdigest()
 json.dump(m, open(sys.argv[3], "w"), separators=(",", ":"))
 PY
-cas 0 restore-node --backup-name old1 --target-dir "$W/rold"
+# (written before auth.json too: --allow-unauthenticated, one warning line)
+cas 1 restore-node --backup-name old1 --target-dir "$W/rold"
+one_line_err; err_has "old1/meta/auth.json: not found"; err_has "--allow-unauthenticated"
+cas 0 restore-node --backup-name old1 --target-dir "$W/rold" --allow-unauthenticated
+one_line_err; err_has "is not authenticated"
 diff <(sstable_digest "$W/data-at-b1") <(sstable_digest "$W/rold") || fail "restore of an old-style manifest differs"
 rm -r "$STORE/node1.example/old1"
 ok "a manifest from before the MD5 rule (ciphertext MD5s) still restores"
