@@ -187,7 +187,8 @@ static int plan(struct restore *rs)
 		goto out;
 	/* the manifest's bytes are proven before anything it says is acted on */
 	if ((rc = authenticate(rs)) != 0 || (rc = meta_auth_check(rs->auth, "manifest.json", sha, key)) != 0) {
-		rc = cst_error(rc, "%s; nothing was written", cst_error_msg());
+		if (rc != CMD_USAGE)	/* a key file that cannot be loaded says so itself */
+			rc = cst_error(rc, "%s; nothing was written", cst_error_msg());
 		goto out;
 	}
 	if ((rc = meta_tee_rethrow(&tee)) != 0 || (rc = manifest_reader_finish(r)) != 0 ||
