@@ -359,4 +359,46 @@ int crypto_md5_new_shared(struct crypto_md5 **out, struct crypto_md5_hub *hub);
 int crypto_md5_submit(struct crypto_md5 *h, const void *buf, size_t len);
 void crypto_md5_wait(struct crypto_md5 *h);
 
+/* ---- meta authentication (docs/FORMAT.md, "auth.json") -------------------- */
+
+#define CRYPTO_SHA256_LEN 32
+#define CRYPTO_META_MAC_LEN 32
+
+/* SHA-256, streaming (the meta objects a restore reads are hashed as they
+ * pass). All return 0 or CST_ERROR / CST_ENOMEM; free(NULL) is a no-op. */
+struct crypto_sha256;
+int crypto_sha256_new(struct crypto_sha256 **out);
+int crypto_sha256_update(struct crypto_sha256 *h, const void *buf, size_t len);
+int crypto_sha256_final(struct crypto_sha256 *h, unsigned char out[CRYPTO_SHA256_LEN]);
+void crypto_sha256_free(struct crypto_sha256 *h);
+/* One buffer at once. */
+int crypto_sha256(unsigned char out[CRYPTO_SHA256_LEN], const void *buf, size_t len);
+
+/* One meta object of a backup: its name ("manifest.json") and the SHA-256
+ * of its bytes. */
+struct crypto_meta_object {
+	const char *name;
+	unsigned char sha256[CRYPTO_SHA256_LEN];
+};
+
+/*
+ * The meta MAC of a backup (FORMAT.md): HMAC-SHA256 under
+ *   mac_key = HKDF-SHA256(key, salt = empty, info = "cassette v1 meta mac key")
+ * over "cassette v1 meta auth" || 0x00 || lp(fqdn) || lp(backup) ||
+ * lp(key id of `key`, 16 lowercase hex) || for each object in bytewise
+ * order of its name: lp(name) || sha256, where lp(s) = u32(len(s)) || s.
+ * `key` is the key that encrypts the backup's data objects; objs may come
+ * in any order (a name given twice is CST_EINVALID). 0 or a CST_ code
+ * (out wiped). The MAC key is wiped before returning.
+ */
+int crypto_meta_mac(unsigned char out[CRYPTO_META_MAC_LEN], const struct crypto_key *key,
+		    const char *fqdn, const char *backup, const struct crypto_meta_object *objs,
+		    size_t n);
+/* The same, compared with `mac` in constant time: 0 when equal,
+ * CST_EINTEGRITY (no message set: the caller names the object) when not,
+ * or the error of crypto_meta_mac(). */
+int crypto_meta_mac_verify(const struct crypto_key *key, const char *fqdn, const char *backup,
+			   const struct crypto_meta_object *objs, size_t n,
+			   const unsigned char mac[CRYPTO_META_MAC_LEN]);
+
 #endif

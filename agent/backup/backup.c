@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "manifest.h"
 #include "meta.h"
+#include "meta_auth.h"
 #include "node_index.h"
 #include "pipeline.h"
 #include "progress.h"
@@ -470,6 +471,7 @@ static int write_meta(struct run *r, const struct snapshot *snap, int *manifest_
 	p.files = r->files;
 	p.bytes = r->bytes;
 	p.started = r->started;
+	p.key = r->key;
 	return publish_backup(&p, manifest_written);
 }
 
@@ -609,16 +611,22 @@ static int load_history(struct run *r)
 	char *identity;
 	int rc;
 
-	identity = cst_sprintf("%s\n%s:%u\n%s\n%s\n%s", cfg->storage_provider,
+	/* a cache of manifests read before they were authenticated is not used */
+	identity = cst_sprintf("%s\n%s:%u\n%s\n%s\n%s%s", cfg->storage_provider,
 			       cfg->host ? cfg->host : "", cfg->port,
 			       cfg->bucket_name ? cfg->bucket_name : "",
-			       cfg->base_path ? cfg->base_path : "", cfg->prefix);
+			       cfg->base_path ? cfg->base_path : "", cfg->prefix,
+			       r->key != NULL ? "\nmeta auth 1" : "");
 	if (identity == NULL)
 		return CST_ENOMEM;
 	memset(&ho, 0, sizeof(ho));
 	ho.state_dir = cfg->state_dir;
 	ho.identity = identity;
 	ho.parallel = cfg->concurrent_transfers;
+	if (r->key != NULL) {
+		ho.auth_keys = meta_auth_one_key;	/* the key of this run's objects */
+		ho.auth_arg = (void *)r->key;	/* read only */
+	}
 	rc = history_load_opts(&r->hist, r->st, cfg->prefix, cfg->fqdn, &ho);
 	free(identity);
 	if (rc != 0 || (rc = history_check_pool(r->hist, r->st, cfg->prefix, cfg->fqdn)) != 0)

@@ -17,6 +17,7 @@
 #include "history.h"
 #include "journal.h"
 #include "layout.h"
+#include "meta_auth.h"
 #include "node_index.h"
 #include "publish.h"
 #include "resume.h"
@@ -183,15 +184,35 @@ int backup_check_name(struct run *r, int *orphan)
 	return 0;
 }
 
+/* The orphan manifest goes (its auth.json with it: the rerun writes both). */
+static int drop_orphan(struct run *r)
+{
+	static const char *const names[] = { "manifest.json", META_AUTH_NAME };
+	char *key;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < 2 && rc == 0; i++) {
+		if ((key = layout_meta_key(r->cfg->prefix, r->cfg->fqdn, r->name, names[i])) == NULL)
+			return CST_ENOMEM;
+		if ((rc = storage_delete(r->st, key)) == CST_ENOTFOUND) {
+			cst_error_clear();
+			rc = 0;
+		}
+		free(key);
+	}
+	return rc;
+}
+
 /* The orphan manifest of a killed run: when every object it names is still
  * the one it recorded, only the index is missing: it is written, and *done
  * says there is nothing more to do. Otherwise the manifest goes and the
  * backup is taken again (resuming from the journal). */
 int backup_finish_orphan(struct run *r, const char *workdir, int *done)
 {
-	char why[512], human[32], *key;
+	char why[512], human[32];
 	uint64_t files = 0, bytes = 0;
-	int sound = 0, rc;
+	int sound = 0, unauthentic = 0, rc;
 
 	*done = 0;
 	if ((rc = resume_orphan_manifest_sound(r->st, r->cfg, r->name, r->hist, &sound, why,
@@ -201,16 +222,19 @@ int backup_finish_orphan(struct run *r, const char *workdir, int *done)
 		fprintf(stderr, "cassette: backup %s of node %s stored a manifest before it was "
 			"interrupted, but %s: the manifest is dropped and the backup taken again\n",
 			r->name, r->cfg->fqdn, why);
-		if ((key = layout_meta_key(r->cfg->prefix, r->cfg->fqdn, r->name, "manifest.json")) == NULL)
-			return CST_ENOMEM;
-		rc = storage_delete(r->st, key);
-		free(key);
-		return rc;
+		return drop_orphan(r);
 	}
 	fprintf(stderr, "cassette: backup %s of node %s stored its manifest but was interrupted "
 		"before its index: completing the index\n", r->name, r->cfg->fqdn);
-	if ((rc = publish_complete_index(r->cfg, r->st, r->name, r->orphan_started, workdir, &files,
-					 &bytes)) != 0)
+	if ((rc = publish_complete_index(r->cfg, r->st, r->name, r->orphan_started, workdir, r->key,
+					 &files, &bytes, &unauthentic)) != 0 && unauthentic) {
+		/* not the meta this backup wrote: never published */
+		fprintf(stderr, "cassette: backup %s of node %s: %s: the manifest is dropped and the "
+			"backup taken again\n", r->name, r->cfg->fqdn, cst_error_msg());
+		cst_error_clear();
+		return drop_orphan(r);
+	}
+	if (rc != 0)
 		return rc;
 	printf("backup %s of node %s complete: %" PRIu64 " file%s, %s (its index completed)\n", r->name,
 	       r->cfg->fqdn, files, files == 1 ? "" : "s", cmd_human_bytes(human, sizeof(human), bytes));

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "publish.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "crypto.h"
 #include "layout.h"
 #include "manifest.h"
 #include "meta.h"
+#include "meta_auth.h"
 #include "node_index.h"
 #include "storage.h"
 #include "util.h"
@@ -129,6 +132,65 @@ out:
 	return rc;
 }
 
+/* The SHA-256 of a local file, read in 1 MiB pieces. */
+static int hash_file(unsigned char sha[CRYPTO_SHA256_LEN], const char *path)
+{
+	struct crypto_sha256 *h = NULL;
+	unsigned char *buf = NULL;
+	ssize_t got;
+	int fd = -1, rc;
+
+	if ((rc = crypto_sha256_new(&h)) != 0)
+		return rc;
+	if ((buf = cst_malloc(1u << 20)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		rc = cst_error_errno("cannot open %s", path);
+		goto out;
+	}
+	while ((got = read(fd, buf, 1u << 20)) != 0) {
+		if (got < 0) {
+			rc = cst_error_errno("cannot read %s", path);
+			goto out;
+		}
+		if ((rc = crypto_sha256_update(h, buf, (size_t)got)) != 0)
+			goto out;
+	}
+	rc = crypto_sha256_final(h, sha);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	crypto_sha256_free(h);
+	return rc;
+}
+
+/* meta/auth.json over the meta objects this run wrote (FORMAT.md). */
+static int put_auth(const struct publish *r, const char *schema, const char *version)
+{
+	struct crypto_meta_object o[5];
+	const char *texts[4] = { schema, r->tokenmap, version, "differential" };
+	const char *names[4] = { "schema.cql", "tokenmap.json", "server_version.json", "differential" };
+	char *doc = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	for (i = 0; i < (r->full ? 3u : 4u); i++) {
+		o[n].name = names[i];
+		if ((rc = crypto_sha256(o[n++].sha256, texts[i], strlen(texts[i]))) != 0)
+			return rc;
+	}
+	o[n].name = "manifest.json";
+	if ((rc = hash_file(o[n++].sha256, r->manifest_path)) != 0 ||
+	    (rc = meta_auth_json(&doc, r->key, r->cfg->fqdn, r->name, o, n)) != 0)
+		return rc;
+	rc = put_meta(r, META_AUTH_NAME, doc, 0);
+	free(doc);
+	return rc;
+}
+
 int publish_backup(const struct publish *r, int *manifest_written)
 {
 	const char *schema = r->schema ? r->schema : "-- no schema.cql in the snapshot\n";
@@ -141,6 +203,9 @@ int publish_backup(const struct publish *r, int *manifest_written)
 	    (rc = put_meta(r, "tokenmap.json", r->tokenmap, 0)) != 0 ||
 	    (rc = put_meta(r, "server_version.json", version, 0)) != 0 ||
 	    (!r->full && (rc = put_meta(r, "differential", "differential", 0)) != 0))
+		goto out;
+	/* a rerun of an interrupted backup writes it again: it is not immutable */
+	if (r->key != NULL && (rc = put_auth(r, schema, version)) != 0)
 		goto out;
 	if ((rc = put_meta_file(r, "manifest.json", r->manifest_path, STORAGE_PUT_NO_OVERWRITE)) != 0)
 		goto out;
@@ -193,16 +258,43 @@ static int get_meta(const struct publish *r, const char *name, char **out)
 	return rc;
 }
 
+/* With a key: auth.json, and the small meta files it must authenticate. */
+static int check_small_meta(const struct meta_auth *a, const struct publish *p, const char *schema,
+			    const char *tokenmap, const char *diff)
+{
+	const char *names[3] = { "schema.cql", "tokenmap.json", "differential" };
+	const char *texts[3] = { schema, tokenmap, diff };
+	char *key;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < 3 && rc == 0; i++) {
+		if (texts[i] == NULL)
+			continue;
+		if ((key = layout_meta_key(p->cfg->prefix, p->cfg->fqdn, p->name, names[i])) == NULL)
+			return CST_ENOMEM;
+		rc = meta_auth_check_buf(a, names[i], texts[i], strlen(texts[i]), key);
+		free(key);
+	}
+	return rc;
+}
+
 int publish_complete_index(const struct config *cfg, struct storage *st, const char *name,
-			   int64_t started, const char *workdir, uint64_t *files, uint64_t *bytes)
+			   int64_t started, const char *workdir, const struct crypto_key *key,
+			   uint64_t *files, uint64_t *bytes, int *unauthentic)
 {
 	struct manifest_sink sink = { NULL, count_object, NULL };
 	struct fetch_manifest fm;
+	struct meta_tee tee;
+	struct meta_auth *auth = NULL;
 	struct publish p;
-	char *schema = NULL, *tokenmap = NULL, *diff = NULL, *key = NULL, *path = NULL;
+	unsigned char sha[CRYPTO_SHA256_LEN];
+	char *schema = NULL, *tokenmap = NULL, *diff = NULL, *mkey = NULL, *path = NULL;
 	int rc;
 
+	*unauthentic = 0;
 	memset(&fm, 0, sizeof(fm));
+	memset(&tee, 0, sizeof(tee));
 	fm.fd = -1;
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
@@ -210,6 +302,13 @@ int publish_complete_index(const struct config *cfg, struct storage *st, const c
 	p.name = name;
 	p.started = started;
 	sink.arg = &fm;
+	if (key != NULL &&
+	    (rc = meta_auth_load(&auth, st, cfg->prefix, cfg->fqdn, name, meta_auth_one_key,
+				 (void *)key)) != 0) {
+		*unauthentic = rc == CST_ENOTFOUND || rc == CST_EINTEGRITY || rc == CST_EAUTH ||
+			       rc == CST_EUNSUPPORTED;
+		goto out;
+	}
 	if ((rc = get_meta(&p, "schema.cql", &schema)) != 0 || (rc = get_meta(&p, "tokenmap.json", &tokenmap)) != 0)
 		goto out;
 	if ((rc = get_meta(&p, "differential", &diff)) == CST_ENOTFOUND) {
@@ -218,7 +317,11 @@ int publish_complete_index(const struct config *cfg, struct storage *st, const c
 	} else if (rc != 0) {
 		goto out;
 	}
-	if ((key = layout_meta_key(cfg->prefix, cfg->fqdn, name, "manifest.json")) == NULL ||
+	if ((rc = check_small_meta(auth, &p, schema, tokenmap, diff)) != 0) {
+		*unauthentic = 1;
+		goto out;
+	}
+	if ((mkey = layout_meta_key(cfg->prefix, cfg->fqdn, name, "manifest.json")) == NULL ||
 	    (path = cst_sprintf("%s/manifest-XXXXXX", workdir)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
@@ -230,9 +333,16 @@ int publish_complete_index(const struct config *cfg, struct storage *st, const c
 		goto out;
 	}
 	fm.path = path;
-	if ((rc = manifest_reader_new(&fm.reader, key, &sink)) != 0 ||
-	    (rc = storage_get(st, key, manifest_to_file, &fm)) != 0 ||
-	    (rc = manifest_reader_finish(fm.reader)) != 0)
+	if ((rc = manifest_reader_new(&fm.reader, mkey, &sink)) != 0 ||
+	    (rc = meta_tee_init(&tee, manifest_to_file, &fm)) != 0 ||
+	    (rc = storage_get(st, mkey, meta_tee_sink, &tee)) != 0 ||
+	    (rc = meta_tee_digest(&tee, sha)) != 0)
+		goto out;
+	if (auth != NULL && (rc = meta_auth_check(auth, "manifest.json", sha, mkey)) != 0) {
+		*unauthentic = 1;
+		goto out;
+	}
+	if ((rc = meta_tee_rethrow(&tee)) != 0 || (rc = manifest_reader_finish(fm.reader)) != 0)
 		goto out;
 	p.schema = schema;
 	p.tokenmap = tokenmap;
@@ -241,13 +351,15 @@ int publish_complete_index(const struct config *cfg, struct storage *st, const c
 	p.bytes = *bytes = fm.bytes;
 	rc = publish_index(&p);
 out:
+	meta_tee_free(&tee);
+	meta_auth_free(auth);
 	manifest_reader_free(fm.reader);
 	if (fm.fd >= 0)
 		close(fm.fd);
 	if (path != NULL)
 		unlink(path);
 	free(path);
-	free(key);
+	free(mkey);
 	free(schema);
 	free(tokenmap);
 	free(diff);

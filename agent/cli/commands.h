@@ -36,6 +36,8 @@ struct restore_opts {
 	size_t n_keyspaces;
 	const char *const *tables;
 	size_t n_tables;
+	/* a backup without meta/auth.json is restored, with one warning */
+	int allow_unauthenticated;
 };
 
 struct list_opts {
@@ -59,6 +61,7 @@ struct restore_cluster_opts {
 	const char *const *tables;
 	size_t n_tables;
 	int allow_incomplete;
+	int allow_unauthenticated;	/* also passed on to each restore-node */
 	int dry_run;
 };
 
@@ -77,6 +80,7 @@ struct verify_opts {
 	int deep;		/* read, decrypt and hash every file (needs the key) */
 	unsigned sample;	/* 1..100: deep-check that share of each table's files; 0 = none */
 	int json;
+	int allow_unauthenticated;	/* deep: a backup without meta/auth.json, one warning */
 };
 
 struct report_opts {

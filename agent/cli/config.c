@@ -556,3 +556,8 @@ void config_free(struct config *cfg)
 	free(cfg->path);
 	free(cfg);
 }
+
+int config_has_key(const struct config *cfg)
+{
+	return config_key_file(cfg) != NULL || config_passphrase_file(cfg) != NULL;
+}

@@ -73,6 +73,8 @@ const char *config_key_file(const struct config *cfg);
 /* The passphrase file to use: CASSETTE_PASSPHRASE_FILE, else
  * key_passphrase_file, else NULL. cfg may be NULL (the environment only). */
 const char *config_passphrase_file(const struct config *cfg);
+/* A key file or a passphrase file is configured (config or environment). */
+int config_has_key(const struct config *cfg);
 /* 0, or CST_EINVALID when both a key file and a passphrase file are set
  * (config or environment, in any combination); the message names the two.
  * cfg may be NULL. */

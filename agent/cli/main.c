@@ -107,11 +107,15 @@ static const char usage_list[] =
 static const char usage_restore[] =
 	"usage: cassette [--config FILE] [--fqdn SOURCE] restore-node --backup-name NAME\n"
 	"                (--target-dir DIR | --in-place) [--keyspace KS]... [--table TABLE]...\n"
+	"                [--allow-unauthenticated]\n"
 	"\n"
 	"Restores the files of a backup of node SOURCE (default: this node; --fqdn names\n"
 	"another). Every file is verified against the manifest (AEAD tags bound to its\n"
 	"identity and salt, sizes; MD5 for unencrypted objects) before it is renamed into\n"
-	"place. Files are fetched in parallel, largest first.\n"
+	"place. Files are fetched in parallel, largest first. With a key configured, the\n"
+	"manifest (and in place the tokenmap) must first pass the MAC of the backup's\n"
+	"meta/auth.json, bound to the backup's name and node: a changed, moved or\n"
+	"unauthenticated manifest is refused before anything is written.\n"
 	"  --backup-name NAME  the backup to restore\n"
 	"  --target-dir DIR    write DIR/<keyspace>/<table>-<id>/ (DIR is created if\n"
 	"                      missing). Existing files are never overwritten; on failure\n"
@@ -132,6 +136,9 @@ static const char usage_restore[] =
 	"  --table TABLE       only this table; repeat for more. KS.NAME[-<id>] names one\n"
 	"                      table; a bare NAME or NAME-<id> is looked for in the\n"
 	"                      --keyspace given (in every keyspace without one)\n"
+	"  --allow-unauthenticated  restore a backup that has no meta/auth.json (Medusa's,\n"
+	"                      or cassette's before it wrote one), with one warning; a\n"
+	"                      wrong MAC is refused all the same\n"
 	"--target-dir and --in-place exclude each other; one of them is required.\n";
 
 static const char usage_backup_cluster[] =
@@ -153,6 +160,7 @@ static const char usage_backup_cluster[] =
 static const char usage_restore_cluster[] =
 	"usage: cassette [--config FILE] restore-cluster --backup-name NAME [--host-list FILE]\n"
 	"                [--keyspace KS]... [--table TABLE]... [--allow-incomplete] [--dry-run]\n"
+	"                [--allow-unauthenticated]\n"
 	"\n"
 	"Restores every node of a cluster backup. Each target runs 'restore-node --in-place\n"
 	"--fqdn SOURCE' through [ssh] remote_command: it checks the backup and the key, runs\n"
@@ -168,7 +176,11 @@ static const char usage_restore_cluster[] =
 	"  --keyspace KS       only this keyspace; repeat for more\n"
 	"  --table TABLE       only this table (KS.NAME, or as for restore-node); repeat\n"
 	"  --allow-incomplete  restore the nodes that finished an incomplete backup\n"
-	"  --dry-run           print the plan and stop\n";
+	"  --dry-run           print the plan and stop\n"
+	"  --allow-unauthenticated  plan with a tokenmap that no meta/auth.json\n"
+	"                      authenticates, and pass the flag on to each restore-node\n"
+	"With a key configured, the tokenmap the plan is made from must pass the MAC of its\n"
+	"node's meta/auth.json; each target's restore-node checks its own manifest.\n";
 
 static const char usage_status[] =
 	"usage: cassette [--config FILE] status --backup-name NAME [--output text|json]\n"
@@ -196,7 +208,7 @@ static const char usage_fetch_tokenmap[] =
 
 static const char usage_verify[] =
 	"usage: cassette [--config FILE] [--fqdn NAME] verify --backup-name NAME [--deep]\n"
-	"                [--sample PERCENT] [--output text|json]\n"
+	"                [--sample PERCENT] [--output text|json] [--allow-unauthenticated]\n"
 	"\n"
 	"Checks that backup NAME of this node (of node NAME with --fqdn) is still whole.\n"
 	"Without a key: every object its manifest references exists with the recorded size\n"
@@ -211,6 +223,8 @@ static const char usage_verify[] =
 	"  --sample PERCENT    the --deep check for a random PERCENT (1 to 100) of each\n"
 	"                      table's files, at least one per table; the rest get the\n"
 	"                      checks without the key\n"
+	"  --allow-unauthenticated  with --deep or --sample: check a backup that has no\n"
+	"                      meta/auth.json, with one warning (else refused)\n"
 	"  --output FORMAT     text (default) or json: {\"backup\", \"node\", \"ok\", \"manifest\",\n"
 	"                      \"files\", \"checked\": {...}, \"bad\": [{\"file\", \"object\",\n"
 	"                      \"problem\", \"detail\", ...}]}\n"
@@ -219,6 +233,9 @@ static const char usage_verify[] =
 	"source size or wrong source MD5. Each bad object is recorded under\n"
 	"<prefix>/index/damaged_objects/<fqdn>/, so the next differential backup stores the\n"
 	"file again. An unreadable manifest fails and flags the backup damaged in its index.\n"
+	"With --deep or --sample and a key, the manifest must first pass the MAC of the\n"
+	"backup's meta/auth.json: a changed, moved or unauthenticated manifest fails (exit 1)\n"
+	"before anything is checked or recorded.\n"
 	"Takes no lock. With [monitoring] prometheus_textfile, the run's result goes to\n"
 	"cassette_last_verify_success. Exit 0 only when every file checked is sound.\n";
 
@@ -324,7 +341,7 @@ static const char usage_delete_backup[] =
 enum { OPT_CONFIG = 1000, OPT_FQDN, OPT_HELP, OPT_VERSION, OPT_NAME, OPT_MODE, OPT_KEEP,
        OPT_OUTPUT, OPT_SHOW_ALL, OPT_TARGET, OPT_KEYSPACE, OPT_TABLE, OPT_VERIFY_HASHES, OPT_PROGRESS,
        OPT_NO_PROGRESS, OPT_SNAPSHOT_ONLY, OPT_USE_SNAPSHOT, OPT_PAR_SNAPSHOTS, OPT_PAR_UPLOADS,
-       OPT_HOST_LIST, OPT_ALLOW_INCOMPLETE, OPT_DRY_RUN, OPT_IN_PLACE,
+       OPT_HOST_LIST, OPT_ALLOW_INCOMPLETE, OPT_ALLOW_UNAUTH, OPT_DRY_RUN, OPT_IN_PLACE,
        OPT_DEEP, OPT_SAMPLE, OPT_PROMETHEUS, OPT_ALL_NODES, OPT_LABEL, OPT_REENCRYPT,
        OPT_ADD_TO };
 
@@ -384,6 +401,7 @@ static const struct option long_opts[] = {
 	{ "parallel-uploads", required_argument, NULL, OPT_PAR_UPLOADS },
 	{ "host-list", required_argument, NULL, OPT_HOST_LIST },
 	{ "allow-incomplete", no_argument, NULL, OPT_ALLOW_INCOMPLETE },
+	{ "allow-unauthenticated", no_argument, NULL, OPT_ALLOW_UNAUTH },
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "deep", no_argument, NULL, OPT_DEEP },
 	{ "sample", required_argument, NULL, OPT_SAMPLE },
@@ -410,7 +428,7 @@ static int allowed(const char *cmd, int opt)
 		return opt == OPT_OUTPUT || opt == OPT_SHOW_ALL;
 	if (strcmp(cmd, "restore-node") == 0)
 		return opt == OPT_NAME || opt == OPT_TARGET || opt == OPT_KEYSPACE || opt == OPT_TABLE ||
-		       opt == OPT_IN_PLACE;
+		       opt == OPT_IN_PLACE || opt == OPT_ALLOW_UNAUTH;
 	if (strcmp(cmd, "backup-cluster") == 0)
 		return opt == OPT_NAME || opt == OPT_MODE || opt == OPT_PAR_SNAPSHOTS ||
 		       opt == OPT_PAR_UPLOADS;
@@ -418,7 +436,7 @@ static int allowed(const char *cmd, int opt)
 		return opt == OPT_NAME || opt == OPT_OUTPUT;
 	if (strcmp(cmd, "restore-cluster") == 0)
 		return opt == OPT_NAME || opt == OPT_HOST_LIST || opt == OPT_KEYSPACE || opt == OPT_TABLE ||
-		       opt == OPT_ALLOW_INCOMPLETE || opt == OPT_DRY_RUN;
+		       opt == OPT_ALLOW_INCOMPLETE || opt == OPT_ALLOW_UNAUTH || opt == OPT_DRY_RUN;
 	if (strcmp(cmd, "fetch-tokenmap") == 0)
 		return opt == OPT_NAME;
 	if (strcmp(cmd, "keygen") == 0)
@@ -428,7 +446,8 @@ static int allowed(const char *cmd, int opt)
 	if (strcmp(cmd, "encrypt") == 0 || strcmp(cmd, "decrypt") == 0)
 		return opt == OPT_LABEL;
 	if (strcmp(cmd, "verify") == 0)
-		return opt == OPT_NAME || opt == OPT_DEEP || opt == OPT_SAMPLE || opt == OPT_OUTPUT;
+		return opt == OPT_NAME || opt == OPT_DEEP || opt == OPT_SAMPLE || opt == OPT_OUTPUT ||
+		       opt == OPT_ALLOW_UNAUTH;
 	if (strcmp(cmd, "report-last-backup") == 0)
 		return opt == OPT_PROMETHEUS || opt == OPT_OUTPUT;
 	if (strcmp(cmd, "purge") == 0)
@@ -503,6 +522,10 @@ static int parse(struct cli *c, int argc, char **argv)
 		case OPT_IN_PLACE: c->restore.in_place = 1; break;
 		case OPT_HOST_LIST: c->rcluster.host_list = optarg; break;
 		case OPT_ALLOW_INCOMPLETE: c->rcluster.allow_incomplete = 1; break;
+		case OPT_ALLOW_UNAUTH:
+			c->restore.allow_unauthenticated = c->rcluster.allow_unauthenticated = 1;
+			c->verify.allow_unauthenticated = 1;
+			break;
 		case OPT_LABEL: c->label = optarg; break;
 		case OPT_DRY_RUN:
 			c->rcluster.dry_run = c->purge.dry_run = c->delete_backup.dry_run = 1;

@@ -13,14 +13,18 @@
 #include "catalog.h"
 #include "cluster_int.h"
 #include "commands.h"
+#include "crypto.h"
 #include "layout.h"
+#include "keys.h"
+#include "meta_auth.h"
 #include "plan.h"
 #include "progress.h"
 #include "remote.h"
 #include "storage.h"
 #include "util.h"
 
-#define FIXED_ARGS 8	/* restore-node --in-place --fqdn S --backup-name N --no-progress NULL */
+/* restore-node --in-place --fqdn S --backup-name N [--allow-unauthenticated] --no-progress NULL */
+#define FIXED_ARGS 9
 
 struct rc_run {
 	const struct config *cfg;
@@ -36,6 +40,29 @@ struct rc_run {
 	const char **args;		/* each job's argv, one block of n_args a job */
 	size_t n_args;
 };
+
+/* With a key configured, the index copy the plan is made from must be the
+ * tokenmap.json that node's meta/auth.json authenticates (FORMAT.md). */
+static int authenticate(struct rc_run *r, const char *fqdn, const char *text, size_t len,
+			const char *key)
+{
+	struct keyset *k = NULL;
+	struct meta_auth *auth = NULL;
+	int rc;
+
+	if (!config_has_key(r->cfg))
+		return 0;	/* no key: nothing to check with */
+	if ((rc = keys_open(&k, r->cfg, r->st, fqdn, 0)) != 0)
+		return rc;
+	if ((rc = meta_auth_require(&auth, r->st, r->cfg->prefix, fqdn, r->o->name, keys_meta_key, k,
+				    r->o->allow_unauthenticated)) == 0)
+		rc = meta_auth_check_buf(auth, "tokenmap.json", text, len, key);
+	if (rc != 0 && rc != CMD_USAGE)
+		rc = cst_error(rc, "%s; no node was touched", cst_error_msg());
+	meta_auth_free(auth);
+	keys_free(k);
+	return rc;
+}
 
 /* The tokenmap of the backup, from the index copy of a finished node. */
 static int load_tokenmap(struct rc_run *r, const struct catalog_backup *b)
@@ -59,6 +86,8 @@ static int load_tokenmap(struct rc_run *r, const struct catalog_backup *b)
 	}
 	if (rc == CST_ENOTFOUND && i == b->n_nodes)
 		rc = cst_error(CST_ENOTFOUND, "backup %s has no finished node with a tokenmap", b->name);
+	if (rc == 0)
+		rc = authenticate(r, b->nodes[i - 1].fqdn, text, len, key);
 	if (rc == 0) {
 		/* json_is_object() is a macro that evaluates its argument twice */
 		r->tokenmap = json_loads(text, 0, NULL);
@@ -162,6 +191,8 @@ static int set_jobs(struct rc_run *r, const char *name)
 		a[k++] = e->source->name;
 		a[k++] = "--backup-name";
 		a[k++] = name;
+		if (r->o->allow_unauthenticated)
+			a[k++] = "--allow-unauthenticated";
 		for (f = 0; f < r->o->n_keyspaces; f++) {
 			a[k++] = "--keyspace";
 			a[k++] = r->o->keyspaces[f];

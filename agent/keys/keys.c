@@ -198,8 +198,13 @@ static int current(struct keyset *ks, int create, const struct crypto_key **out,
 	*made = 0;
 	if ((rc = list(ks)) != 0)
 		return rc;
-	if (ks->list.n > 0)
-		return resolve(ks, ks->list.v[ks->list.n - 1].id, out);
+	if (ks->list.n > 0) {
+		if ((rc = resolve(ks, ks->list.v[ks->list.n - 1].id, out)) == CST_EAUTH)
+			rc = cst_error(rc, "%s (add the key that wraps it to the keyring; if it is lost, "
+				       "rotate-key --reencrypt gives the node a new data key)",
+				       cst_error_msg());
+		return rc;
+	}
 	if (!create)
 		return cst_error(CST_ENOTFOUND, "node %s has no data key in storage", ks->fqdn);
 	if ((rc = crypto_key_generate(&dk)) != 0)
@@ -226,4 +231,14 @@ int keys_current(struct keyset *ks, int create, const struct crypto_key **out, i
 	rc = current(ks, create, out, made);
 	pthread_mutex_unlock(&ks->lock);
 	return rc;
+}
+
+int keys_meta_key(const struct crypto_key **out, void *arg, const char *key_id)
+{
+	unsigned char id[CRYPTO_KEYID_LEN];
+
+	*out = NULL;
+	if (cst_unhex(id, sizeof(id), key_id) != 0)
+		return cst_error(CST_EINTEGRITY, "key id '%s' is not 16 hex digits", key_id);
+	return keys_resolve(arg, id, out);
 }

@@ -31,6 +31,10 @@ int keys_open_ring(struct keyset **out, struct crypto_keyring *ring, const char 
 		   const struct config *cfg, struct storage *st, const char *fqdn);
 void keys_free(struct keyset *ks);
 
+/* A meta_auth_key_fn (meta_auth.h) over a keyset: the key of id `key_id`
+ * (hex), through keys_resolve(). */
+int keys_meta_key(const struct crypto_key **out, void *arg, const char *key_id);
+
 const struct crypto_keyring *keys_ring(const struct keyset *ks);
 const char *keys_ring_path(const struct keyset *ks);
 

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "config.h"
 #include "layout.h"
+#include "meta_auth.h"
 #include "restore_int.h"
 #include "storage.h"
 #include "swap.h"
@@ -50,6 +51,8 @@ int preflight_tokens(const struct restore *rs, char **tokens, size_t *n_tokens)
 	}
 	if ((rc = storage_get_buf(rs->st, key, &json, &len, MAX_TOKENMAP)) == CST_ENOTFOUND)
 		rc = cst_error(rc, "%s is missing: this backup cannot seed a new node", origin);
+	if (rc == 0)
+		rc = meta_auth_check_buf(rs->auth, "tokenmap.json", json, len, key);
 	if (rc == 0)
 		rc = tokenmap_tokens(tokens, n_tokens, json, len, rs->cfg->fqdn, origin);
 	if (rc != 0)

@@ -21,6 +21,7 @@
 #include "fetch.h"
 #include "layout.h"
 #include "manifest.h"
+#include "meta_auth.h"
 #include "lock.h"
 #include "progress.h"
 #include "restore_int.h"
@@ -145,26 +146,53 @@ static int to_reader(void *arg, const unsigned char *buf, size_t len)
 	return manifest_reader_feed(arg, buf, len);
 }
 
+/* With a key configured, the backup's meta must be authenticated: load the
+ * key (a plaintext restore too: a manifest stripped of its salts must not
+ * pass as a plaintext one) and auth.json. */
+static int authenticate(struct restore *rs)
+{
+	int rc;
+
+	if (!config_has_key(rs->cfg))
+		return 0;	/* no key: nothing to check with (FORMAT.md) */
+	if ((rc = keys_open(&rs->keys, rs->cfg, rs->st, rs->cfg->fqdn, 0)) != 0)
+		return rc;
+	return meta_auth_require(&rs->auth, rs->st, rs->cfg->prefix, rs->cfg->fqdn, rs->o->name,
+				 keys_meta_key, rs->keys, rs->o->allow_unauthenticated);
+}
+
 static int plan(struct restore *rs)
 {
 	const struct restore_opts *o = rs->o;
 	struct manifest_sink sink = { on_table, on_object, rs };
 	struct manifest_reader *r = NULL;
+	struct meta_tee tee;
+	unsigned char sha[CRYPTO_SHA256_LEN];
 	char *key, *origin;
 	int rc;
 
+	memset(&tee, 0, sizeof(tee));
 	key = layout_meta_key(rs->cfg->prefix, rs->cfg->fqdn, o->name, "manifest.json");
 	origin = cst_sprintf("backup %s manifest", o->name);
 	if (key == NULL || origin == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
-	if ((rc = manifest_reader_new(&r, origin, &sink)) != 0)
+	if ((rc = manifest_reader_new(&r, origin, &sink)) != 0 ||
+	    (rc = meta_tee_init(&tee, to_reader, r)) != 0)
 		goto out;
-	if ((rc = storage_get(rs->st, key, to_reader, r)) == CST_ENOTFOUND)
+	if ((rc = storage_get(rs->st, key, meta_tee_sink, &tee)) == CST_ENOTFOUND)
 		rc = cst_error(CST_ENOTFOUND, "backup '%s' of node %s not found (or not complete): no %s",
 			       o->name, rs->cfg->fqdn, key);
-	if (rc != 0 || (rc = manifest_reader_finish(r)) != 0 ||
+	if (rc != 0 || (rc = meta_tee_digest(&tee, sha)) != 0)
+		goto out;
+	/* the manifest's bytes are proven before anything it says is acted on */
+	if ((rc = authenticate(rs)) != 0 || (rc = meta_auth_check(rs->auth, "manifest.json", sha, key)) != 0) {
+		if (rc != CMD_USAGE)	/* a key file that cannot be loaded says so itself */
+			rc = cst_error(rc, "%s; nothing was written", cst_error_msg());
+		goto out;
+	}
+	if ((rc = meta_tee_rethrow(&tee)) != 0 || (rc = manifest_reader_finish(r)) != 0 ||
 	    (rc = select_check_used(rs->sel, o->name)) != 0)
 		goto out;
 	/* in place, a table listed without files is restored empty */
@@ -172,6 +200,7 @@ static int plan(struct restore *rs)
 		rc = cst_error(CST_ENOTFOUND, "backup %s has no %s%s", o->name,
 			       rs->in_place ? "tables" : "files", select_describe(rs->sel));
 out:
+	meta_tee_free(&tee);
 	manifest_reader_free(r);
 	free(key);
 	free(origin);
@@ -449,6 +478,7 @@ static void free_restore(struct restore *rs)
 		free(rs->created[i]);
 	free(rs->created);
 	keys_free(rs->keys);
+	meta_auth_free(rs->auth);
 	select_free(rs->sel);
 	storage_close(rs->st);
 }
@@ -464,7 +494,7 @@ int restore_prepare(struct restore *rs)
 	if ((rc = cmd_open_storage(&rs->st, rs->cfg, 0)) != 0 || (rc = plan(rs)) != 0 ||
 	    (rc = check_plan(rs)) != 0)
 		return rc;
-	if (rs->encrypted && ((rc = keys_open(&rs->keys, rs->cfg, rs->st, rs->cfg->fqdn, 0)) != 0 ||
+	if (rs->encrypted && ((rs->keys == NULL && (rc = keys_open(&rs->keys, rs->cfg, rs->st, rs->cfg->fqdn, 0)) != 0) ||
 			      (rc = check_key(rs)) != 0))
 		return rc;
 	return 0;

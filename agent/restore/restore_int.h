@@ -12,6 +12,7 @@
 #include "fetch.h"
 #include "util.h"
 
+struct meta_auth;
 struct select;
 
 /* A table of the plan. */
@@ -28,6 +29,7 @@ struct restore {
 	int in_place;
 	struct storage *st;
 	struct keyset *keys;		/* NULL when every object is plaintext */
+	struct meta_auth *auth;		/* the backup's auth.json; NULL: nothing to check */
 	struct select *sel;
 	struct rs_table **tables;	/* each (keyspace, table) once, in manifest order */
 	size_t n_tables, cap_tables;
@@ -46,8 +48,10 @@ struct restore {
 
 /* Read the manifest into the plan and check it whole (names, paths, one
  * destination per file; with --target-dir, none may exist), then load and
- * check the key when an object is encrypted. Nothing is written. 0, or a CST_
- * code / CMD_USAGE with the message set. */
+ * check the key when an object is encrypted. With a key configured, the
+ * manifest must be the one meta/auth.json authenticates (rs->auth keeps it
+ * for the tokenmap), else --allow-unauthenticated when there is none.
+ * Nothing is written. 0, or a CST_ code / CMD_USAGE with the message set. */
 int restore_prepare(struct restore *rs);
 /* Rename a proven temp file to its destination, never over an existing
  * file. 0, or -1 with errno set. */

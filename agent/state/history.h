@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meta_auth.h"
+
 struct storage;
 struct manifest_object;
 struct manifest_rec;
@@ -20,6 +22,7 @@ struct history_counts {
 	size_t manifests_cached;	/* taken from the state database */
 	size_t manifests_read;		/* fetched from storage */
 	size_t manifests_damaged;	/* skipped: not parseable or not valid */
+	size_t manifests_unauth;	/* skipped: no auth.json, or another key's */
 	size_t objects_missing;		/* history_check_pool(): referenced, not listed */
 	size_t objects_resized;		/* listed with another size */
 	size_t objects_damaged;		/* recorded in index/damaged_objects/ */
@@ -38,6 +41,13 @@ struct history_opts {
 	const char *identity;
 	/* Manifests fetched at once when not cached; 0 = 1. */
 	unsigned parallel;
+	/* With a key (meta_auth.h): a manifest counts only when its
+	 * meta/auth.json authenticates it under a key of this lookup. One
+	 * without auth.json, or of a key the lookup does not hold, is not read
+	 * (one warning counts them); one that fails authentication is skipped
+	 * and flagged damaged, as an unreadable one. NULL: every manifest. */
+	meta_auth_key_fn auth_keys;
+	void *auth_arg;
 };
 
 /*

@@ -46,6 +46,7 @@ struct one {
 	size_t n_text, cap_text;
 	struct manifest_reader *reader;
 	int reader_rc;			/* the reader's own failure, if any */
+	struct crypto_sha256 *sha;	/* with auth: of every byte read */
 };
 
 static int text_add(struct one *l, const char *s, size_t *off)
@@ -156,10 +157,34 @@ static int merge(struct one *l, uint32_t order)
 static int to_reader(void *arg, const unsigned char *buf, size_t len)
 {
 	struct one *l = arg;
-	int rc = manifest_reader_feed(l->reader, buf, len);
+	int rc;
 
-	if (rc != 0)
+	if (l->sha != NULL && (rc = crypto_sha256_update(l->sha, buf, len)) != 0)
+		return rc;
+	if ((rc = manifest_reader_feed(l->reader, buf, len)) != 0)
 		l->reader_rc = rc;
+	return rc;
+}
+
+/* With a key, auth.json first: *state is set (rc 0) when the manifest is
+ * not to be read; else *auth is what it must hash to. */
+static int load_auth(struct meta_auth **auth, struct one *l, struct storage *st, int *state)
+{
+	struct history *h = l->h;
+	int rc;
+
+	*auth = NULL;
+	if (h->auth_keys == NULL)
+		return 0;
+	rc = meta_auth_load(auth, st, l->prefix, l->fqdn, l->backup, h->auth_keys, h->auth_arg);
+	if (rc == CST_ENOTFOUND || rc == CST_EAUTH || rc == CST_EUNSUPPORTED) {
+		*state = HISTORY_FETCH_UNAUTH;	/* the message stays in the error slot */
+		return 0;
+	}
+	if (rc == CST_EINTEGRITY) {
+		*state = HISTORY_FETCH_DAMAGED;
+		return 0;
+	}
 	return rc;
 }
 
@@ -174,6 +199,8 @@ static int fetch_one(struct history *h, pthread_mutex_t *lock, struct storage *s
 {
 	struct one l;
 	struct manifest_sink sink = { on_table, on_object, &l };
+	struct meta_auth *auth = NULL;
+	unsigned char sha[CRYPTO_SHA256_LEN];
 	char *key = NULL, *origin = NULL;
 	int rc;
 
@@ -189,10 +216,18 @@ static int fetch_one(struct history *h, pthread_mutex_t *lock, struct storage *s
 		rc = CST_ENOMEM;
 		goto out;
 	}
-	if ((rc = manifest_reader_new(&l.reader, origin, &sink)) != 0)
+	if ((rc = load_auth(&auth, &l, st, state)) != 0 || *state != 0)
+		goto out;
+	if ((rc = manifest_reader_new(&l.reader, origin, &sink)) != 0 ||
+	    (auth != NULL && (rc = crypto_sha256_new(&l.sha)) != 0))
 		goto out;
 	rc = storage_get(st, key, to_reader, &l);
 	if (rc == 0 && (rc = manifest_reader_finish(l.reader)) != 0)
+		l.reader_rc = rc;
+	/* not the bytes auth.json authenticates: a damaged one, never merged */
+	if (rc == 0 && auth != NULL &&
+	    ((rc = crypto_sha256_final(l.sha, sha)) != 0 ||
+	     (rc = meta_auth_check(auth, "manifest.json", sha, key)) != 0))
 		l.reader_rc = rc;
 	if (rc == 0) {
 		if ((rc = merge(&l, order)) == 0)
@@ -205,6 +240,8 @@ static int fetch_one(struct history *h, pthread_mutex_t *lock, struct storage *s
 		rc = 0;
 	}
 out:
+	meta_auth_free(auth);
+	crypto_sha256_free(l.sha);
 	manifest_reader_free(l.reader);
 	free(l.recs);
 	free(l.text);

@@ -12,6 +12,7 @@
 
 #include "history.h"
 #include "manifest.h"
+#include "meta_auth.h"
 #include "util.h"
 
 struct storage;
@@ -48,6 +49,10 @@ struct history {
 	struct cst_strpool strings;	/* interned keys, rels not in a key */
 	int sealed;
 	struct history_counts counts;
+	/* With a key: only manifests that meta/auth.json authenticates count
+	 * (meta_auth.h); NULL: every one (encryption = none). */
+	meta_auth_key_fn auth_keys;
+	void *auth_arg;
 };
 
 /* An empty history of node `fqdn` under `prefix`. 0 or CST_ENOMEM; *out
@@ -84,7 +89,8 @@ int history_same_file(const struct history *h, size_t first, size_t i);
  * manifest is not a failure (res[i].why, owned by the caller, says why).
  * 0, or the first storage error or CST_ENOMEM.
  */
-enum { HISTORY_FETCH_MERGED = 1, HISTORY_FETCH_DAMAGED, HISTORY_FETCH_MISSING };
+enum { HISTORY_FETCH_MERGED = 1, HISTORY_FETCH_DAMAGED, HISTORY_FETCH_MISSING,
+       HISTORY_FETCH_UNAUTH	/* no auth.json, or of another key: not read */ };
 struct history_fetch_result {
 	int state;
 	char *why;

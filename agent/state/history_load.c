@@ -116,9 +116,14 @@ static void report(struct history *h, struct storage *st, const char *prefix, co
 		   const struct history_seq *seq, const unsigned char *cached,
 		   struct history_fetch_result *res, size_t n, struct history_seq *merged, size_t *n_merged)
 {
-	size_t i;
+	const char *first_unauth = NULL, *why = NULL;
+	size_t i, n_unauth = 0;
 
 	for (i = 0; i < n; i++) {
+		if (res[i].state == HISTORY_FETCH_UNAUTH && n_unauth++ == 0) {
+			first_unauth = seq[i].name;
+			why = res[i].why;
+		}
 		if (cached[i]) {
 			merged[(*n_merged)++] = seq[i];
 		} else if (res[i].state == HISTORY_FETCH_MERGED) {
@@ -134,6 +139,12 @@ static void report(struct history *h, struct storage *st, const char *prefix, co
 				"listing?); skipped\n", seq[i].name, fqdn, res[i].why);
 		}
 	}
+	h->counts.manifests_unauth = n_unauth;
+	if (n_unauth > 0)
+		fprintf(stderr, "cassette: warning: %zu earlier backup%s of node %s %s not authenticated "
+			"under this key (first: %s: %s): none of %s objects is reused\n", n_unauth,
+			n_unauth == 1 ? "" : "s", fqdn, n_unauth == 1 ? "is" : "are", first_unauth, why,
+			n_unauth == 1 ? "its" : "their");
 }
 
 /* Orders were positions in seq; make them positions among the backups
@@ -207,6 +218,10 @@ int history_load_opts(struct history **out, struct storage *st, const char *pref
 	if ((rc = history_new(&h, prefix, fqdn)) != 0 ||
 	    (rc = node_index_load(&nb, &n_nb, st, prefix, fqdn)) != 0)
 		goto out;
+	if (o != NULL) {
+		h->auth_keys = o->auth_keys;
+		h->auth_arg = o->auth_arg;
+	}
 	if (n_nb > 0) {
 		/* the node's own list: one listing that grows with its backups only */
 		if ((rc = usable_from_node_index(&seq, &n, h, nb, n_nb, fqdn)) != 0)

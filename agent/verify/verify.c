@@ -23,6 +23,7 @@
 #include "layout.h"
 #include "node_index.h"
 #include "manifest.h"
+#include "meta_auth.h"
 #include "metrics.h"
 #include "keys.h"
 #include "storage.h"
@@ -123,30 +124,55 @@ static void flag_damaged(struct verify *v, const char *why)
 	free(line);
 }
 
+/* With the key (--deep, --sample), the manifest's bytes must be the ones
+ * meta/auth.json authenticates before anything it says is checked or a
+ * damage record written. */
+static int authenticate(struct verify *v, const unsigned char sha[CRYPTO_SHA256_LEN], const char *key)
+{
+	struct meta_auth *auth = NULL;
+	int rc;
+
+	if (v->keys == NULL)
+		return 0;
+	if ((rc = meta_auth_require(&auth, v->st, v->cfg->prefix, v->cfg->fqdn, v->o->name,
+				    keys_meta_key, v->keys, v->o->allow_unauthenticated)) == 0)
+		rc = meta_auth_check(auth, "manifest.json", sha, key);
+	meta_auth_free(auth);
+	if (rc != 0)
+		rc = cst_error(rc, "%s; nothing was checked", cst_error_msg());
+	return rc;
+}
+
 /* 0, CST_ENOTFOUND (no manifest), or CST_EINVALID for an unreadable one,
  * which is then flagged; *why holds the reader's message. */
 static int read_manifest(struct verify *v, char **why)
 {
 	struct manifest_sink sink = { on_table, on_object, v };
 	struct manifest_reader *r = NULL;
+	struct meta_tee tee;
+	unsigned char sha[CRYPTO_SHA256_LEN];
 	char *key, *origin;
 	int rc;
 
 	*why = NULL;
+	memset(&tee, 0, sizeof(tee));
 	key = layout_meta_key(v->cfg->prefix, v->cfg->fqdn, v->o->name, "manifest.json");
 	origin = cst_sprintf("backup %s manifest", v->o->name);
 	if (key == NULL || origin == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
-	if ((rc = manifest_reader_new(&r, origin, &sink)) != 0)
+	if ((rc = manifest_reader_new(&r, origin, &sink)) != 0 ||
+	    (rc = meta_tee_init(&tee, to_reader, r)) != 0)
 		goto out;
-	if ((rc = storage_get(v->st, key, to_reader, r)) == CST_ENOTFOUND) {
+	if ((rc = storage_get(v->st, key, meta_tee_sink, &tee)) == CST_ENOTFOUND) {
 		rc = cst_error(CST_ENOTFOUND, "backup '%s' of node %s not found (or not complete): no %s",
 			       v->o->name, v->cfg->fqdn, key);
 		goto out;
 	}
-	if (rc == 0)
+	if (rc != 0 || (rc = meta_tee_digest(&tee, sha)) != 0 || (rc = authenticate(v, sha, key)) != 0)
+		goto out;
+	if ((rc = meta_tee_rethrow(&tee)) == 0)
 		rc = manifest_reader_finish(r);
 	if (rc == CST_EINVALID) {
 		if ((*why = cst_strdup(cst_error_msg())) == NULL)
@@ -155,6 +181,7 @@ static int read_manifest(struct verify *v, char **why)
 			flag_damaged(v, *why);
 	}
 out:
+	meta_tee_free(&tee);
 	manifest_reader_free(r);
 	free(key);
 	free(origin);
@@ -336,6 +363,10 @@ static int run(struct verify *v)
 	if ((rc = cmd_open_storage(&v->st, v->cfg, 0)) != 0)
 		return rc;
 	v->remote = strcmp(storage_provider(v->st), "local") != 0;
+	/* the key reads the objects, and first proves the manifest */
+	if ((o->deep || o->sample) && config_has_key(v->cfg) &&
+	    (rc = keys_open(&v->keys, v->cfg, v->st, v->cfg->fqdn, 0)) != 0)
+		return rc;
 	if ((rc = read_manifest(v, &why)) != 0) {
 		if (rc == CST_EINVALID && why != NULL) {
 			if (o->json)
@@ -347,7 +378,7 @@ static int run(struct verify *v)
 		free(why);
 		return rc;
 	}
-	if ((o->deep || o->sample) && v->encrypted &&
+	if ((o->deep || o->sample) && v->encrypted && v->keys == NULL &&
 	    (rc = keys_open(&v->keys, v->cfg, v->st, v->cfg->fqdn, 0)) != 0)
 		return rc;
 	if ((rc = select_deep(v)) != 0 || (rc = verify_listing(v)) != 0 || (rc = verify_objects(v)) != 0)

@@ -337,8 +337,8 @@ static void test_cache(void **state)
 	char *dir = scratch_new("history"), *sdir = cst_path_join(dir, "state");
 	char *dbfile = cst_sprintf("%s/" FQDN ".db", sdir), *ref, *ref2;
 	struct storage_config cfg = { .provider = "local", .base_path = dir, .create = 1 };
-	struct history_opts o = { sdir, "store-1", 1 }, par = { NULL, NULL, 4 };
-	struct history_opts other = { sdir, "store-2", 1 };
+	struct history_opts o = { sdir, "store-1", 1, NULL, NULL }, par = { NULL, NULL, 4, NULL, NULL };
+	struct history_opts other = { sdir, "store-2", 1, NULL, NULL };
 	struct manifest_object b1[3], b2[2], b3[1], b4[2];
 	struct storage *st = NULL;
 

@@ -18,6 +18,13 @@ Commands:
       Unwrap a data key ("Wrapped data keys": the JSON wrap object) with the
       keyring's key of the wrap's master key id; write it as a key file (one
       base64 line). Exit 2 when it does not authenticate.
+  ref_cassette.py auth-vector
+      Print the meta MAC test vector of docs/FORMAT.md ("auth.json").
+  ref_cassette.py verify-auth KEYFILE FQDN BACKUP METADIR
+      Check METADIR/auth.json (a backup's meta/ folder, as the local storage
+      backend keeps it): its fields, its MAC, and the SHA-256 of every meta
+      object it lists; every known meta object in METADIR must be listed.
+      Exits 0 when it authenticates, 2 (message on stderr) when not.
 """
 import json
 
@@ -334,6 +341,85 @@ def unwrap(keys, wrap):
     if key_id(dk) != dk_id:
         raise FormatError("wrap", "the unwrapped key is not the one named")
     return dk
+# ---- meta authentication (FORMAT.md, "auth.json") ---------------------------
+
+META_NAMES = ("manifest.json", "tokenmap.json", "schema.cql",
+              "server_version.json", "differential")
+
+
+def lp(raw):
+    return u32(len(raw)) + raw
+
+
+def meta_mac(master, fqdn, backup, objects):
+    """objects: {name: sha256 digest (32 bytes)}."""
+    import hmac
+    mac_key = hkdf(master, b"", b"cassette v1 meta mac key", 32)
+    msg = b"cassette v1 meta auth" + b"\x00" + lp(fqdn.encode()) + lp(backup.encode())
+    msg += lp(key_id(master).hex().encode())
+    for name in sorted(objects, key=lambda n: n.encode()):
+        msg += lp(name.encode()) + objects[name]
+    return mac_key, hmac.new(mac_key, msg, hashlib.sha256).digest()
+
+
+AUTH_VECTOR = {
+    "key": bytes(range(32)),
+    "fqdn": "node1.example",
+    "backup": "20261207-0100",
+    "objects": {"tokenmap.json": b'{"node1.example":{"tokens":[0],"is_up":true,"rack":"r1","dc":"dc1"}}',
+                "manifest.json": b"[]",
+                "schema.cql": b"-- no schema.cql in the snapshot\n"},
+}
+
+
+def auth_vector():
+    v = AUTH_VECTOR
+    digests = {n: hashlib.sha256(c).digest() for n, c in v["objects"].items()}
+    mac_key, mac = meta_mac(v["key"], v["fqdn"], v["backup"], digests)
+    print(f"key        {v['key'].hex()}")
+    print(f"key_id     {key_id(v['key']).hex()}")
+    print(f"fqdn       {v['fqdn']}")
+    print(f"backup     {v['backup']}")
+    for name in sorted(v["objects"]):
+        print(f"object     {name} = {v['objects'][name]!r} sha256 {digests[name].hex()}")
+    print(f"mac_key    {mac_key.hex()}")
+    print(f"mac        {mac.hex()}")
+    return 0
+
+
+def verify_auth(master, fqdn, backup, metadir):
+    import hmac
+    import json
+    path = os.path.join(metadir, "auth.json")
+    with open(path, "rb") as f:
+        doc = json.loads(f.read())
+    want = {"version": 1, "fqdn": fqdn, "backup": backup, "alg": "HMAC-SHA256",
+            "key_id": key_id(master).hex()}
+    for field, value in want.items():
+        if doc.get(field) != value:
+            raise FormatError("integrity", f"{path}: {field} is {doc.get(field)!r}, not {value!r}")
+    objects = doc["objects"]
+    digests = {}
+    for name, hexdigest in objects.items():
+        if name not in META_NAMES:
+            raise FormatError("integrity", f"{path}: unknown object {name!r}")
+        digests[name] = bytes.fromhex(hexdigest)
+    if "manifest.json" not in digests:
+        raise FormatError("integrity", f"{path}: manifest.json is not listed")
+    _, mac = meta_mac(master, fqdn, backup, digests)
+    if not hmac.compare_digest(mac, bytes.fromhex(doc["mac"])):
+        raise FormatError("integrity", f"{path}: MAC does not match")
+    for name in META_NAMES:
+        p = os.path.join(metadir, name)
+        if not os.path.exists(p):
+            if name in digests:
+                raise FormatError("integrity", f"{p}: listed in auth.json but missing")
+            continue
+        if name not in digests:
+            raise FormatError("integrity", f"{p}: not listed in auth.json")
+        with open(p, "rb") as f:
+            if hashlib.sha256(f.read()).digest() != digests[name]:
+                raise FormatError("integrity", f"{p}: SHA-256 does not match auth.json")
 
 
 def main(argv):
@@ -370,6 +456,15 @@ def main(argv):
         fd = os.open(argv[4], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(base64.b64encode(dk).decode() + "\n")
+        return 0
+    if len(argv) == 2 and argv[1] == "auth-vector":
+        return auth_vector()
+    if len(argv) == 6 and argv[1] == "verify-auth":
+        try:
+            verify_auth(load_key_file(argv[2]), argv[3], argv[4], argv[5])
+        except (FormatError, KeyError, ValueError, OSError) as e:
+            print(f"ref_cassette: {e}", file=sys.stderr)
+            return 2
         return 0
     print(__doc__, file=sys.stderr)
     return 64

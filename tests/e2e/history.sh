@@ -43,6 +43,8 @@ restores() {
 ref_of() { pyjson "$STORE/node1.example/$1/meta/manifest.json" "[o['path'] for t in m if t['columnfamily'] == '$2' for o in t['objects'] if o['path'].endswith('/$3')][0]"; }
 # GETs besides the one of the node's data key (its wrap, read by every run)
 gets() { grep '^get ' "$W/trace-$1" | grep -vc '^get \(.*/\)\?index/data_keys/' || true; }
+# each manifest read with the key is read with its auth.json (FORMAT.md)
+auth_gets() { grep -c '^get .*/meta/auth.json$' "$W/trace-$1" || true; }
 manifest_gets() { grep -c '^get .*/meta/manifest.json$' "$W/trace-$1" || true; }
 
 backup b1
@@ -125,7 +127,8 @@ ok "a truncated manifest: skipped with one warning, flagged, listed damaged; lat
 # warm: b10 reads b9's manifest alone (b9 read f1's: a full backup's objects
 # are not the pool's, but its manifest is one of the node's backups)
 backup b10
-[ "$(gets b10)" = 1 ] || { cat "$W/trace-b10"; fail "with the cache warm, b10 should GET only b9's manifest"; }
+[ "$(gets b10)" = 2 ] && [ "$(auth_gets b10)" = 1 ] ||
+	{ cat "$W/trace-b10"; fail "with the cache warm, b10 should GET only b9's manifest (and its auth.json)"; }
 grep -q "^get node1.example/b9/meta/manifest.json$" "$W/trace-b10" || fail "b10 did not read b9's manifest"
 cp "$STORE/node1.example/b10/meta/manifest.json" "$W/m10"
 # deleted: every manifest again (all but b2, flagged), in parallel, same result
@@ -138,6 +141,6 @@ strip() { pyjson "$1" "sorted((o['path'], o['source_MD5']) for t in m for o in t
 	fail "b11 (cold cache) references other objects than b10 (warm)"
 out_has "0 new"
 backup b12
-[ "$(gets b12)" = 1 ] || { cat "$W/trace-b12"; fail "the cache was not rebuilt"; }
+[ "$(gets b12)" = 2 ] && [ "$(auth_gets b12)" = 1 ] || { cat "$W/trace-b12"; fail "the cache was not rebuilt"; }
 restores b12
 ok "warm cache: only new manifests are read; deleted: all again, same result"

@@ -300,18 +300,27 @@ m = json.load(open(p))
 e = m.setdefault("node1.example", {"is_up": True, "rack": None, "dc": None})
 if not e.get("tokens"):
     e["tokens"] = [-9223372036854775808, -3074457345618258603, 3074457345618258602]
-json.dump(m, open(p, "w"))
+    json.dump(m, open(p, "w"))
 PY
 cp "$TM" "$W/tokenmap.good"
 TOKENS=$(pyjson "$TM" '",".join(str(t) for t in m["node1.example"]["tokens"])')
 N_TOKENS=$(pyjson "$TM" 'len(m["node1.example"]["tokens"])')
 
 CFG=$CFG2 D=$D2
+# an edited tokenmap fails its auth.json (e2e_auth); without one, and with
+# --allow-unauthenticated (one warning line), the tokens are checked
+AUTH=$W/store/node1.example/b1/meta/auth.json
+mv "$AUTH" "$W/auth.good"
 python3 -c "import json,sys; m=json.load(open(sys.argv[1])); m['node1.example']['tokens']=[]; json.dump(m, open(sys.argv[1],'w'))" "$TM"
-refused 1 "records no tokens for node node1.example: this backup cannot seed a new node" \
-	--fqdn node1.example restore-node --in-place --backup-name b1
+BEFORE=$(fp "$D"); : > "$LOG"
+cas 1 --fqdn node1.example restore-node --in-place --backup-name b1 --allow-unauthenticated
+[ "$(wc -l < "$W/err")" = 2 ] || { cat "$W/err"; fail "expected the unauthenticated warning and one error line"; }
+err_has "is not authenticated"
+err_has "records no tokens for node node1.example: this backup cannot seed a new node"
 err_has "node1.example/b1/meta/tokenmap.json"
+[ ! -s "$LOG" ] && [ "$(fp "$D")" = "$BEFORE" ] || fail "a refused restore ran stop_cmd or changed the data dir"
 cp "$W/tokenmap.good" "$TM"
+mv "$W/auth.good" "$AUTH"
 sed -i "s|^config_file = .*|config_file = $W/node2/missing.yaml|" "$CFG2"
 refused 1 "config_file $W/node2/missing.yaml cannot be edited" --fqdn node1.example restore-node --in-place --backup-name b1
 sed -i "s|^config_file = .*|config_file = $W/node2/cassandra.yaml|" "$CFG2"
@@ -373,8 +382,12 @@ CFG=$GOOD D=$W/node1/data
 cp "$M" "$W/m-saved"
 python3 -c "import json,sys; m=json.load(open(sys.argv[1])); [t.update(objects=[]) for t in m if t['columnfamily'] == sys.argv[2]]; json.dump(m, open(sys.argv[1],'w'))" "$M" "$T4"
 mkdir -p "$D/ks2/$T4/snapshots/keep"
-cas 0 restore-node --in-place --backup-name b1 --table "ks2.$T4"
+# (an edited manifest: only without its auth.json, and with the flag)
+mv "$W/store/node1.example/b1/meta/auth.json" "$W/auth-saved"
+cas 0 restore-node --in-place --backup-name b1 --table "ks2.$T4" --allow-unauthenticated
+err_has "is not authenticated"
 cp "$W/m-saved" "$M"
+mv "$W/auth-saved" "$W/store/node1.example/b1/meta/auth.json"
 out_has "restored ks2.$T4: 0 files (0 B)"
 [ "$(find "$D/ks2/$T4" -mindepth 1 -printf '%P\n')" = "$(printf 'snapshots\nsnapshots/keep')" ] ||
 	{ find "$D/ks2/$T4"; fail "a table listed without files is not restored empty"; }

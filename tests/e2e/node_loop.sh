@@ -166,7 +166,11 @@ for t in m:
         o["MD5"] = hashlib.md5(open(sys.argv[2] + "/" + o["path"], "rb").read()).hexdigest()
 json.dump(m, open(sys.argv[3], "w"), separators=(",", ":"))
 PY
-cas 0 restore-node --backup-name old1 --target-dir "$W/rold"
+# (written before auth.json too: --allow-unauthenticated, one warning line)
+cas 1 restore-node --backup-name old1 --target-dir "$W/rold"
+one_line_err; err_has "old1/meta/auth.json: not found"; err_has "--allow-unauthenticated"
+cas 0 restore-node --backup-name old1 --target-dir "$W/rold" --allow-unauthenticated
+one_line_err; err_has "is not authenticated"
 diff <(sstable_digest "$W/data-at-b1") <(sstable_digest "$W/rold") || fail "restore of an old-style manifest differs"
 rm -r "$STORE/node1.example/old1"
 ok "a manifest from before the MD5 rule (ciphertext MD5s) still restores"
@@ -258,16 +262,27 @@ cas 0 restore-node --backup-name c1 --target-dir "$W/rc1"
 diff <(sstable_digest "$W/data-at-c1") <(sstable_digest "$W/rc1") || fail "c1 was damaged by c2"
 ok "a backup cut off before its finished marker is listed incomplete, restorable, and never overwritten"
 
-# ---- key rotation: a new key stores everything again ----------------------------
+# ---- a key file replaced by an unrelated key ------------------------------------
 KID=$(pyjson "$STORE/node1.example/b3/meta/manifest.json" 'sorted({o["key_id"] for t in m for o in t["objects"]})')
 [ "$KID" = "['$KEYID']" ] || fail "manifest key_id $KID is not the key's id $KEYID"
 "$CASSETTE" keygen > "$W/rotated.key"
+# on a copy of the store: the rest of this test goes on with the old key
+cp -a "$STORE" "$W/store-k"
+CFG_MAIN=$CFG; CFG=$W/node-k.ini
+sed "s|^base_path = .*|base_path = $W/store-k|" "$CFG_MAIN" > "$CFG"
+# the node's data key is wrapped under the old key only: refused, not restarted
+CASSETTE_KEY_FILE=$W/rotated.key cas 1 backup-node --backup-name k2
+err_has "wrong key"; err_has "rotate-key --reencrypt"
+# the old key lost: --reencrypt gives the node a new data key under the new one
+CASSETTE_KEY_FILE=$W/rotated.key cas 1 rotate-key --reencrypt
+err_has "could not be re-wrapped"; out_has "(generation 2) is current"
 CASSETTE_KEY_FILE=$W/rotated.key cas 0 backup-node --backup-name k2
 out_has "0 unchanged"
 CASSETTE_KEY_FILE=$W/rotated.key cas 0 restore-node --backup-name k2 --target-dir "$W/rk"
 diff <(sstable_digest "$D") <(sstable_digest "$W/rk") || fail "restore after key rotation differs"
 cas 1 restore-node --backup-name k2 --target-dir "$W/rk-old"; err_has "wrong key"
-ok "after a key rotation a backup stores every file again and restores with the new key alone"
+ok "an unrelated new key is refused (wrong key); after rotate-key --reencrypt a backup stores every file again and restores with the new key alone"
+CFG=$CFG_MAIN
 
 # ---- full mode, hardlink mode, encryption = none --------------------------------
 cas 0 backup-node --backup-name f1 --mode full
