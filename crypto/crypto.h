@@ -76,6 +76,8 @@ int crypto_keyring_load_file(struct crypto_keyring **out, const char *path);
 /* The same from memory; `what` names the source in messages. */
 int crypto_keyring_parse(struct crypto_keyring **out, const char *text, size_t len,
 			 const char *what);
+/* A keyring of no key (a node in public-key mode holds none). */
+int crypto_keyring_empty(struct crypto_keyring **out);
 /* A keyring of one key; takes `key` (freed on failure too). */
 int crypto_keyring_from_key(struct crypto_keyring **out, struct crypto_key *key);
 /* The number of master keys. */
@@ -394,6 +396,16 @@ struct crypto_meta_object {
 int crypto_meta_mac(unsigned char out[CRYPTO_META_MAC_LEN], const struct crypto_key *key,
 		    const char *fqdn, const char *backup, const struct crypto_meta_object *objs,
 		    size_t n);
+/* Public-key mode: the node signs the same content with its Ed25519 key
+ * (FORMAT.md, "auth.json"). The signer id names a signing public key. */
+int crypto_signing_key_id(unsigned char id[CRYPTO_KEYID_LEN], const unsigned char pub[CRYPTO_PK_LEN]);
+int crypto_meta_sign(unsigned char sig[CRYPTO_SIG_LEN], const struct crypto_key *signing,
+		     const char *fqdn, const char *backup, const struct crypto_meta_object *objs,
+		     size_t n);
+/* 0, CST_EINTEGRITY (no message set) when the signature does not verify. */
+int crypto_meta_sig_verify(const unsigned char pub[CRYPTO_PK_LEN], const char *fqdn,
+			   const char *backup, const struct crypto_meta_object *objs, size_t n,
+			   const unsigned char sig[CRYPTO_SIG_LEN]);
 /* The same, compared with `mac` in constant time: 0 when equal,
  * CST_EINTEGRITY (no message set: the caller names the object) when not,
  * or the error of crypto_meta_mac(). */

@@ -378,3 +378,9 @@ out:
 	crypto_key_free(k);
 	return rc;
 }
+
+int crypto_keyring_empty(struct crypto_keyring **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : CST_ENOMEM;
+}

@@ -46,7 +46,7 @@ int backup_reusable(void *arg, const struct manifest_object *o)
 
 	if (r->key == NULL)
 		return o->salt[0] == '\0';
-	return o->salt[0] != '\0' && strcmp(o->key_id, r->key_id) == 0;
+	return o->salt[0] != '\0' && keys_reusable(r->keys, o->key_id);
 }
 
 /* The file's MD5 and size: from the hash cache when it can be trusted, else
@@ -472,6 +472,7 @@ static int write_meta(struct run *r, const struct snapshot *snap, int *manifest_
 	p.bytes = r->bytes;
 	p.started = r->started;
 	p.key = r->key;
+	p.sign_key = r->keys ? keys_signing_key(r->keys) : NULL;
 	return publish_backup(&p, manifest_written);
 }
 
@@ -623,7 +624,10 @@ static int load_history(struct run *r)
 	ho.state_dir = cfg->state_dir;
 	ho.identity = identity;
 	ho.parallel = cfg->concurrent_transfers;
-	if (r->key != NULL) {
+	if (r->key != NULL && keys_signing_key(r->keys) != NULL) {
+		ho.auth_keys = keys_meta_key;	/* public-key mode: the node's own signature */
+		ho.auth_arg = r->keys;
+	} else if (r->key != NULL) {
 		ho.auth_keys = meta_auth_one_key;	/* the key of this run's objects */
 		ho.auth_arg = (void *)r->key;	/* read only */
 	}

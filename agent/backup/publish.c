@@ -184,7 +184,8 @@ static int put_auth(const struct publish *r, const char *schema, const char *ver
 	}
 	o[n].name = "manifest.json";
 	if ((rc = hash_file(o[n++].sha256, r->manifest_path)) != 0 ||
-	    (rc = meta_auth_json(&doc, r->key, r->cfg->fqdn, r->name, o, n)) != 0)
+	    (rc = r->sign_key ? meta_auth_json_signed(&doc, r->sign_key, r->cfg->fqdn, r->name, o, n) :
+				meta_auth_json(&doc, r->key, r->cfg->fqdn, r->name, o, n)) != 0)
 		return rc;
 	rc = put_meta(r, META_AUTH_NAME, doc, 0);
 	free(doc);

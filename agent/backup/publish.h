@@ -26,6 +26,8 @@ struct publish {
 	/* The key of the data objects, whose MAC key signs meta/auth.json;
 	 * NULL (encryption = none): no auth.json. */
 	const struct crypto_key *key;
+	/* public-key mode: the node's signing key signs auth.json instead */
+	const struct crypto_key *sign_key;
 };
 
 /* meta/auth.json (with a key) goes just before manifest.json: the SHA-256

@@ -120,6 +120,8 @@ int cmd_verify(const struct config *cfg, const struct verify_opts *o);
 int cmd_rotate_key(const struct config *cfg, const struct rotate_opts *o);
 /* keygen --add-to FILE: a new newest key in a keyring file. */
 int cmd_keygen_add(const char *path);
+/* keygen --recipient|--node-signing --output FILE: a key pair (FILE, FILE.pub). */
+int cmd_keygen_pk(const char *output, int signing, const char *fqdn);
 /* report-last-backup (cli/report.c): exit 1 when the node's last finished
  * backup is older than [monitoring] max_backup_age_hours, or there is none. */
 int cmd_report_last_backup(const struct config *cfg, const struct report_opts *o);

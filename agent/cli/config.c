@@ -49,6 +49,8 @@ static const struct option_def options[] = {
 	{ "storage", "fqdn", STR(fqdn) },
 	{ "storage", "key_secret_file", STR(key_secret_file) },
 	{ "storage", "key_passphrase_file", STR(key_passphrase_file) },
+	{ "storage", "recipient_public_key_file", STR(recipient_public_key_file) },
+	{ "storage", "node_signing_key_file", STR(node_signing_key_file) },
 	{ "storage", "encryption_tmp_dir", STR(encryption_tmp_dir) },
 	{ "storage", "state_dir", STR(state_dir) },
 	{ "storage", "encryption", OPT_ENCRYPTION, 0 },

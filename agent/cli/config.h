@@ -25,6 +25,10 @@ struct config {
 	char *node_fqdn;		/* this host's own name: fqdn before --fqdn */
 	char *key_secret_file;		/* CASSETTE_KEY_FILE overrides */
 	char *key_passphrase_file;	/* CASSETTE_PASSPHRASE_FILE overrides */
+	/* public-key mode: backups wrap their data keys to this recipient and
+	 * sign their meta with the node's key (keys.h) */
+	char *recipient_public_key_file;
+	char *node_signing_key_file;
 	char *encryption_tmp_dir;	/* default: $TMPDIR or /tmp */
 	char *state_dir;		/* the hash cache; default /var/lib/cassette */
 	int encrypt;			/* encryption = aes-256-gcm (1) | none (0) */

@@ -257,6 +257,7 @@ static const char usage_report[] =
 
 static const char usage_keygen[] =
 	"usage: cassette keygen [--output FILE | --add-to KEYRING]\n"
+	"       cassette [--fqdn NAME] keygen --recipient | --node-signing --output FILE\n"
 	"\n"
 	"Writes a new random 256-bit key as one line of base64.\n"
 	"  --output FILE    create FILE, mode 0600, and write the key there; an existing FILE\n"
@@ -265,6 +266,15 @@ static const char usage_keygen[] =
 	"                   one) as its newest: '<key id> <key>' lines; the file is replaced\n"
 	"                   atomically, mode 0600. Then copy it to every host and run\n"
 	"                   rotate-key.\n"
+	"Public-key mode (README, docs/FORMAT.md): nodes back up with a recipient's public key\n"
+	"and cannot read their backups; only the holder of its private key restores.\n"
+	"  --recipient      an X25519 key pair: FILE (0600, 'x25519-private <key>': a line of\n"
+	"                   the restoring hosts' keyring) and FILE.pub (for the nodes'\n"
+	"                   [storage] recipient_public_key_file)\n"
+	"  --node-signing   a node's Ed25519 signing key: FILE (0600, the node's [storage]\n"
+	"                   node_signing_key_file) and FILE.pub ('ed25519-public <fqdn> <key>',\n"
+	"                   to pin in the restoring hosts' keyring); the node name is --fqdn,\n"
+	"                   else the host name\n"
 	"Without --output the key goes to standard output: a regular file there is made mode\n"
 	"0600 first; for a terminal or a pipe (keygen | ...) a warning says that the mode of\n"
 	"wherever the key ends up is yours to set. Keep a copy of the key somewhere safe:\n"
@@ -343,7 +353,7 @@ enum { OPT_CONFIG = 1000, OPT_FQDN, OPT_HELP, OPT_VERSION, OPT_NAME, OPT_MODE, O
        OPT_NO_PROGRESS, OPT_SNAPSHOT_ONLY, OPT_USE_SNAPSHOT, OPT_PAR_SNAPSHOTS, OPT_PAR_UPLOADS,
        OPT_HOST_LIST, OPT_ALLOW_INCOMPLETE, OPT_ALLOW_UNAUTH, OPT_DRY_RUN, OPT_IN_PLACE,
        OPT_DEEP, OPT_SAMPLE, OPT_PROMETHEUS, OPT_ALL_NODES, OPT_LABEL, OPT_REENCRYPT,
-       OPT_ADD_TO };
+       OPT_ADD_TO, OPT_RECIPIENT, OPT_NODE_SIGNING };
 
 struct cli {
 	const char *config, *fqdn, *command;
@@ -362,6 +372,7 @@ struct cli {
 	struct delete_backup_opts delete_backup;
 	struct rotate_opts rotate;
 	const char *add_to;
+	int pk_kind;		/* keygen: 1 --recipient, 2 --node-signing */
 	const char *output, *mode, *inspect_file, *par_snapshots, *par_uploads, *label;
 };
 
@@ -410,6 +421,8 @@ static const struct option long_opts[] = {
 	{ "label", required_argument, NULL, OPT_LABEL },
 	{ "reencrypt", no_argument, NULL, OPT_REENCRYPT },
 	{ "add-to", required_argument, NULL, OPT_ADD_TO },
+	{ "recipient", no_argument, NULL, OPT_RECIPIENT },
+	{ "node-signing", no_argument, NULL, OPT_NODE_SIGNING },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -440,7 +453,8 @@ static int allowed(const char *cmd, int opt)
 	if (strcmp(cmd, "fetch-tokenmap") == 0)
 		return opt == OPT_NAME;
 	if (strcmp(cmd, "keygen") == 0)
-		return opt == OPT_OUTPUT || opt == OPT_ADD_TO;	/* the key file, the keyring */
+		return opt == OPT_OUTPUT || opt == OPT_ADD_TO || opt == OPT_RECIPIENT ||
+		       opt == OPT_NODE_SIGNING;	/* the key file, the keyring, a key pair */
 	if (strcmp(cmd, "rotate-key") == 0)
 		return opt == OPT_REENCRYPT || opt == OPT_DRY_RUN;
 	if (strcmp(cmd, "encrypt") == 0 || strcmp(cmd, "decrypt") == 0)
@@ -534,6 +548,8 @@ static int parse(struct cli *c, int argc, char **argv)
 		case OPT_ALL_NODES: c->delete_backup.all_nodes = 1; break;
 		case OPT_REENCRYPT: c->rotate.reencrypt = 1; break;
 		case OPT_ADD_TO: c->add_to = optarg; break;
+		case OPT_RECIPIENT: c->pk_kind |= 1; break;
+		case OPT_NODE_SIGNING: c->pk_kind |= 2; break;
 		case OPT_PROGRESS: progress_set_mode(PROGRESS_ON); break;
 		case OPT_NO_PROGRESS: progress_set_mode(PROGRESS_OFF); break;
 		}
@@ -604,6 +620,11 @@ static int check_options(struct cli *c)
 	}
 	if (c->output != NULL && c->add_to != NULL)
 		return usage_error("--output and --add-to exclude each other");
+	if (c->pk_kind == 3)
+		return usage_error("--recipient and --node-signing exclude each other");
+	if (c->pk_kind != 0 && c->add_to != NULL)
+		return usage_error("--add-to adds a master key; --recipient and --node-signing make "
+				   "key pairs (--output FILE)");
 	if (c->add_to != NULL && c->add_to[0] == '\0')
 		return usage_error("--add-to needs a keyring file");
 	if (c->output != NULL && strcmp(c->command, "keygen") == 0) {
@@ -677,7 +698,9 @@ static int run(struct cli *c)
 	int rc;
 
 	if (strcmp(c->command, "keygen") == 0)
-		return c->add_to ? cmd_keygen_add(c->add_to) : cmd_keygen(c->output);
+		return c->add_to ? cmd_keygen_add(c->add_to) :
+		       c->pk_kind ? cmd_keygen_pk(c->output, c->pk_kind == 2, c->fqdn) :
+				    cmd_keygen(c->output);
 	if (strcmp(c->command, "inspect") == 0)
 		return cmd_inspect(c->inspect_file);
 	if (path == NULL)

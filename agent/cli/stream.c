@@ -128,6 +128,11 @@ int cmd_stream(const struct config *cfg, const char *label, int decrypt)
 	} else if (crypto_keyring_load_file(&ring, path) != 0) {
 		return CMD_USAGE;
 	}
+	if (crypto_keyring_newest(ring) == NULL) {
+		cst_error(CST_EINVALID, "%s holds no master key: encrypt and decrypt use one", path);
+		rc = CMD_USAGE;
+		goto out;
+	}
 	if ((buf = cst_malloc(CHUNK)) == NULL) {
 		rc = CST_ENOMEM;
 		goto out;

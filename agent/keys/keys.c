@@ -10,12 +10,22 @@
 #include "commands.h"
 #include "config.h"
 #include "datakeys.h"
+#include "meta_auth.h"
 #include "storage.h"
 #include "util.h"
 
 struct resolved {
 	unsigned char id[CRYPTO_KEYID_LEN];
 	struct crypto_key *key;
+	int via_recipient;	/* unwrapped with a recipient key: anyone can wrap one */
+};
+
+/* Public-key mode, on a node that backs up (keys.h). */
+struct writer {
+	unsigned char rpub[CRYPTO_PK_LEN];
+	char ridhex[2 * CRYPTO_KEYID_LEN + 1];
+	struct crypto_key *signing;
+	unsigned char spub[CRYPTO_PK_LEN];
 };
 
 struct keyset {
@@ -27,6 +37,8 @@ struct keyset {
 	int listed;
 	struct resolved *v;
 	size_t n, cap;
+	const struct crypto_key *current;
+	struct writer *pk;	/* NULL: not in public-key mode */
 	pthread_mutex_t lock;	/* over list, listed, v, n: fetch threads resolve */
 };
 
@@ -53,18 +65,62 @@ int keys_open_ring(struct keyset **out, struct crypto_keyring *ring, const char 
 	return 0;
 }
 
+/* A writer's recipient and signing key ([storage] recipient_public_key_file,
+ * node_signing_key_file). */
+static int open_writer(struct keyset *ks, const struct config *cfg)
+{
+	unsigned char rid[CRYPTO_KEYID_LEN];
+	struct writer *w;
+	int rc;
+
+	if ((w = ks->pk = cst_calloc(1, sizeof(*w))) == NULL)
+		return CST_ENOMEM;
+	if (cfg->node_signing_key_file == NULL || cfg->node_signing_key_file[0] == '\0') {
+		cst_error(CST_EINVALID, "%s: [storage] recipient_public_key_file needs "
+			  "node_signing_key_file too: the node signs its backups' meta (make one with "
+			  "cassette keygen --node-signing)", cfg->path);
+		return CMD_USAGE;
+	}
+	if (crypto_public_key_load(w->rpub, cfg->recipient_public_key_file, "x25519-public") != 0 ||
+	    crypto_typed_key_load(&w->signing, cfg->node_signing_key_file, "ed25519-private") != 0)
+		return CMD_USAGE;
+	if ((rc = crypto_recipient_id(rid, w->rpub)) != 0 ||
+	    (rc = crypto_ed25519_public(w->spub, w->signing)) != 0)
+		return rc;
+	cst_hex(w->ridhex, rid, CRYPTO_KEYID_LEN);
+	return 0;
+}
+
 int keys_open(struct keyset **out, const struct config *cfg, struct storage *st, const char *fqdn,
 	      int may_create)
 {
 	struct crypto_keyring *ring = NULL;
 	const char *source = NULL;
+	int writer = may_create && cfg->recipient_public_key_file != NULL &&
+		     cfg->recipient_public_key_file[0] != '\0';
 	int rc;
 
 	*out = NULL;
-	if ((rc = cmd_load_keyring(&ring, &source, cfg, st,
-				   CMD_KEY_REQUIRED | (may_create ? CMD_KEY_MAY_CREATE : 0))) != 0)
+	/* a node in public-key mode may hold no master key at all */
+	if (writer && !config_has_key(cfg)) {
+		if ((rc = crypto_keyring_empty(&ring)) != 0)
+			return rc;
+		source = "(none: public-key mode)";
+	} else if ((rc = cmd_load_keyring(&ring, &source, cfg, st,
+					  CMD_KEY_REQUIRED | (may_create ? CMD_KEY_MAY_CREATE : 0))) != 0)
 		return rc;
-	return keys_open_ring(out, ring, source, cfg, st, fqdn);
+	if ((rc = keys_open_ring(out, ring, source, cfg, st, fqdn)) != 0 || !writer)
+		return rc;
+	if ((rc = open_writer(*out, cfg)) != 0) {
+		keys_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+const struct crypto_key *keys_signing_key(const struct keyset *ks)
+{
+	return ks->pk ? ks->pk->signing : NULL;
 }
 
 void keys_free(struct keyset *ks)
@@ -76,6 +132,10 @@ void keys_free(struct keyset *ks)
 	for (i = 0; i < ks->n; i++)
 		crypto_key_free(ks->v[i].key);
 	free(ks->v);
+	if (ks->pk != NULL) {
+		crypto_key_free(ks->pk->signing);
+		free(ks->pk);
+	}
 	datakeys_list_free(&ks->list);
 	crypto_keyring_free(ks->ring);
 	free(ks->ring_path);
@@ -119,7 +179,7 @@ static const struct crypto_key *find_resolved(const struct keyset *ks, const uns
 	return NULL;
 }
 
-static int keep(struct keyset *ks, struct crypto_key *key)
+static int keep(struct keyset *ks, struct crypto_key *key, int via_recipient)
 {
 	struct resolved *v = cst_grow(ks->v, &ks->cap, ks->n, sizeof(*v), 4);
 
@@ -129,6 +189,7 @@ static int keep(struct keyset *ks, struct crypto_key *key)
 	}
 	ks->v = v;
 	memcpy(v[ks->n].id, crypto_key_id(key), CRYPTO_KEYID_LEN);
+	v[ks->n].via_recipient = via_recipient;
 	v[ks->n++].key = key;
 	return 0;
 }
@@ -156,6 +217,7 @@ static int resolve(struct keyset *ks, const unsigned char *id, const struct cryp
 {
 	char hex[2 * CRYPTO_KEYID_LEN + 1], have[CRYPTO_KEYRING_MAX * 18 + 1];
 	struct crypto_key *key = NULL;
+	const struct crypto_key *by = NULL;
 	const struct dk_entry *e;
 	int rc;
 
@@ -165,8 +227,9 @@ static int resolve(struct keyset *ks, const unsigned char *id, const struct cryp
 	if ((rc = list(ks)) != 0)
 		return rc;
 	if ((e = datakeys_find(&ks->list, id)) != NULL) {
-		if ((rc = datakeys_unwrap(&key, NULL, ks->st, ks->prefix, ks->fqdn, e, ks->ring,
-					  ks->ring_path)) != 0 || (rc = keep(ks, key)) != 0)
+		if ((rc = datakeys_unwrap(&key, &by, ks->st, ks->prefix, ks->fqdn, e, ks->ring,
+					  ks->ring_path)) != 0 ||
+		    (rc = keep(ks, key, crypto_keyring_find(ks->ring, crypto_key_id(by)) != by)) != 0)
 			return rc;
 		*out = key;
 		return 0;
@@ -188,6 +251,29 @@ int keys_resolve(struct keyset *ks, const unsigned char id[CRYPTO_KEYID_LEN],
 	return rc;
 }
 
+/* Public-key mode: a fresh data key for every run, wrapped to the
+ * recipient and forgotten when the run ends: the node never holds a key
+ * that reads a backup it took before. */
+static int current_pk(struct keyset *ks, const struct crypto_key **out, int *made)
+{
+	unsigned gen = ks->list.n > 0 ? ks->list.v[ks->list.n - 1].gen + 1 : 1;
+	struct crypto_key *dk = NULL;
+	int rc;
+
+	if ((rc = crypto_key_generate(&dk)) != 0)
+		return rc;
+	if ((rc = datakeys_put_recipient(ks->st, ks->prefix, ks->fqdn, gen, dk, ks->pk->rpub)) != 0) {
+		crypto_key_free(dk);
+		return cst_error(rc, "cannot store the data key of this run of node %s: %s", ks->fqdn,
+				 cst_error_msg());
+	}
+	if ((rc = keep(ks, dk, 0)) != 0)
+		return rc;
+	*out = ks->current = dk;
+	*made = 1;
+	return 0;	/* the list stays: it holds the keys of the earlier runs */
+}
+
 static int current(struct keyset *ks, int create, const struct crypto_key **out, int *made)
 {
 	const struct crypto_key *master = crypto_keyring_newest(ks->ring);
@@ -198,8 +284,12 @@ static int current(struct keyset *ks, int create, const struct crypto_key **out,
 	*made = 0;
 	if ((rc = list(ks)) != 0)
 		return rc;
+	if (ks->pk != NULL)
+		return current_pk(ks, out, made);
 	if (ks->list.n > 0) {
-		if ((rc = resolve(ks, ks->list.v[ks->list.n - 1].id, out)) == CST_EAUTH)
+		if ((rc = resolve(ks, ks->list.v[ks->list.n - 1].id, out)) == 0)
+			ks->current = *out;
+		else if (rc == CST_EAUTH)
 			rc = cst_error(rc, "%s (add the key that wraps it to the keyring; if it is lost, "
 				       "rotate-key --reencrypt gives the node a new data key)",
 				       cst_error_msg());
@@ -207,6 +297,10 @@ static int current(struct keyset *ks, int create, const struct crypto_key **out,
 	}
 	if (!create)
 		return cst_error(CST_ENOTFOUND, "node %s has no data key in storage", ks->fqdn);
+	if (master == NULL)
+		return cst_error(CST_EINVALID, "key file %s holds no master key to wrap node %s's data "
+				 "key under (a recipient's private key restores; to back up with it, set "
+				 "recipient_public_key_file)", ks->ring_path, ks->fqdn);
 	if ((rc = crypto_key_generate(&dk)) != 0)
 		return rc;
 	if ((rc = datakeys_put(ks->st, ks->prefix, ks->fqdn, 1, dk, master)) != 0) {
@@ -214,9 +308,9 @@ static int current(struct keyset *ks, int create, const struct crypto_key **out,
 		return cst_error(rc, "cannot store the new data key of node %s: %s", ks->fqdn,
 				 cst_error_msg());
 	}
-	if ((rc = keep(ks, dk)) != 0)
+	if ((rc = keep(ks, dk, 0)) != 0)
 		return rc;
-	*out = dk;
+	*out = ks->current = dk;
 	*made = 1;
 	ks->listed = 0;		/* the list no longer shows all */
 	datakeys_list_free(&ks->list);
@@ -233,12 +327,58 @@ int keys_current(struct keyset *ks, int create, const struct crypto_key **out, i
 	return rc;
 }
 
-int keys_meta_key(const struct crypto_key **out, void *arg, const char *key_id)
+int keys_reusable(struct keyset *ks, const char *key_id)
 {
 	unsigned char id[CRYPTO_KEYID_LEN];
+	const struct dk_entry *e;
+	int yes;
 
-	*out = NULL;
+	if (ks->current == NULL || cst_unhex(id, sizeof(id), key_id) != 0)
+		return 0;
+	if (memcmp(id, crypto_key_id(ks->current), CRYPTO_KEYID_LEN) == 0)
+		return 1;
+	if (ks->pk == NULL)
+		return 0;
+	pthread_mutex_lock(&ks->lock);
+	yes = (e = datakeys_find(&ks->list, id)) != NULL && datakeys_has_wrap(e, "x25519", ks->pk->ridhex) >= 0;
+	pthread_mutex_unlock(&ks->lock);
+	return yes;
+}
+
+int keys_meta_key(struct meta_auth_key *out, void *arg, const char *alg, const char *key_id,
+		  const char *fqdn)
+{
+	struct keyset *ks = arg;
+	unsigned char id[CRYPTO_KEYID_LEN];
+	const unsigned char *pub;
+	size_t i;
+	int rc, via = 0;
+
+	out->mac_key = NULL;
+	if (strcmp(alg, "Ed25519") == 0) {
+		if (ks->pk != NULL && strcmp(fqdn, ks->fqdn) == 0)
+			pub = ks->pk->spub;	/* a node reads its own backups */
+		else if ((pub = crypto_keyring_node_key(ks->ring, fqdn)) == NULL)
+			return cst_error(CST_EAUTH, "node %s's signing key is not pinned in key file %s: add "
+					 "its line 'ed25519-public %s <key>' (keygen --node-signing "
+					 "wrote it)", fqdn, ks->ring_path, fqdn);
+		memcpy(out->pub, pub, CRYPTO_PK_LEN);
+		return 0;
+	}
 	if (cst_unhex(id, sizeof(id), key_id) != 0)
 		return cst_error(CST_EINTEGRITY, "key id '%s' is not 16 hex digits", key_id);
-	return keys_resolve(arg, id, out);
+	if ((rc = keys_resolve(ks, id, &out->mac_key)) != 0)
+		return rc;
+	pthread_mutex_lock(&ks->lock);
+	for (i = 0; i < ks->n; i++)
+		if (ks->v[i].key == out->mac_key)
+			via = ks->v[i].via_recipient;
+	pthread_mutex_unlock(&ks->lock);
+	if (via) {
+		out->mac_key = NULL;
+		return cst_error(CST_EAUTH, "MACed under a data key wrapped to a recipient, which anyone "
+				 "holding the recipient's public key can make: a backup of the "
+				 "public-key mode is signed by its node");
+	}
+	return 0;
 }

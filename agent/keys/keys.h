@@ -31,9 +31,21 @@ int keys_open_ring(struct keyset **out, struct crypto_keyring *ring, const char 
 		   const struct config *cfg, struct storage *st, const char *fqdn);
 void keys_free(struct keyset *ks);
 
-/* A meta_auth_key_fn (meta_auth.h) over a keyset: the key of id `key_id`
- * (hex), through keys_resolve(). */
-int keys_meta_key(const struct crypto_key **out, void *arg, const char *key_id);
+/* A meta_auth_key_fn (meta_auth.h) over a keyset: for a MAC the key of id
+ * `key_id` (through keys_resolve(); refused when it is a data key unwrapped
+ * with a recipient key, which anyone could have made), for a signature the
+ * node's pinned key in the keyring (or this node's own). */
+struct meta_auth_key;
+int keys_meta_key(struct meta_auth_key *out, void *arg, const char *alg, const char *key_id,
+		  const char *fqdn);
+
+/* Public-key mode ([storage] recipient_public_key_file on a node that backs
+ * up, with node_signing_key_file): the node's signing key, else NULL. */
+const struct crypto_key *keys_signing_key(const struct keyset *ks);
+/* Whether an earlier object under key id `key_id` (hex) may be reused by
+ * this run: it is under the current data key; in public-key mode also under
+ * any data key of the node wrapped to the configured recipient. */
+int keys_reusable(struct keyset *ks, const char *key_id);
 
 const struct crypto_keyring *keys_ring(const struct keyset *ks);
 const char *keys_ring_path(const struct keyset *ks);
@@ -51,7 +63,8 @@ int keys_resolve(struct keyset *ks, const unsigned char id[CRYPTO_KEYID_LEN],
 /*
  * The node's current data key, for new objects: its newest in storage. When
  * the node has none, a fresh one is made and stored wrapped under the
- * keyring's newest key (only with `create`; else CST_ENOTFOUND).
+ * keyring's newest key (only with `create`; else CST_ENOTFOUND). In
+ * public-key mode every run makes a fresh one, wrapped to the recipient.
  * *made says whether it was made now.
  */
 int keys_current(struct keyset *ks, int create, const struct crypto_key **out, int *made);

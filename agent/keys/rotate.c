@@ -344,7 +344,15 @@ int cmd_rotate_key(const struct config *cfg, const struct rotate_opts *o)
 	}
 	r.ring = (struct crypto_keyring *)keys_ring(ks);
 	r.ring_path = keys_ring_path(ks);
-	r.newest = crypto_keyring_newest(r.ring);
+	if ((r.newest = crypto_keyring_newest(r.ring)) == NULL) {
+		rc = cst_error(CST_EINVALID, "key file %s holds no master key: rotate-key re-wraps data "
+			       "keys under master keys (in public-key mode every backup has a data key "
+			       "of its own; to change the recipient, make a new one and give the nodes "
+			       "its public key)", r.ring_path);
+		storage_close(r.st);
+		keys_free(ks);
+		return CMD_USAGE;
+	}
 	cst_hex(r.nhex, crypto_key_id(r.newest), CRYPTO_KEYID_LEN);
 	if ((rc = catalog_load(&r.cat, r.st, r.prefix)) != 0 ||
 	    (rc = datakeys_nodes(&nodes, r.st, r.prefix)) != 0)

@@ -13,6 +13,7 @@
 
 #define AUTH_VERSION 1
 #define AUTH_ALG "HMAC-SHA256"
+#define AUTH_SIG "Ed25519"
 #define AUTH_MAX (64u << 10)	/* a few hundred bytes in practice */
 #define MAX_OBJECTS 32
 
@@ -24,17 +25,22 @@ struct meta_auth {
 	char names[MAX_OBJECTS][64];
 };
 
-int meta_auth_one_key(const struct crypto_key **out, void *arg, const char *key_id)
+int meta_auth_one_key(struct meta_auth_key *out, void *arg, const char *alg, const char *key_id,
+		      const char *fqdn)
 {
 	const struct crypto_key *k = arg;
 	char have[2 * CRYPTO_KEYID_LEN + 1];
 
-	*out = NULL;
+	(void)fqdn;
+	out->mac_key = NULL;
+	if (strcmp(alg, AUTH_ALG) != 0)
+		return cst_error(CST_EAUTH, "signed by the node (%s), not MACed under this run's key",
+				 alg);
 	cst_hex(have, crypto_key_id(k), CRYPTO_KEYID_LEN);
 	if (strcmp(have, key_id) != 0)
 		return cst_error(CST_EAUTH, "wrong key: made with key id %s, the configured key has id %s",
 				 key_id, have);
-	*out = k;
+	out->mac_key = k;
 	return 0;
 }
 
@@ -46,24 +52,18 @@ static int by_name(const void *a, const void *b)
 		      ((const struct crypto_meta_object *)b)->name);
 }
 
-int meta_auth_json(char **out, const struct crypto_key *key, const char *fqdn, const char *backup,
-		   const struct crypto_meta_object *objs, size_t n)
+/* The document: alg, key id, and the MAC or signature (`tag`, hex). */
+static int auth_doc(char **out, const char *alg, const char *key_id, const char *tagname,
+		    const unsigned char *tag, size_t taglen, const char *fqdn, const char *backup,
+		    const struct crypto_meta_object *objs, size_t n)
 {
 	struct crypto_meta_object sorted[MAX_OBJECTS];
-	unsigned char mac[CRYPTO_META_MAC_LEN];
-	char hex[2 * CRYPTO_SHA256_LEN + 1], key_id[2 * CRYPTO_KEYID_LEN + 1];
+	char hex[2 * CRYPTO_SIG_LEN + 1];
 	json_t *doc = NULL, *o = NULL;
 	size_t i;
-	int rc;
 
-	*out = NULL;
-	if (n > MAX_OBJECTS)
-		return cst_error(CST_EINVALID, "auth.json: %zu meta objects", n);
-	if ((rc = crypto_meta_mac(mac, key, fqdn, backup, objs, n)) != 0)
-		return rc;
 	memcpy(sorted, objs, n * sizeof(*objs));
 	qsort(sorted, n, sizeof(*sorted), by_name);
-	cst_hex(key_id, crypto_key_id(key), CRYPTO_KEYID_LEN);
 	if ((o = json_object()) == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++) {
@@ -71,9 +71,9 @@ int meta_auth_json(char **out, const struct crypto_key *key, const char *fqdn, c
 		if (json_object_set_new(o, sorted[i].name, json_string(hex)) != 0)
 			goto nomem;
 	}
-	cst_hex(hex, mac, sizeof(mac));
+	cst_hex(hex, tag, taglen);
 	doc = json_pack("{s:i,s:s,s:s,s:s,s:s,s:O,s:s}", "version", AUTH_VERSION, "fqdn", fqdn,
-			"backup", backup, "alg", AUTH_ALG, "key_id", key_id, "objects", o, "mac", hex);
+			"backup", backup, "alg", alg, "key_id", key_id, "objects", o, tagname, hex);
 	if (doc == NULL || (*out = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER)) == NULL)
 		goto nomem;
 	json_decref(doc);
@@ -83,6 +83,40 @@ nomem:
 	json_decref(doc);
 	json_decref(o);
 	return cst_error(CST_ENOMEM, "out of memory building auth.json");
+}
+
+int meta_auth_json(char **out, const struct crypto_key *key, const char *fqdn, const char *backup,
+		   const struct crypto_meta_object *objs, size_t n)
+{
+	unsigned char mac[CRYPTO_META_MAC_LEN];
+	char key_id[2 * CRYPTO_KEYID_LEN + 1];
+	int rc;
+
+	*out = NULL;
+	if (n > MAX_OBJECTS)
+		return cst_error(CST_EINVALID, "auth.json: %zu meta objects", n);
+	if ((rc = crypto_meta_mac(mac, key, fqdn, backup, objs, n)) != 0)
+		return rc;
+	cst_hex(key_id, crypto_key_id(key), CRYPTO_KEYID_LEN);
+	return auth_doc(out, AUTH_ALG, key_id, "mac", mac, sizeof(mac), fqdn, backup, objs, n);
+}
+
+int meta_auth_json_signed(char **out, const struct crypto_key *signing, const char *fqdn,
+			  const char *backup, const struct crypto_meta_object *objs, size_t n)
+{
+	unsigned char sig[CRYPTO_SIG_LEN], pub[CRYPTO_PK_LEN], id[CRYPTO_KEYID_LEN];
+	char key_id[2 * CRYPTO_KEYID_LEN + 1];
+	int rc;
+
+	*out = NULL;
+	if (n > MAX_OBJECTS)
+		return cst_error(CST_EINVALID, "auth.json: %zu meta objects", n);
+	if ((rc = crypto_ed25519_public(pub, signing)) != 0 ||
+	    (rc = crypto_signing_key_id(id, pub)) != 0 ||
+	    (rc = crypto_meta_sign(sig, signing, fqdn, backup, objs, n)) != 0)
+		return rc;
+	cst_hex(key_id, id, CRYPTO_KEYID_LEN);
+	return auth_doc(out, AUTH_SIG, key_id, "signature", sig, sizeof(sig), fqdn, backup, objs, n);
 }
 
 /* ---- reading ---------------------------------------------------------------------- */
@@ -105,10 +139,12 @@ static const char *str_field(json_t *doc, const char *name)
 static int verify_doc(struct meta_auth *a, const char *text, meta_auth_key_fn keys, void *arg)
 {
 	json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, NULL), *objects, *v;
-	const struct crypto_key *key = NULL;
-	unsigned char mac[CRYPTO_META_MAC_LEN];
-	const char *s, *name, *key_id, *mac_hex;
-	int rc;
+	struct meta_auth_key key;
+	unsigned char tag[CRYPTO_SIG_LEN], id[CRYPTO_KEYID_LEN];
+	char have[2 * CRYPTO_KEYID_LEN + 1];
+	const char *s, *name, *key_id, *tag_hex, *alg;
+	size_t taglen;
+	int rc, sig;
 
 	if (!json_is_object(doc)) {
 		rc = bad(a, "not a JSON object");
@@ -119,20 +155,25 @@ static int verify_doc(struct meta_auth *a, const char *text, meta_auth_key_fn ke
 		rc = cst_error(CST_EUNSUPPORTED, "%s: version is not %d", a->key, AUTH_VERSION);
 		goto out;
 	}
-	if ((s = str_field(doc, "alg")) == NULL || strcmp(s, AUTH_ALG) != 0) {
-		rc = cst_error(CST_EUNSUPPORTED, "%s: alg is not %s", a->key, AUTH_ALG);
+	if ((alg = str_field(doc, "alg")) == NULL ||
+	    (strcmp(alg, AUTH_ALG) != 0 && strcmp(alg, AUTH_SIG) != 0)) {
+		rc = cst_error(CST_EUNSUPPORTED, "%s: alg is neither %s nor %s", a->key, AUTH_ALG,
+			       AUTH_SIG);
 		goto out;
 	}
+	sig = strcmp(alg, AUTH_SIG) == 0;
+	taglen = sig ? CRYPTO_SIG_LEN : CRYPTO_META_MAC_LEN;
 	if ((s = str_field(doc, "fqdn")) == NULL || strcmp(s, a->fqdn) != 0 ||
 	    (s = str_field(doc, "backup")) == NULL || strcmp(s, a->backup) != 0) {
 		rc = bad(a, "it names another backup or node");
 		goto out;
 	}
 	key_id = str_field(doc, "key_id");
-	mac_hex = str_field(doc, "mac");
+	tag_hex = str_field(doc, sig ? "signature" : "mac");
 	objects = json_object_get(doc, "objects");
-	if (key_id == NULL || strlen(key_id) != 2 * CRYPTO_KEYID_LEN || mac_hex == NULL ||
-	    cst_unhex(mac, sizeof(mac), mac_hex) != 0 || !json_is_object(objects) ||
+	if (key_id == NULL || strlen(key_id) != 2 * CRYPTO_KEYID_LEN || tag_hex == NULL ||
+	    strlen(tag_hex) != 2 * taglen || cst_unhex(tag, taglen, tag_hex) != 0 ||
+	    !json_is_object(objects) ||
 	    json_object_size(objects) > MAX_OBJECTS) {
 		rc = bad(a, "malformed");
 		goto out;
@@ -148,12 +189,28 @@ static int verify_doc(struct meta_auth *a, const char *text, meta_auth_key_fn ke
 		memcpy(a->names[a->n], name, strlen(name) + 1);
 		o->name = a->names[a->n++];
 	}
-	if ((rc = keys(&key, arg, key_id)) != 0) {
+	memset(&key, 0, sizeof(key));
+	if ((rc = keys(&key, arg, alg, key_id, a->fqdn)) != 0) {
 		rc = cst_error(rc, "%s: %s", a->key, cst_error_msg());
 		goto out;
 	}
-	if ((rc = crypto_meta_mac_verify(key, a->fqdn, a->backup, a->objs, a->n, mac)) == CST_EINTEGRITY)
-		rc = bad(a, "MAC does not match");
+	if (!sig) {
+		if ((rc = crypto_meta_mac_verify(key.mac_key, a->fqdn, a->backup, a->objs, a->n, tag)) ==
+		    CST_EINTEGRITY)
+			rc = bad(a, "MAC does not match");
+		goto out;
+	}
+	if ((rc = crypto_signing_key_id(id, key.pub)) != 0)
+		goto out;
+	cst_hex(have, id, CRYPTO_KEYID_LEN);
+	if (strcmp(have, key_id) != 0) {
+		rc = cst_error(CST_EAUTH, "%s: signed by signing key %s, but the key pinned for node %s "
+			       "is %s", a->key, key_id, a->fqdn, have);
+		goto out;
+	}
+	if ((rc = crypto_meta_sig_verify(key.pub, a->fqdn, a->backup, a->objs, a->n, tag)) ==
+	    CST_EINTEGRITY)
+		rc = bad(a, "signature does not verify");
 out:
 	json_decref(doc);
 	return rc;

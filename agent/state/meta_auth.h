@@ -19,13 +19,23 @@ struct storage;
 #define META_AUTH_NAME "auth.json"
 
 /*
- * The key whose id is `key_id` (16 lowercase hex), for the MAC key: *out
- * is borrowed (valid while the callback's arg is). CST_EAUTH ("wrong key",
- * both ids) when the caller holds no such key.
+ * What verifies an auth.json of algorithm `alg`:
+ *   "HMAC-SHA256": the key whose id is `key_id` (16 lowercase hex), for the
+ *   MAC key (mac_key, borrowed: valid while the callback's arg is);
+ *   "Ed25519" (public-key mode): the signing public key the reader trusts
+ *   for node `fqdn` (pub); auth.json's key_id must be its signer id.
+ * CST_EAUTH ("wrong key", or "not pinned", naming both sides) when the
+ * caller holds no such key.
  */
-typedef int (*meta_auth_key_fn)(const struct crypto_key **out, void *arg, const char *key_id);
-/* The lookup of today: one key, `arg` (a struct crypto_key *). */
-int meta_auth_one_key(const struct crypto_key **out, void *arg, const char *key_id);
+struct meta_auth_key {
+	const struct crypto_key *mac_key;
+	unsigned char pub[CRYPTO_PK_LEN];
+};
+typedef int (*meta_auth_key_fn)(struct meta_auth_key *out, void *arg, const char *alg,
+				const char *key_id, const char *fqdn);
+/* One key, `arg` (a struct crypto_key *): MACs under it only. */
+int meta_auth_one_key(struct meta_auth_key *out, void *arg, const char *alg, const char *key_id,
+		      const char *fqdn);
 
 /*
  * auth.json for the meta objects `objs` (any order; each name once) of
@@ -34,6 +44,9 @@ int meta_auth_one_key(const struct crypto_key **out, void *arg, const char *key_
  */
 int meta_auth_json(char **out, const struct crypto_key *key, const char *fqdn, const char *backup,
 		   const struct crypto_meta_object *objs, size_t n);
+/* The same signed with node `fqdn`'s Ed25519 key (public-key mode). */
+int meta_auth_json_signed(char **out, const struct crypto_key *signing, const char *fqdn,
+			  const char *backup, const struct crypto_meta_object *objs, size_t n);
 
 /* A verified auth.json. */
 struct meta_auth;
