@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "crypto.h"
 #include "util.h"
 
@@ -136,6 +138,104 @@ static void test_wrap_binding(void **state)
 	crypto_key_free(other);
 }
 
+static void test_recipient_wrap(void **state)
+{
+	unsigned char rpub[CRYPTO_PK_LEN], opub[CRYPTO_PK_LEN], w[CRYPTO_PKWRAP_LEN], bad[CRYPTO_PKWRAP_LEN];
+	struct crypto_key *r = NULL, *other = NULL, *dk = NULL, *got = NULL;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(crypto_key_generate(&r), 0);
+	assert_int_equal(crypto_key_generate(&other), 0);
+	assert_int_equal(crypto_key_generate(&dk), 0);
+	assert_int_equal(crypto_x25519_public(rpub, r), 0);
+	assert_int_equal(crypto_x25519_public(opub, other), 0);
+	assert_int_equal(crypto_wrap_to_recipient(w, rpub, dk, "n1.example"), 0);
+	assert_int_equal(crypto_unwrap_as_recipient(&got, r, w, "n1.example", crypto_key_id(dk)), 0);
+	assert_memory_equal(crypto_key_id(got), crypto_key_id(dk), CRYPTO_KEYID_LEN);
+	crypto_key_free(got);
+	assert_int_equal(crypto_unwrap_as_recipient(&got, other, w, "n1.example", crypto_key_id(dk)),
+			 CST_EINTEGRITY);
+	assert_int_equal(crypto_unwrap_as_recipient(&got, r, w, "n2.example", crypto_key_id(dk)),
+			 CST_EINTEGRITY);
+	for (i = 0; i < CRYPTO_PKWRAP_LEN; i++) {
+		memcpy(bad, w, sizeof(bad));
+		bad[i] ^= 0x80;
+		assert_int_not_equal(crypto_unwrap_as_recipient(&got, r, bad, "n1.example",
+								crypto_key_id(dk)), 0);
+		assert_null(got);
+	}
+	/* a small-order ephemeral key (all zero) gives no key */
+	memset(bad, 0, CRYPTO_PK_LEN);
+	memcpy(bad + CRYPTO_PK_LEN, w + CRYPTO_PK_LEN, CRYPTO_PKWRAP_LEN - CRYPTO_PK_LEN);
+	assert_int_equal(crypto_unwrap_as_recipient(&got, r, bad, "n1.example", crypto_key_id(dk)),
+			 CST_EINTEGRITY);
+	crypto_key_free(r);
+	crypto_key_free(other);
+	crypto_key_free(dk);
+}
+
+static void test_signatures(void **state)
+{
+	struct crypto_meta_object objs[2] = { { "manifest.json", { 1 } }, { "tokenmap.json", { 2 } } };
+	unsigned char pub[CRYPTO_PK_LEN], opub[CRYPTO_PK_LEN], sig[CRYPTO_SIG_LEN];
+	struct crypto_key *k = NULL, *o = NULL;
+
+	(void)state;
+	assert_int_equal(crypto_key_generate(&k), 0);
+	assert_int_equal(crypto_key_generate(&o), 0);
+	assert_int_equal(crypto_ed25519_public(pub, k), 0);
+	assert_int_equal(crypto_ed25519_public(opub, o), 0);
+	assert_int_equal(crypto_meta_sign(sig, k, "n1", "b1", objs, 2), 0);
+	assert_int_equal(crypto_meta_sig_verify(pub, "n1", "b1", objs, 2, sig), 0);
+	assert_int_equal(crypto_meta_sig_verify(opub, "n1", "b1", objs, 2, sig), CST_EINTEGRITY);
+	assert_int_equal(crypto_meta_sig_verify(pub, "n2", "b1", objs, 2, sig), CST_EINTEGRITY);
+	assert_int_equal(crypto_meta_sig_verify(pub, "n1", "b2", objs, 2, sig), CST_EINTEGRITY);
+	assert_int_equal(crypto_meta_sig_verify(pub, "n1", "b1", objs, 1, sig), CST_EINTEGRITY);
+	objs[1].sha256[5] ^= 1;
+	assert_int_equal(crypto_meta_sig_verify(pub, "n1", "b1", objs, 2, sig), CST_EINTEGRITY);
+	crypto_key_free(k);
+	crypto_key_free(o);
+}
+
+static void test_keyring_typed(void **state)
+{
+	struct crypto_pk_pair rp, sp;
+	struct crypto_keyring *kr;
+	unsigned char rpub[CRYPTO_PK_LEN], rid[CRYPTO_KEYID_LEN];
+	char text[1024];
+
+	(void)state;
+	assert_int_equal(crypto_pk_keygen(&rp, 0, NULL), 0);
+	assert_int_equal(crypto_pk_keygen(&sp, 1, "n1.example"), 0);
+	assert_int_equal(crypto_pk_keygen(&sp, 1, NULL), CST_EINVALID);
+	assert_int_equal(crypto_pk_keygen(&sp, 1, "n1.example"), 0);
+	snprintf(text, sizeof(text), "# host\n%s%s", rp.priv, sp.pub);
+	assert_int_equal(parse(text, &kr), 0);
+	assert_int_equal(crypto_keyring_count(kr), 0);
+	assert_null(crypto_keyring_newest(kr));
+	assert_int_equal(crypto_keyring_recipient_count(kr), 1);
+	assert_non_null(crypto_keyring_node_key(kr, "n1.example"));
+	assert_null(crypto_keyring_node_key(kr, "n2.example"));
+	/* the recipient is found by the id of its public key */
+	{
+		char b64[64];
+
+		assert_int_equal(sscanf(rp.pub, "x25519-public %63s", b64), 1);
+		assert_int_equal(EVP_DecodeBlock(rpub, (unsigned char *)b64, 44), 33);
+	}
+	assert_int_equal(crypto_recipient_id(rid, rpub), 0);
+	assert_non_null(crypto_keyring_recipient(kr, rid));
+	crypto_keyring_free(kr);
+	/* a pin given twice, a pin without its key */
+	snprintf(text, sizeof(text), "%s%s", sp.pub, sp.pub);
+	assert_int_equal(parse(text, &kr), CST_EINVALID);
+	assert_non_null(strstr(cst_error_msg(), "pinned twice"));
+	assert_int_equal(parse("ed25519-public n1 short\n", &kr), CST_EINVALID);
+	cst_wipe(&rp, sizeof(rp));
+	cst_wipe(&sp, sizeof(sp));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +243,9 @@ int main(void)
 		cmocka_unit_test(test_keyring_refused),
 		cmocka_unit_test(test_keyring_line_new),
 		cmocka_unit_test(test_wrap_binding),
+		cmocka_unit_test(test_recipient_wrap),
+		cmocka_unit_test(test_signatures),
+		cmocka_unit_test(test_keyring_typed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
