@@ -164,8 +164,9 @@ int s3_answer_error(const struct s3_storage *s, const struct s3_req *r)
 				 st >= 300 && st < 400 ? " (redirect: wrong region or endpoint?)"
 				 : rc == CST_EAUTH ? " (access denied; check the credentials)"
 				 : "");
-	return cst_error(rc, WHERE ": %s%s%s (HTTP %ld)", WHERE_ARGS(s, r), code,
-			 msg[0] ? ": " : "", msg, st);
+	return cst_error(rc, WHERE ": %s%s%s (HTTP %ld%s)", WHERE_ARGS(s, r), code,
+			 msg[0] ? ": " : "", msg, st,
+			 rc == CST_EAUTH ? "; access denied: check the credentials" : "");
 }
 
 int s3_transport_error(const struct s3_storage *s, const struct s3_req *r, CURLcode c,
