@@ -68,9 +68,10 @@ static int message(unsigned char **out, size_t *len, const unsigned char pub[CRY
 	qsort(sorted, n, sizeof(*sorted), by_name);
 	for (i = 1; i < n; i++)
 		if (strcmp(sorted[i - 1]->name, sorted[i]->name) == 0) {
+			rc = cst_error(CST_EINVALID, "meta signature: object %s named twice",
+				       sorted[i]->name);
 			free(sorted);
-			return cst_error(CST_EINVALID, "meta signature: object %s named twice",
-					 sorted[i]->name);
+			return rc;
 		}
 	if ((buf = cst_malloc(total)) == NULL) {
 		free(sorted);

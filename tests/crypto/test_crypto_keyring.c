@@ -194,6 +194,9 @@ static void test_signatures(void **state)
 	assert_int_equal(crypto_meta_sig_verify(pub, "n1", "b1", objs, 1, sig), CST_EINTEGRITY);
 	objs[1].sha256[5] ^= 1;
 	assert_int_equal(crypto_meta_sig_verify(pub, "n1", "b1", objs, 2, sig), CST_EINTEGRITY);
+	objs[1].name = "manifest.json";	/* a name twice */
+	assert_int_equal(crypto_meta_sign(sig, k, "n1", "b1", objs, 2), CST_EINVALID);
+	assert_non_null(strstr(cst_error_msg(), "named twice"));
 	crypto_key_free(k);
 	crypto_key_free(o);
 }
