@@ -36,7 +36,7 @@ const char *verify_problem_name(int problem)
 	static const char *const names[] = {
 		"ok", "missing", "wrong size", "wrong MD5", "wrong key id", "bad header",
 		"fails authentication", "wrong source size", "wrong source MD5",
-		"outside the node's backups", "could not be read",
+		"outside the node's backups", "could not be read", "data key missing",
 	};
 
 	return problem >= 0 && (size_t)problem < sizeof(names) / sizeof(names[0]) ? names[problem] : "?";
@@ -381,7 +381,8 @@ static int run(struct verify *v)
 	if ((o->deep || o->sample) && v->encrypted && v->keys == NULL &&
 	    (rc = keys_open(&v->keys, v->cfg, v->st, v->cfg->fqdn, 0)) != 0)
 		return rc;
-	if ((rc = select_deep(v)) != 0 || (rc = verify_listing(v)) != 0 || (rc = verify_objects(v)) != 0)
+	if ((rc = select_deep(v)) != 0 || (rc = verify_listing(v)) != 0 || (rc = verify_data_keys(v)) != 0 ||
+	    (rc = verify_objects(v)) != 0)
 		return rc;
 	for (i = 0; i < v->n_items; i++)
 		v->n_bad += v->items[i].problem != VP_OK;

@@ -26,6 +26,7 @@ enum verify_problem {
 	VP_SOURCE_MD5,	/* decodes to another MD5 than source_MD5 */
 	VP_LAYOUT,	/* the manifest names a key outside the node's backups */
 	VP_UNREAD,	/* could not be checked (storage failure, out of memory) */
+	VP_KEY_MISSING,	/* its data key is not in the store */
 };
 const char *verify_problem_name(int problem);
 
@@ -70,6 +71,9 @@ int verify_listing(struct verify *v);
  * (encrypted). 0 (each file's problem set) or a CST_ code (interrupted,
  * out of memory). */
 int verify_objects(struct verify *v);
+/* datakeys_check.c: each encrypted object's data key is in the store (for
+ * backups with meta/auth.json). 0 or a CST_ code. */
+int verify_data_keys(struct verify *v);
 /* check.c: the damaged_objects record of each bad object (FORMAT.md). 0 or
  * the first storage failure (the others are still tried). */
 int verify_record_damage(struct verify *v);

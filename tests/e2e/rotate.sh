@@ -9,7 +9,8 @@
 #     old key is refused with "wrong key";
 #   - rotate-key --reencrypt makes a new data key: the next backup stores every
 #     file again, and the backups on older data keys are listed until they go;
-#   - a wrap object altered fails to unwrap (moved ones: test_crypto_key);
+#   - a wrap object altered fails to unwrap (moved ones: test_crypto_keyring);
+#   - a data key deleted from the store: verify without a key exits 1;
 #   - a store of version 1 (tests/fixtures/v1, written before envelope keys)
 #     restores, and after rotate-key restores without its old master key.
 . "$(dirname "$0")/lib.sh"
@@ -125,7 +126,7 @@ cas 1 restore-node --backup-name b1 --target-dir "$W/t"
 err_has "master_$M2"; err_has "failed authentication"
 [ ! -e "$W/t" ] || fail "a restore with an altered wrap wrote something"
 cp "$W/wrap-saved" "$WR"
-ok "an altered wrap fails to unwrap, naming it; nothing is written (a wrap moved to another node: test_crypto_key)"
+ok "an altered wrap fails to unwrap, naming it; nothing is written (a wrap moved to another node: test_crypto_keyring)"
 
 # ---- --reencrypt ---------------------------------------------------------------
 run 0 "$CASSETTE" keygen --add-to "$W/ring"
@@ -148,6 +149,20 @@ cas 0 delete-backup --backup-name b2
 cas 0 rotate-key
 grep -q 'still depends' "$W/out" && { cat "$W/out"; fail "deleted backups are still listed"; }
 ok "--reencrypt: a new current data key, the next backup stores all $N files, older backups listed until deleted"
+
+# ---- a data key deleted from the store: verify without a key sees it ----------
+cas 0 verify --backup-name b3
+mv "$STORE/index/data_keys/$FQ/000002_$DK2" "$W/dk2-saved"
+cas 1 verify --backup-name b3
+grep -q "data key missing" "$W/out" "$W/err" || { cat "$W/out" "$W/err"; fail "verify does not report the missing data key"; }
+grep -q "$DK2" "$W/out" "$W/err" || fail "verify does not name the data key"
+rm -rf "$W/t"
+cas 1 restore-node --backup-name b3 --target-dir "$W/t"
+err_has "wrong key"
+mv "$W/dk2-saved" "$STORE/index/data_keys/$FQ/000002_$DK2"
+find "$STORE/index/damaged_objects" -type f -delete 2>/dev/null || true
+cas 0 verify --backup-name b3
+ok "a data key deleted from the store: verify without a key exits 1 naming it (the objects all look whole); put back, it passes"
 
 # ---- a store of version 1 --------------------------------------------------------
 FIX=$SRC/tests/fixtures/v1
