@@ -34,6 +34,8 @@ fi
 # Bounds for one input and for the process: a parser that hangs or grows
 # without limit on some input is a bug like a crash.
 limits=(-timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 -error_exitcode=1 -timeout_exitcode=1)
+# New inputs stay small (a larger seed, such as a long ring, still runs whole).
+max_len=-max_len=16384
 
 report() {
 	local f
@@ -69,7 +71,7 @@ fi
 
 # 2. Fuzz for a bounded time; new inputs go to the temp corpus only.
 echo "== $(basename "$fuzzer"): fuzzing for ${seconds}s"
-if ! "$fuzzer" "${limits[@]}" -max_total_time="$seconds" -print_final_stats=1 \
+if ! "$fuzzer" "${limits[@]}" "$max_len" -max_total_time="$seconds" -print_final_stats=1 \
 	-artifact_prefix="$work/artifacts/" "$work/corpus" "${dirs[@]}" >"$work/fuzz.log" 2>&1; then
 	tail -n 120 "$work/fuzz.log"
 	report
