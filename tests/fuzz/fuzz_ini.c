@@ -17,7 +17,7 @@
 #include "credentials.h"
 #include "fuzz.h"
 
-static char dir[64], path[96];
+static char dir[256], path[300];
 static int fd = -1;
 
 static void cleanup(void)
@@ -33,7 +33,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	const char *tmp = getenv("TMPDIR");
 
 	(void)argc, (void)argv;
-	snprintf(dir, sizeof(dir), "%s/cst-fuzz-ini-XXXXXX", tmp && *tmp && strlen(tmp) < 32 ? tmp : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/cst-fuzz-ini-XXXXXX", tmp && *tmp && strlen(tmp) < 200 ? tmp : "/tmp");
 	FUZZ_CHECK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/input.ini", dir);
 	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -18,7 +18,8 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cst-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-mkdir "$work/corpus" "$work/artifacts"
+mkdir "$work/corpus" "$work/artifacts" "$work/tmp"
+export TMPDIR=$work/tmp	# what a target writes (fuzz_ini's input file) goes too
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
