@@ -11,11 +11,13 @@
 #define _GNU_SOURCE	/* strdup, mkdtemp, pwrite in a C11 build */
 #endif
 
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -68,6 +70,52 @@ static inline char *fuzz_strndup(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	return s;
+}
+
+/*
+ * For a parser that takes a path: the input written to a file of mode 0600
+ * (as a key or credentials file must be) in a private directory under
+ * $TMPDIR, made on the first call and removed at exit. Returns its path; the
+ * same file is rewritten for every input.
+ */
+struct fuzz_file {
+	char dir[256], path[300];
+	int fd;
+};
+
+static inline struct fuzz_file *fuzz_file_state(void)
+{
+	static struct fuzz_file f = { "", "", -1 };
+
+	return &f;
+}
+
+static inline void fuzz_file_remove(void)
+{
+	struct fuzz_file *f = fuzz_file_state();
+
+	close(f->fd);
+	unlink(f->path);
+	rmdir(f->dir);
+}
+
+static inline const char *fuzz_input_file(const uint8_t *data, size_t size)
+{
+	struct fuzz_file *f = fuzz_file_state();
+	const char *tmp = getenv("TMPDIR");
+
+	if (f->fd < 0) {
+		snprintf(f->dir, sizeof(f->dir), "%s/cst-fuzz-XXXXXX",
+			 tmp && *tmp && strlen(tmp) < 200 ? tmp : "/tmp");
+		FUZZ_CHECK(mkdtemp(f->dir) != NULL);
+		snprintf(f->path, sizeof(f->path), "%s/input", f->dir);
+		f->fd = open(f->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		FUZZ_CHECK(f->fd >= 0);
+		atexit(fuzz_file_remove);
+	}
+	FUZZ_CHECK(ftruncate(f->fd, 0) == 0);
+	FUZZ_CHECK(pwrite(f->fd, data, size, 0) == (ssize_t)size);
+	return f->path;
 }
 
 /*

@@ -1,55 +1,25 @@
 /*
  * The INI files (libinih): the config (agent/cli/config.c) and the AWS
  * credentials file (agent/cli/credentials.c). Both take a path, so the input
- * is written to one file (mode 0600, in a private temp directory) and each
- * parser loads it:
+ * is written to one file (fuzz_input_file(): mode 0600, in a private temp
+ * directory) and each parser loads it:
  * - config_load(), with S3 credentials in the environment so that an S3
  *   config never reads a key_file the input names;
  * - credentials_load() with that file as [storage] key_file and no
  *   credentials in the environment.
  */
-#define _GNU_SOURCE
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+#include "fuzz.h"
 #include "config.h"
 #include "credentials.h"
-#include "fuzz.h"
-
-static char dir[256], path[300];
-static int fd = -1;
-
-static void cleanup(void)
-{
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
-	rmdir(dir);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	(void)argc, (void)argv;
-	snprintf(dir, sizeof(dir), "%s/cst-fuzz-ini-XXXXXX", tmp && *tmp && strlen(tmp) < 200 ? tmp : "/tmp");
-	FUZZ_CHECK(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/input.ini", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	FUZZ_CHECK(fd >= 0);
-	atexit(cleanup);
 	unsetenv("AWS_PROFILE");
 	return 0;
 }
 
-static void write_input(const uint8_t *data, size_t size)
-{
-	FUZZ_CHECK(ftruncate(fd, 0) == 0);
-	FUZZ_CHECK(pwrite(fd, data, size, 0) == (ssize_t)size);
-}
-
-static void config(void)
+static void config(const char *path)
 {
 	struct config *cfg = NULL;
 	int rc;
@@ -74,7 +44,7 @@ static void config(void)
 	config_free(cfg);
 }
 
-static void credentials(void)
+static void credentials(const char *path)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
 	int rc;
@@ -99,8 +69,9 @@ static void credentials(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	write_input(data, size);
-	config();
-	credentials();
+	const char *path = fuzz_input_file(data, size);
+
+	config(path);
+	credentials(path);
 	return 0;
 }
