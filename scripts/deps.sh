@@ -18,7 +18,10 @@ pkgs=(gcc make cmake pkg-config libssl-dev libjansson-dev libinih-dev libcmocka-
       # the key test takes a core of a running restore (gcore) and searches it
       gdb
       # the units test: systemd-analyze verify on conf/*.service and *.timer
-      systemd)
+      systemd
+      # the fuzz stage: clang 14 and its libFuzzer (libclang_rt.fuzzer, only
+      # recommended by clang, so named here), llvm-symbolizer for its traces
+      clang libclang-rt-14-dev llvm-14)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
