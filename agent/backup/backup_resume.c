@@ -17,6 +17,7 @@
 #include "history.h"
 #include "journal.h"
 #include "layout.h"
+#include "keys.h"
 #include "meta_auth.h"
 #include "node_index.h"
 #include "publish.h"
@@ -212,6 +213,8 @@ int backup_finish_orphan(struct run *r, const char *workdir, int *done)
 {
 	char why[512], human[32];
 	uint64_t files = 0, bytes = 0;
+	meta_auth_key_fn keys = NULL;
+	void *arg = NULL;
 	int sound = 0, unauthentic = 0, rc;
 
 	*done = 0;
@@ -226,7 +229,14 @@ int backup_finish_orphan(struct run *r, const char *workdir, int *done)
 	}
 	fprintf(stderr, "cassette: backup %s of node %s stored its manifest but was interrupted "
 		"before its index: completing the index\n", r->name, r->cfg->fqdn);
-	if ((rc = publish_complete_index(r->cfg, r->st, r->name, r->orphan_started, workdir, r->key,
+	if (r->keys != NULL && keys_signing_key(r->keys) != NULL) {
+		keys = keys_meta_key;	/* public-key mode: signed by this node */
+		arg = r->keys;
+	} else if (r->key != NULL) {
+		keys = meta_auth_one_key;
+		arg = (void *)r->key;
+	}
+	if ((rc = publish_complete_index(r->cfg, r->st, r->name, r->orphan_started, workdir, keys, arg,
 					 &files, &bytes, &unauthentic)) != 0 && unauthentic) {
 		/* not the meta this backup wrote: never published */
 		fprintf(stderr, "cassette: backup %s of node %s: %s: the manifest is dropped and the "

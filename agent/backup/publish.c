@@ -281,7 +281,7 @@ static int check_small_meta(const struct meta_auth *a, const struct publish *p, 
 }
 
 int publish_complete_index(const struct config *cfg, struct storage *st, const char *name,
-			   int64_t started, const char *workdir, const struct crypto_key *key,
+			   int64_t started, const char *workdir, meta_auth_key_fn keys, void *arg,
 			   uint64_t *files, uint64_t *bytes, int *unauthentic)
 {
 	struct manifest_sink sink = { NULL, count_object, NULL };
@@ -303,9 +303,7 @@ int publish_complete_index(const struct config *cfg, struct storage *st, const c
 	p.name = name;
 	p.started = started;
 	sink.arg = &fm;
-	if (key != NULL &&
-	    (rc = meta_auth_load(&auth, st, cfg->prefix, cfg->fqdn, name, meta_auth_one_key,
-				 (void *)key)) != 0) {
+	if (keys != NULL && (rc = meta_auth_load(&auth, st, cfg->prefix, cfg->fqdn, name, keys, arg)) != 0) {
 		*unauthentic = rc == CST_ENOTFOUND || rc == CST_EINTEGRITY || rc == CST_EAUTH ||
 			       rc == CST_EUNSUPPORTED;
 		goto out;

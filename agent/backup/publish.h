@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "meta_auth.h"
+
 struct config;
 struct crypto_key;
 struct storage;
@@ -40,12 +42,13 @@ int publish_backup(const struct publish *p, int *manifest_written);
 /* A run was killed after it stored manifest.json but before its finished
  * marker: write the index from the stored meta files (the manifest through
  * a temp file in `workdir`, counted as it passes). *files and *bytes get
- * the totals of the finished marker. With `key`, the meta files must be
+ * the totals of the finished marker. With `keys` (meta_auth.h: the run's
+ * data key, or in public-key mode the node's signature), the meta files must be
  * the ones meta/auth.json authenticates: when they are not (or it is
  * missing), nothing is written, *unauthentic is set and the error slot
  * says why (the caller drops the manifest and takes the backup again). */
 int publish_complete_index(const struct config *cfg, struct storage *st, const char *name,
-			   int64_t started, const char *workdir, const struct crypto_key *key,
+			   int64_t started, const char *workdir, meta_auth_key_fn keys, void *arg,
 			   uint64_t *files, uint64_t *bytes, int *unauthentic);
 
 #endif

@@ -4,7 +4,8 @@
 #   - a node configured with only the recipient's public key and its signing
 #     key backs up: each run's data key is wrapped to the recipient, the meta
 #     is signed (auth.json alg Ed25519); differential backups reuse unchanged
-#     files; the node itself cannot restore;
+#     files; the node itself cannot restore; a run killed after its manifest
+#     is completed by the rerun, which checks the node's own signature;
 #   - a host whose keyring holds the recipient's private key and the node's
 #     pinned public key restores byte for byte and verifies --deep;
 #   - without the pin, with another node key's signature, or with a MAC made
@@ -44,6 +45,21 @@ err_has "no encryption key configured"
 [ ! -e "$W/t" ] || fail "the node wrote a restore"
 ok "a node with only the public key backs up (a data key per run, signed meta), reuses unchanged files, and cannot restore"
 
+# a full backup killed right after its manifest: the rerun checks the node's
+# own signature over the orphan manifest and completes the index instead of
+# taking the backup again (a full backup: its objects are its own)
+CASSETTE_STORAGE_TRACE=$W/trace-f0 cas 0 backup-node --backup-name f0 --mode full
+MAN_PUT=$(awk '$1 == "put_file" {n++} $1 == "put_file" && $2 ~ /meta\/manifest.json$/ {print n}' "$W/trace-f0")
+got=0
+CASSETTE_STORAGE_FAULTS="put_file:$MAN_PUT:killafter" "$CASSETTE" --config "$NODE" backup-node \
+	--backup-name b3 --mode full >/dev/null 2>&1 || got=$?
+[ "$got" = 137 ] || fail "b3 was not killed after its manifest"
+[ -e "$STORE/$FQ/b3/meta/manifest.json" ] || fail "the killed run stored no manifest"
+cas 0 backup-node --backup-name b3 --mode full
+err_has "completing the index"
+grep -q "dropped" "$W/err" && { cat "$W/err"; fail "the signed orphan manifest was dropped"; }
+ok "a run killed after its signed manifest: the rerun checks the signature and completes its index"
+
 # ---- the restoring host ---------------------------------------------------------
 { cat "$W/rcpt"; cat "$W/n1sign.pub"; } > "$W/ring"; chmod 600 "$W/ring"
 HOST=$W/host.ini
@@ -52,6 +68,9 @@ CFG=$HOST
 cas 0 restore-node --backup-name b2 --target-dir "$W/t"
 diff <(sstable_digest "$W/t") "$W/digest-b2" >/dev/null || fail "b2 does not restore byte for byte"
 cas 0 verify --backup-name b2 --deep
+rm -rf "$W/t3"
+cas 0 restore-node --backup-name b3 --target-dir "$W/t3"
+diff <(sstable_digest "$W/t3") "$W/digest-b2" >/dev/null || fail "b3 does not restore byte for byte"
 ok "the host with the recipient's private key and the node's pinned key restores and verifies --deep"
 
 cat "$W/rcpt" > "$W/ring-nopin"; chmod 600 "$W/ring-nopin"
