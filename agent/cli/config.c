@@ -14,17 +14,20 @@
 #include <unistd.h>
 
 #include "credentials.h"
+#include "medusa_keys.h"
 #include "util.h"
 
 struct parse_state {
 	struct config *cfg;
 	uint64_t seen;		/* bit per option, to catch repeats */
 	int lineno;
+	int addressing_seen;	/* addressing_style or s3_addressing_style */
+	unsigned char medusa_seen[MEDUSA_KEYS_MAX];	/* per medusa_key_index(), for the warnings */
 	char err[512];
 };
 
 enum opt_kind { OPT_STRING, OPT_SNAPSHOT_MODE, OPT_ENCRYPTION, OPT_SEGMENT, OPT_BOOL, OPT_COUNT,
-		OPT_BYTES, OPT_RATE, OPT_ADDRESSING, OPT_NUMBER };
+		OPT_BYTES, OPT_RATE, OPT_ADDRESSING, OPT_NUMBER, OPT_SECRET };
 
 struct option_def {
 	const char *section, *name;
@@ -63,6 +66,8 @@ static const struct option_def options[] = {
 	{ "storage", "region", STR(region) },
 	{ "storage", "key_file", STR(key_file) },
 	{ "storage", "addressing_style", OPT_ADDRESSING, 0 },
+	{ "storage", "s3_addressing_style", OPT_ADDRESSING, 0 },	/* Medusa's name */
+	{ "storage", "key_secret_base64", OPT(OPT_SECRET, medusa_key_base64) },	/* Medusa's */
 	{ "storage", "concurrent_transfers", OPT(OPT_COUNT, concurrent_transfers) },
 	{ "storage", "multi_part_upload_threshold", OPT(OPT_BYTES, multipart_threshold) },
 	{ "storage", "transfer_max_bandwidth", OPT(OPT_RATE, max_bandwidth) },
@@ -180,8 +185,17 @@ static int on_option(void *user, const char *section, const char *name, const ch
 		if (strcmp(options[i].section, section) == 0 && strcmp(options[i].name, name) == 0)
 			break;
 	if (i == N_OPTIONS) {
+		int m = medusa_key_index(section, name);
+
+		if (m >= 0) {	/* Medusa's, no effect here: warned about once loaded */
+			if (st->medusa_seen[m])
+				return set_error(st, "option '%s' in [%s] is given twice", name, section);
+			st->medusa_seen[m] = 1;
+			return 1;
+		}
 		if (strcmp(section, "cassandra") != 0 && strcmp(section, "storage") != 0 &&
-		    strcmp(section, "ssh") != 0 && strcmp(section, "monitoring") != 0)
+		    strcmp(section, "ssh") != 0 && strcmp(section, "monitoring") != 0 &&
+		    !medusa_section_is_known(section))
 			return set_error(st, "unknown section [%s]", section);
 		return set_error(st, "unknown option '%s' in [%s]", name, section);
 	}
@@ -256,13 +270,28 @@ static int on_option(void *user, const char *section, const char *name, const ch
 					 name, value);
 		return 1;
 	case OPT_ADDRESSING:
+		if (st->addressing_seen)
+			return set_error(st, "[storage] addressing_style and s3_addressing_style (Medusa's name) "
+					 "are the same option: give one");
+		st->addressing_seen = 1;
 		if (strcmp(value, "path") == 0)
 			cfg->virtual_host_style = 0;
 		else if (strcmp(value, "virtual") == 0)
 			cfg->virtual_host_style = 1;
+		else if (strcmp(value, "auto") == 0)
+			cfg->virtual_host_style = -1;
 		else
-			return set_error(st, "addressing_style must be 'path' or 'virtual', not '%s'", value);
+			return set_error(st, "%s must be 'path', 'virtual' or 'auto', not '%s'", name, value);
 		return 1;
+	case OPT_SECRET: {	/* the value is never echoed */
+		char **field = (char **)((char *)cfg + options[i].offset);
+
+		if (value[0] == '\0')
+			return set_error(st, "%s in [%s] is empty", name, section);
+		if ((*field = strdup(value)) == NULL)
+			return set_error(st, "out of memory");
+		return 1;
+	}
 	}
 	return 1;
 }
@@ -337,8 +366,16 @@ static int validate_s3(struct config *cfg)
 	if (cfg->bucket_name[0] == '\0')
 		return cst_error(CST_EINVALID, "%s: [storage] bucket_name is required for storage_provider = s3",
 				 cfg->path);
+	if (cfg->region != NULL && strcmp(cfg->region, "default") == 0) {
+		free(cfg->region);	/* Medusa's default value: the SDK's region */
+		cfg->region = NULL;
+	}
 	if ((rc = set_default(&cfg->region, "us-east-1")) != 0)
 		return rc;
+	if (cfg->virtual_host_style < 0)	/* auto, as the AWS SDK: virtual on AWS for a
+						 * bucket name that is a valid host label */
+		cfg->virtual_host_style = cfg->host == NULL && strchr(cfg->bucket_name, '.') == NULL &&
+					  strchr(cfg->bucket_name, '_') == NULL;
 	if (cfg->host == NULL) {
 		if ((cfg->host = cst_sprintf("s3.%s.amazonaws.com", cfg->region)) == NULL)
 			return CST_ENOMEM;
@@ -403,6 +440,8 @@ static int validate(struct config *cfg)
 		return cst_error(CST_EINVALID, "%s: [storage] storage_provider '%s' is not supported "
 				 "(known: local, s3)", cfg->path, cfg->storage_provider);
 	}
+	if (cfg->virtual_host_style < 0)
+		cfg->virtual_host_style = 0;
 	if (cfg->bucket_name[0] != '\0' && !cst_name_is_safe(cfg->bucket_name))
 		return cst_error(CST_EINVALID, "%s: [storage] bucket_name '%s' is not a valid name",
 				 cfg->path, cfg->bucket_name);
@@ -430,6 +469,18 @@ static int check_line_lengths(const char *path)
 	}
 	free(text);
 	return rc;
+}
+
+/* One line per Medusa key that has no effect here, in table order. */
+static void warn_medusa_keys(const struct parse_state *st, const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < medusa_key_count(); i++)
+		if (st->medusa_seen[i])
+			fprintf(stderr, "cassette: %s: [%s] %s has no effect in cassette (Medusa's %s)\n",
+				path, medusa_key_section((int)i), medusa_key_name((int)i),
+				medusa_key_note((int)i));
 }
 
 int config_load(struct config **out, const char *path)
@@ -473,8 +524,15 @@ int config_load(struct config **out, const char *path)
 			       st.err[0] ? st.err : "syntax error (expected [section] or name = value)");
 		goto out;
 	}
+	if (cfg->medusa_key_base64 != NULL && (sb.st_mode & 077) != 0) {
+		rc = cst_error(CST_EINVALID, "%s holds [storage] key_secret_base64 (Medusa's encryption key) and "
+			       "is readable by group or others (mode %04o); chmod 600 it", path,
+			       (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
 	if ((rc = validate(cfg)) != 0)
 		goto out;
+	warn_medusa_keys(&st, path);
 	*out = cfg;
 	cfg = NULL;
 out:
@@ -553,6 +611,9 @@ void config_free(struct config *cfg)
 	if (cfg->secret_access_key != NULL)
 		cst_wipe(cfg->secret_access_key, strlen(cfg->secret_access_key));
 	free(cfg->secret_access_key);
+	if (cfg->medusa_key_base64 != NULL)
+		cst_wipe(cfg->medusa_key_base64, strlen(cfg->medusa_key_base64));
+	free(cfg->medusa_key_base64);
 	free(cfg->access_key_id);
 	free(cfg->node_fqdn);
 	free(cfg->path);

@@ -41,9 +41,15 @@ struct config {
 	char *ca_file;
 	char *region;			/* default us-east-1 */
 	char *key_file;			/* AWS credentials file */
-	int virtual_host_style;		/* addressing_style = virtual */
+	int virtual_host_style;		/* addressing_style (or Medusa's s3_addressing_style)
+					 * = virtual; auto: chosen by validate() */
 	char *access_key_id;		/* resolved from the environment or key_file */
 	char *secret_access_key;	/* wiped by config_free() */
+	/* [storage] key_secret_base64: Medusa's client-side-encryption key, as
+	 * written (base64), for reading Medusa's encrypted backups; not
+	 * cassette's master key. Only from a config file no one else can read;
+	 * never logged, wiped by config_free(). NULL = none. */
+	char *medusa_key_base64;
 	/* [storage], transfers */
 	unsigned concurrent_transfers;	/* default 4 */
 	uint64_t multipart_threshold;	/* multi_part_upload_threshold, default 100 MiB */
@@ -65,7 +71,9 @@ struct config {
 };
 
 /*
- * Read and validate `path`. Errors (CST_ENOTFOUND / CST_EINVALID) carry one
+ * Read and validate `path`. It may be Medusa's medusa.ini: each Medusa key
+ * that has no effect here gets one warning line on stderr once the file has
+ * loaded (medusa_keys.h). Errors (CST_ENOTFOUND / CST_EINVALID) carry one
  * line naming the file, the line or the option. *out is owned by the caller.
  */
 int config_load(struct config **out, const char *path);
