@@ -9,7 +9,9 @@
 #include "config.h"
 
 /* Seconds cqlsh may take before it is killed and the fallback used. */
+#ifndef SCHEMA_CQLSH_TIMEOUT
 #define SCHEMA_CQLSH_TIMEOUT 120
+#endif
 
 /*
  * In snapshot_mode = nodetool, or when [cassandra] cqlsh_cmd is set in the
