@@ -20,22 +20,22 @@
  * tokens, e.g. 2,000 nodes of 256 vnodes. */
 #define MAX_OUTPUT (64u << 20)
 
-/* Split nodetool_cmd on blanks into argv, then append args. */
-static int build_argv(char *cmd, const char *const *args, char **argv)
+/* Split the command (option: its config key) on blanks into argv, then append args. */
+static int build_argv(char *cmd, const char *option, const char *const *args, char **argv)
 {
 	size_t n = 0;
 	char *tok, *save = NULL;
 
 	for (tok = strtok_r(cmd, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
 		if (n + 1 >= MAX_ARGS)
-			return cst_error(CST_EINVALID, "nodetool_cmd has too many words");
+			return cst_error(CST_EINVALID, "%s has too many words", option);
 		argv[n++] = tok;
 	}
 	if (n == 0)
-		return cst_error(CST_EINVALID, "nodetool_cmd is empty");
+		return cst_error(CST_EINVALID, "%s is empty", option);
 	for (; *args; args++) {
 		if (n + 1 >= MAX_ARGS)
-			return cst_error(CST_EINVALID, "too many nodetool arguments");
+			return cst_error(CST_EINVALID, "too many arguments for %s", option);
 		argv[n++] = (char *)*args;
 	}
 	argv[n] = NULL;
@@ -91,7 +91,7 @@ int nodetool_run(const struct config *cfg, char **out, const char *const *args)
 		*out = NULL;
 	if ((cmd = cst_strdup(cfg->nodetool_cmd)) == NULL)
 		return CST_ENOMEM;
-	if ((rc = build_argv(cmd, args, argv)) != 0)
+	if ((rc = build_argv(cmd, "nodetool_cmd", args, argv)) != 0)
 		goto out;
 	if (out && pipe2(pipefd, O_CLOEXEC) != 0) {
 		rc = cst_error_errno("cannot create a pipe for %s", argv[0]);
@@ -301,7 +301,7 @@ int command_capture(const char *cmdline, const char *option, const char *const *
 	io[1].max = 64u << 10;
 	if ((cmd = cst_strdup(cmdline)) == NULL)
 		return CST_ENOMEM;
-	if ((rc = build_argv(cmd, args, argv)) != 0)
+	if ((rc = build_argv(cmd, option, args, argv)) != 0)
 		goto out;
 	if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 || pipe2(execp, O_CLOEXEC) != 0) {
 		rc = cst_error_errno("cannot create a pipe for %s", argv[0]);
