@@ -30,6 +30,7 @@
 #include "publish.h"
 #include "resume.h"
 #include "snapshot.h"
+#include "schema.h"
 #include "storage.h"
 #include "uploads.h"
 #include "util.h"
@@ -768,6 +769,8 @@ static int backup_node(const struct config *cfg, const struct backup_opts *o)
 			unlink(ctimes);	/* no snapshot: its ctimes are of no use */
 	} else
 		rc = snapshot_take(&snap, cfg, tag);
+	if (rc == 0)
+		schema_describe(cfg, &snap->schema);	/* or the snapshot's, with a warning */
 	if (rc != 0 ||
 	    (rc = hashcache_open(&r.hc, cfg, snap, o->verify_hashes)) != 0 ||
 	    (rc = run_files(&r, snap)) != 0 || (rc = write_meta(&r, snap, &manifest_written)) != 0)

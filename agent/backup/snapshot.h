@@ -81,5 +81,13 @@ void snapshot_free(struct snapshot *snap);
  * captured (at most 64 MiB) and owned by the caller. A non-zero exit is
  * CST_ERROR naming the command. */
 int nodetool_run(const struct config *cfg, char **out, const char *const *args);
+/* Run `cmdline ARGS...` (split on blanks, no shell; `option` names it in
+ * messages, e.g. "[cassandra] cqlsh_cmd") with stdin from /dev/null, stdout
+ * captured into *out (at most 64 MiB, owned by the caller) and stderr kept.
+ * A child still running after timeout_s seconds is killed. CST_ERROR names
+ * the cause: cannot run, timed out, or the exit status with the first line
+ * the command printed on stderr. */
+int command_capture(const char *cmdline, const char *option, const char *const *args,
+		    unsigned timeout_s, char **out);
 
 #endif

@@ -45,6 +45,9 @@ static const struct option_def options[] = {
 	{ "cassandra", "stop_cmd", STR(stop_cmd) },
 	{ "cassandra", "start_cmd", STR(start_cmd) },
 	{ "cassandra", "config_file", STR(cassandra_config) },
+	{ "cassandra", "cqlsh_cmd", STR(cqlsh_cmd) },
+	{ "cassandra", "cql_username", STR(cql_username) },
+	{ "cassandra", "cql_password", STR(cql_password) },
 	{ "storage", "storage_provider", STR(storage_provider) },
 	{ "storage", "base_path", STR(base_path) },
 	{ "storage", "bucket_name", STR(bucket_name) },
@@ -394,7 +397,9 @@ static int validate(struct config *cfg)
 	char host[256];
 	int rc;
 
+	cfg->cqlsh_cmd_set = cfg->cqlsh_cmd != NULL;
 	if ((rc = set_default(&cfg->nodetool_cmd, "nodetool")) != 0 ||
+	    (rc = set_default(&cfg->cqlsh_cmd, "cqlsh")) != 0 ||
 	    (rc = set_default(&cfg->storage_provider, "local")) != 0 ||
 	    (rc = set_default(&cfg->prefix, "")) != 0 ||
 	    (rc = set_default(&cfg->bucket_name, "")) != 0 ||
@@ -530,6 +535,13 @@ int config_load(struct config **out, const char *path)
 			       (unsigned)(sb.st_mode & 07777));
 		goto out;
 	}
+	/* cql_password is a secret: like a key file, only in a private file */
+	if (cfg->cql_password != NULL && (sb.st_mode & 077)) {
+		rc = cst_error(CST_EINVALID, "config %s holds [cassandra] cql_password and is readable by "
+			       "group or others (mode %04o); chmod 600 it", path,
+			       (unsigned)(sb.st_mode & 07777));
+		goto out;
+	}
 	if ((rc = validate(cfg)) != 0)
 		goto out;
 	warn_medusa_keys(&st, path);
@@ -605,6 +617,8 @@ void config_free(struct config *cfg)
 
 	if (cfg == NULL)
 		return;
+	if (cfg->cql_password != NULL)
+		cst_wipe(cfg->cql_password, strlen(cfg->cql_password));
 	for (i = 0; i < N_OPTIONS; i++)
 		if (options[i].kind == OPT_STRING)
 			free(*(char **)((char *)cfg + options[i].offset));

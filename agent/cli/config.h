@@ -16,6 +16,10 @@ struct config {
 	char *stop_cmd;			/* restore --in-place: stop Cassandra (shell) */
 	char *start_cmd;		/* ... and start it again (shell) */
 	char *cassandra_config;		/* config_file: cassandra.yaml */
+	char *cqlsh_cmd;		/* DESCRIBE SCHEMA; split on blanks; default cqlsh */
+	int cqlsh_cmd_set;		/* cqlsh_cmd was in the file (hardlink mode uses it) */
+	char *cql_username;		/* Medusa's keys: to cqlsh in a 0600 cqlshrc */
+	char *cql_password;		/* wiped by config_free(); never logged */
 	/* [storage] */
 	char *storage_provider;		/* "local" */
 	char *base_path;

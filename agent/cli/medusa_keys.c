@@ -10,8 +10,6 @@ static const struct {
 	const char *section, *name, *note;
 } keys[] = {
 	/* [cassandra] */
-	{ "cassandra", "cql_username", "CQL login for its health checks and schema" },
-	{ "cassandra", "cql_password", "CQL login for its health checks and schema" },
 	{ "cassandra", "cql_k8s_secrets_path", "CQL login from Kubernetes secrets" },
 	{ "cassandra", "check_running", "command that tells whether Cassandra runs" },
 	{ "cassandra", "is_ccm", "ccm test clusters" },

@@ -150,6 +150,7 @@ sed -e "s|/var/lib/cassandra/data|$W/data|; s|/var/backups/cassandra|$W/conf-sto
     -e "s|/var/tmp/cassette|$W/conf-tmp|; s|^;\([a-z_]* =\)|\1|" "$SRC/conf/cassette.ini" > "$W/example.ini"
 [ "$(grep -c '^[a-z_]* =' "$W/example.ini")" -ge 12 ] || fail "the example config lost options"
 mkdir -p "$W/conf-store/cassandra-backups"
+chmod 600 "$W/example.ini"   # it holds cql_password: refused when others can read it
 run 0 "$CASSETTE" --config "$W/example.ini" list-backups
 out_has "no backups of node cass-node-1.example.com"
 ok "conf/cassette.ini parses with every option set"

@@ -6,6 +6,7 @@ set -euo pipefail
 W=$(mktemp -d "${TMPDIR:-/tmp}/cassette-e2e.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 FAKE_NODETOOL="$SRC/tests/support/fake-nodetool"
+FAKE_CQLSH="$SRC/tests/support/fake-cqlsh"
 CHECKS=0
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -38,7 +39,9 @@ one_line_err() { [ "$(wc -l < "$W/err")" -eq 1 ] || { cat "$W/err"; fail "stderr
 # Its ring and status come from CLUSTER (a fake-nodetool --cluster file), by
 # default FILE.cluster, written here: this node alone, named by its fqdn
 # (resolve_ip_addresses = false), so the tokenmap's own-name check holds.
-# The extra lines land in [storage].
+# The extra lines land in [storage]. cqlsh_cmd: $CQLSH_CMD when set (empty:
+# none), else the fake cqlsh in nodetool mode (so no test runs a real cqlsh)
+# and none in hardlink mode.
 write_config() {
 	local file=$1 data=$2 store=$3 cluster=${CLUSTER:-$1.cluster}; shift 3
 	if [ -z "${CLUSTER:-}" ]; then
@@ -50,6 +53,11 @@ write_config() {
 		echo "snapshot_mode = ${SNAPSHOT_MODE:-nodetool}"
 		echo "nodetool_cmd = $FAKE_NODETOOL --cluster $cluster $data"
 		echo "resolve_ip_addresses = false"
+		if [ -n "${CQLSH_CMD+set}" ]; then
+			[ -z "$CQLSH_CMD" ] || echo "cqlsh_cmd = $CQLSH_CMD"
+		elif [ "${SNAPSHOT_MODE:-nodetool}" = nodetool ]; then
+			echo "cqlsh_cmd = $FAKE_CQLSH"
+		fi
 		echo
 		echo "[storage]"
 		echo "storage_provider = local"

@@ -102,7 +102,7 @@ INI
 	chmod 600 "$file"
 }
 # the Medusa-only keys of that file: one warning each
-NOEFFECT="cassandra:cql_username cassandra:cql_password cassandra:check_running cassandra:sstableloader_bin
+NOEFFECT="cassandra:check_running cassandra:sstableloader_bin
 cassandra:nodetool_username cassandra:nodetool_password cassandra:nodetool_host cassandra:nodetool_port
 cassandra:nodetool_ssl cassandra:certfile cassandra:use_sudo storage:api_profile storage:aws_cli_path
 storage:storage_class storage:use_sudo_for_restore storage:k8s_mode storage:read_timeout
@@ -210,8 +210,12 @@ err_has "(mode 0640); chmod 600 it"
 chmod 600 "$W/enc.ini"
 CFG=$W/enc.ini cas 0 list-backups
 out_has b2
+# control: the mode matters only with a secret in the file (plain.ini has
+# neither key_secret_base64 nor cql_password, which is refused the same way)
+chmod 644 "$W/plain.ini"
+CFG=$W/plain.ini cas 0 list-backups
 chmod 644 "$CFG"
-cas 0 list-backups   # control: the mode matters only with the key in the file
+cas 2 list-backups; err_has "holds [cassandra] cql_password"
 chmod 600 "$CFG"
 CFG=$W/enc.ini cas 0 backup-node --backup-name b3
 if grep -rqF -- "$FERNET_KEY" "$W/out" "$W/err" "$W/store" "$W/state"; then

@@ -78,7 +78,8 @@ grep -q "ks1/$T2/.t2_val_idx/nb-1-big-Data.db" <<< "$PATHS1" || fail "secondary 
 for f in schema.cql tokenmap.json server_version.json manifest.json differential; do
 	[ -s "$STORE/node1.example/b1/meta/$f" ] || fail "meta/$f missing"
 done
-grep -q "CREATE TABLE IF NOT EXISTS ks1.t1" "$STORE/node1.example/b1/meta/schema.cql" || fail "schema.cql not collected"
+# nodetool mode: the whole schema, from (fake) cqlsh's DESCRIBE SCHEMA (schema.sh)
+grep -q "^CREATE KEYSPACE shop WITH replication" "$STORE/node1.example/b1/meta/schema.cql" || fail "schema.cql is not DESCRIBE SCHEMA"
 grep -q '"release_version":"4.1.3"' "$STORE/node1.example/b1/meta/server_version.json" || fail "server version"
 python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$STORE/node1.example/b1/meta/tokenmap.json"
 pyjson "$M1" 'all(len(o["source_MD5"])==32 and o["MD5"]=="" and len(o["salt"])==64 for t in m for o in t["objects"])' | grep -qx True || fail "manifest fields (encrypted on local storage: MD5 \"\", see FORMAT.md)"
