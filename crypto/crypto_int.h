@@ -41,6 +41,14 @@ int crypto_scrypt_raw(unsigned char *out, size_t outlen, const unsigned char *pa
 		      size_t passlen, const unsigned char *salt, size_t saltlen, uint64_t N,
 		      uint32_t r, uint32_t p);
 
+/* The AAD of a wrapped data key (FORMAT.md): "cassette v2 data key" ||
+ * 0x00 || u32(len(fqdn)) || fqdn || data key id || the wrapping key's id (a
+ * master key id or a recipient id), into buf; its length. fqdn at most
+ * 1024 bytes (the callers check). */
+#define CRYPTO_WRAP_AAD_MAX (21 + 4 + 1024 + 2 * CRYPTO_KEYID_LEN)
+size_t crypto_wrap_aad(unsigned char *buf, const char *fqdn, const unsigned char *dk_id,
+		       const unsigned char *wrapper_id);
+
 /* AES-256-GCM of one 32-byte key (wrap.c): seal writes ct (32) and tag
  * (16); open writes key, or CST_EINTEGRITY (key wiped) when the tag fails. */
 int crypto_gcm_seal_key(const unsigned char *kek, const unsigned char *nonce,

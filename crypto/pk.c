@@ -24,7 +24,6 @@
 
 #define RID_INFO "cassette v2 recipient id"
 #define XWRAP_INFO "cassette v2 x25519 wrap"
-#define WRAP_AAD "cassette v2 data key"
 #define FQDN_MAX 1024
 
 static int public_of(unsigned char pub[CRYPTO_PK_LEN], const struct crypto_key *priv, int type)
@@ -52,24 +51,6 @@ int crypto_recipient_id(unsigned char id[CRYPTO_KEYID_LEN], const unsigned char 
 {
 	return crypto_hkdf(id, CRYPTO_KEYID_LEN, pub, CRYPTO_PK_LEN, NULL, 0,
 			   (const unsigned char *)RID_INFO, strlen(RID_INFO));
-}
-
-static size_t aad_of(unsigned char *buf, const char *fqdn, const unsigned char *dk_id,
-		     const unsigned char *rid)
-{
-	size_t n = sizeof(WRAP_AAD), f = strlen(fqdn);
-
-	memcpy(buf, WRAP_AAD, n);
-	buf[n++] = (unsigned char)(f >> 24);
-	buf[n++] = (unsigned char)(f >> 16);
-	buf[n++] = (unsigned char)(f >> 8);
-	buf[n++] = (unsigned char)f;
-	memcpy(buf + n, fqdn, f);
-	n += f;
-	memcpy(buf + n, dk_id, CRYPTO_KEYID_LEN);
-	n += CRYPTO_KEYID_LEN;
-	memcpy(buf + n, rid, CRYPTO_KEYID_LEN);
-	return n + CRYPTO_KEYID_LEN;
 }
 
 /* kek from an X25519 exchange between `mine` and the peer's public key */
@@ -108,7 +89,7 @@ int crypto_wrap_to_recipient(unsigned char out[CRYPTO_PKWRAP_LEN],
 			     const char *fqdn)
 {
 	unsigned char eph[CRYPTO_KEY_LEN], kek[CRYPTO_KEY_LEN], rid[CRYPTO_KEYID_LEN];
-	unsigned char aad[sizeof(WRAP_AAD) + 4 + FQDN_MAX + 16];
+	unsigned char aad[CRYPTO_WRAP_AAD_MAX];
 	unsigned char *nonce = out + CRYPTO_PK_LEN, *ct = nonce + 12;
 	struct crypto_key *ek = NULL;
 	int rc;
@@ -121,7 +102,7 @@ int crypto_wrap_to_recipient(unsigned char out[CRYPTO_PKWRAP_LEN],
 	    (rc = crypto_x25519_public(out, ek)) != 0 || (rc = crypto_recipient_id(rid, rpub)) != 0 ||
 	    (rc = exchange_kek(kek, eph, rpub, out, rpub)) != 0)
 		goto out;
-	rc = crypto_gcm_seal_key(kek, nonce, aad, aad_of(aad, fqdn, dk->id, rid), dk->raw, ct,
+	rc = crypto_gcm_seal_key(kek, nonce, aad, crypto_wrap_aad(aad, fqdn, dk->id, rid), dk->raw, ct,
 				 ct + CRYPTO_KEY_LEN);
 out:
 	OPENSSL_cleanse(eph, sizeof(eph));
@@ -135,7 +116,7 @@ int crypto_unwrap_as_recipient(struct crypto_key **out, const struct crypto_key 
 			       const unsigned char dk_id[CRYPTO_KEYID_LEN])
 {
 	unsigned char rpub[CRYPTO_PK_LEN], kek[CRYPTO_KEY_LEN], rid[CRYPTO_KEYID_LEN];
-	unsigned char raw[CRYPTO_KEY_LEN], aad[sizeof(WRAP_AAD) + 4 + FQDN_MAX + 16];
+	unsigned char raw[CRYPTO_KEY_LEN], aad[CRYPTO_WRAP_AAD_MAX];
 	const unsigned char *nonce = in + CRYPTO_PK_LEN, *ct = nonce + 12;
 	int rc;
 
@@ -145,7 +126,7 @@ int crypto_unwrap_as_recipient(struct crypto_key **out, const struct crypto_key 
 	if ((rc = crypto_x25519_public(rpub, rpriv)) != 0 || (rc = crypto_recipient_id(rid, rpub)) != 0)
 		return rc;
 	if ((rc = exchange_kek(kek, rpriv->raw, in, in, rpub)) != 0 ||
-	    (rc = crypto_gcm_open_key(kek, nonce, aad, aad_of(aad, fqdn, dk_id, rid), ct, raw,
+	    (rc = crypto_gcm_open_key(kek, nonce, aad, crypto_wrap_aad(aad, fqdn, dk_id, rid), ct, raw,
 				      ct + CRYPTO_KEY_LEN)) != 0) {
 		rc = cst_error(CST_EINTEGRITY, "the wrapped key failed authentication");
 		goto out;

@@ -22,6 +22,7 @@
 #define WRAP_INFO "cassette v2 key wrap"
 #define WRAP_AAD "cassette v2 data key"
 #define FQDN_MAX 1024
+_Static_assert(sizeof(WRAP_AAD) + 4 + FQDN_MAX + 2 * CRYPTO_KEYID_LEN == CRYPTO_WRAP_AAD_MAX, "the AAD fits");
 
 int crypto_key_generate(struct crypto_key **out)
 {
@@ -36,8 +37,7 @@ int crypto_key_generate(struct crypto_key **out)
 	return rc;
 }
 
-/* aad into buf (at least sizeof(WRAP_AAD) + 4 + FQDN_MAX + 16); its length. */
-static size_t wrap_aad(unsigned char *buf, const char *fqdn, const unsigned char *dk_id,
+size_t crypto_wrap_aad(unsigned char *buf, const char *fqdn, const unsigned char *dk_id,
 		       const unsigned char *master_id)
 {
 	size_t n = sizeof(WRAP_AAD), f = strlen(fqdn);	/* the label and its 0x00 */
@@ -65,7 +65,7 @@ static int derive_kek(unsigned char kek[CRYPTO_KEY_LEN], const struct crypto_key
 int crypto_wrap_key(unsigned char out[CRYPTO_WRAP_LEN], const struct crypto_key *master,
 		    const struct crypto_key *dk, const char *fqdn)
 {
-	unsigned char kek[CRYPTO_KEY_LEN], aad[sizeof(WRAP_AAD) + 4 + FQDN_MAX + 16];
+	unsigned char kek[CRYPTO_KEY_LEN], aad[CRYPTO_WRAP_AAD_MAX];
 	unsigned char *salt = out, *nonce = out + CRYPTO_SALT_LEN, *ct = nonce + 12;
 	int rc;
 
@@ -74,7 +74,7 @@ int crypto_wrap_key(unsigned char out[CRYPTO_WRAP_LEN], const struct crypto_key 
 	if (RAND_bytes(salt, CRYPTO_SALT_LEN + 12) != 1)
 		return cst_error(CST_ERROR, "the random generator failed");
 	if ((rc = derive_kek(kek, master, salt)) == 0)
-		rc = crypto_gcm_seal_key(kek, nonce, aad, wrap_aad(aad, fqdn, dk->id, master->id),
+		rc = crypto_gcm_seal_key(kek, nonce, aad, crypto_wrap_aad(aad, fqdn, dk->id, master->id),
 					 dk->raw, ct, ct + CRYPTO_KEY_LEN);
 	OPENSSL_cleanse(kek, sizeof(kek));
 	return rc;
@@ -85,7 +85,7 @@ int crypto_unwrap_key(struct crypto_key **out, const struct crypto_key *master,
 		      const unsigned char dk_id[CRYPTO_KEYID_LEN])
 {
 	unsigned char kek[CRYPTO_KEY_LEN], raw[CRYPTO_KEY_LEN];
-	unsigned char aad[sizeof(WRAP_AAD) + 4 + FQDN_MAX + 16];
+	unsigned char aad[CRYPTO_WRAP_AAD_MAX];
 	const unsigned char *nonce = in + CRYPTO_SALT_LEN, *ct = nonce + 12;
 	int rc;
 
@@ -94,7 +94,7 @@ int crypto_unwrap_key(struct crypto_key **out, const struct crypto_key *master,
 		return cst_error(CST_EINVALID, "node name too long to unwrap a key for");
 	if ((rc = derive_kek(kek, master, in)) != 0)
 		goto out;
-	rc = crypto_gcm_open_key(kek, nonce, aad, wrap_aad(aad, fqdn, dk_id, master->id), ct, raw,
+	rc = crypto_gcm_open_key(kek, nonce, aad, crypto_wrap_aad(aad, fqdn, dk_id, master->id), ct, raw,
 				 ct + CRYPTO_KEY_LEN);
 	if (rc != 0) {
 		rc = cst_error(CST_EINTEGRITY, "the wrapped key failed authentication");

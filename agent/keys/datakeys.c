@@ -292,23 +292,23 @@ int datakeys_unwrap(struct crypto_key **out, const struct crypto_key **by, struc
 	return rc;
 }
 
-int datakeys_put(struct storage *st, const char *prefix, const char *fqdn, unsigned gen,
-		 const struct crypto_key *dk, const struct crypto_key *master)
+/* Store a wrap object: kind "master" (idname "master_key_id") or "x25519"
+ * ("recipient_id"), create-only. */
+static int put_wrap(struct storage *st, const char *prefix, const char *fqdn, unsigned gen,
+		    const struct crypto_key *dk, const char *kind, const char *idname,
+		    const unsigned char *wid, const unsigned char *wrapped, size_t len)
 {
-	unsigned char wrapped[CRYPTO_WRAP_LEN];
-	char b64[WRAP_B64 + 1], dhex[HEX + 1], mhex[HEX + 1], name[8 + HEX], *key = NULL, *text = NULL;
+	char b64[PKWRAP_B64 + 1], dhex[HEX + 1], whex[HEX + 1], name[8 + HEX], *key = NULL, *text = NULL;
 	json_t *j = NULL;
 	int rc;
 
 	cst_hex(dhex, crypto_key_id(dk), CRYPTO_KEYID_LEN);
-	cst_hex(mhex, crypto_key_id(master), CRYPTO_KEYID_LEN);
-	if ((rc = crypto_wrap_key(wrapped, master, dk, fqdn)) != 0)
-		return rc;
-	EVP_EncodeBlock((unsigned char *)b64, wrapped, CRYPTO_WRAP_LEN);
-	snprintf(name, sizeof(name), "master_%s", mhex);
+	cst_hex(whex, wid, CRYPTO_KEYID_LEN);
+	EVP_EncodeBlock((unsigned char *)b64, wrapped, (int)len);
+	snprintf(name, sizeof(name), "%s_%s", kind, whex);
 	if ((key = wrap_key(prefix, fqdn, gen, dhex, name)) == NULL ||
 	    (j = json_pack("{s:i, s:s, s:s, s:s, s:s}", "version", 1, "fqdn", fqdn, "data_key_id",
-			   dhex, "master_key_id", mhex, "wrapped", b64)) == NULL ||
+			   dhex, idname, whex, "wrapped", b64)) == NULL ||
 	    (text = json_dumps(j, JSON_INDENT(1))) == NULL)
 		rc = CST_ENOMEM;
 	else
@@ -319,32 +319,29 @@ int datakeys_put(struct storage *st, const char *prefix, const char *fqdn, unsig
 	return rc;
 }
 
+int datakeys_put(struct storage *st, const char *prefix, const char *fqdn, unsigned gen,
+		 const struct crypto_key *dk, const struct crypto_key *master)
+{
+	unsigned char wrapped[CRYPTO_WRAP_LEN];
+	int rc;
+
+	if ((rc = crypto_wrap_key(wrapped, master, dk, fqdn)) != 0)
+		return rc;
+	return put_wrap(st, prefix, fqdn, gen, dk, "master", "master_key_id", crypto_key_id(master),
+			wrapped, sizeof(wrapped));
+}
+
 int datakeys_put_recipient(struct storage *st, const char *prefix, const char *fqdn, unsigned gen,
 			   const struct crypto_key *dk, const unsigned char rpub[CRYPTO_PK_LEN])
 {
 	unsigned char wrapped[CRYPTO_PKWRAP_LEN], rid[CRYPTO_KEYID_LEN];
-	char b64[PKWRAP_B64 + 1], dhex[HEX + 1], rhex[HEX + 1], name[8 + HEX], *key = NULL, *text = NULL;
-	json_t *j = NULL;
 	int rc;
 
-	cst_hex(dhex, crypto_key_id(dk), CRYPTO_KEYID_LEN);
 	if ((rc = crypto_recipient_id(rid, rpub)) != 0 ||
 	    (rc = crypto_wrap_to_recipient(wrapped, rpub, dk, fqdn)) != 0)
 		return rc;
-	cst_hex(rhex, rid, CRYPTO_KEYID_LEN);
-	EVP_EncodeBlock((unsigned char *)b64, wrapped, CRYPTO_PKWRAP_LEN);
-	snprintf(name, sizeof(name), "x25519_%s", rhex);
-	if ((key = wrap_key(prefix, fqdn, gen, dhex, name)) == NULL ||
-	    (j = json_pack("{s:i, s:s, s:s, s:s, s:s}", "version", 1, "fqdn", fqdn, "data_key_id",
-			   dhex, "recipient_id", rhex, "wrapped", b64)) == NULL ||
-	    (text = json_dumps(j, JSON_INDENT(1))) == NULL)
-		rc = CST_ENOMEM;
-	else
-		rc = storage_put_buf(st, key, text, strlen(text), STORAGE_PUT_NO_OVERWRITE);
-	json_decref(j);
-	free(text);
-	free(key);
-	return rc;
+	return put_wrap(st, prefix, fqdn, gen, dk, "x25519", "recipient_id", rid, wrapped,
+			sizeof(wrapped));
 }
 
 int datakeys_delete_wrap(struct storage *st, const char *prefix, const char *fqdn,
