@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "datadirs.h"
 #include "layout.h"
 #include "live_ctime.h"
 #include "util.h"
@@ -392,7 +393,7 @@ static int take(struct snapshot *snap, const struct config *cfg, struct live_cti
 {
 	int rc;
 
-	if ((rc = check_tables(cfg)) != 0 ||
+	if ((rc = datadirs_check(cfg)) != 0 || (rc = check_tables(cfg)) != 0 ||
 	    (rc = for_each_table(cfg->data_dir, tag_exists, snap->tag)) != 0 ||
 	    (rc = live_ctimes_collect(live, cfg->data_dir)) != 0)
 		return rc;

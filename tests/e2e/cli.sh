@@ -120,6 +120,17 @@ cas 0 restore-node --backup-name x1 --target-dir "$W/r" --fqdn other-node
 cmp "$W/r/ks/t-0123456789abcdef0123456789abcdef/nb-1-big-Data.db" "$W/data/ks/t-0123456789abcdef0123456789abcdef/nb-1-big-Data.db"
 ok "--fqdn selects the node for backup, listing and restore; options work after the command"
 
+# cassandra.yaml naming a data directory that data_dir is not: its SSTables would be missing
+mkdir -p "$W/disk2/ks/t-0123456789abcdef0123456789abcdef"
+printf '%s\n' "cluster_name: c" "data_file_directories:" "    - $W/data" "    - $W/disk2" > "$W/cassandra.yaml"
+cp "$CFG" "$W/yaml.ini" && sed -i "s|^\[cassandra\]|[cassandra]\nconfig_file = $W/cassandra.yaml|" "$W/yaml.ini"
+run 1 "$CASSETTE" --config "$W/yaml.ini" backup-node --backup-name y1
+err_has "lists 2 data_file_directories, and $W/disk2 is not [cassandra] data_dir $W/data"
+[ ! -e "$W/store/n1/y1" ] || fail "a refused backup stored something"
+printf '%s\n' "cluster_name: c" "data_file_directories:" "    - $W/data" > "$W/cassandra.yaml"
+run 0 "$CASSETTE" --config "$W/yaml.ini" backup-node --backup-name y1
+ok "a data_file_directories entry that data_dir is not refuses the backup (control: data_dir alone backs up)"
+
 # a second concurrent backup of the same node is refused
 exec 9>"$W/tmp/cassette-n1.lock"
 flock -n 9
