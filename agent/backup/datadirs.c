@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "datadirs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "layout.h"
 #include "util.h"
 
 #define MAX_YAML (16u << 20)
@@ -129,6 +131,57 @@ static char *others(char **v, size_t n, const char *data_dir)
 	return out ? out : cst_strdup("");
 }
 
+/* 1 when dir holds a "*-Data.db" file. */
+static int holds_sstables(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n;
+	int found = 0;
+
+	while (d != NULL && !found && (e = readdir(d)) != NULL)
+		found = (n = strlen(e->d_name)) > 8 && strcmp(e->d_name + n - 8, "-Data.db") == 0;
+	if (d != NULL)
+		closedir(d);
+	return found;
+}
+
+/* A directory of SSTables in a keyspace whose name is not <table>-<id>
+ * (a table created before Cassandra 2.1 keeps such a name) would be
+ * skipped: refuse instead. */
+static int check_unnamed(const char *data_dir)
+{
+	DIR *top = opendir(data_dir), *ks = NULL;
+	struct dirent *k, *t;
+	char *ksdir = NULL, *tdir = NULL;
+	int rc = 0;
+
+	while (top != NULL && rc == 0 && (k = readdir(top)) != NULL) {
+		if (!layout_keyspace_is_valid(k->d_name))
+			continue;
+		if ((ksdir = cst_path_join(data_dir, k->d_name)) == NULL)
+			rc = CST_ENOMEM;
+		else if ((ks = opendir(ksdir)) != NULL) {
+			while (rc == 0 && (t = readdir(ks)) != NULL) {
+				if (t->d_name[0] == '.' || layout_table_dir_is_valid(t->d_name))
+					continue;
+				if ((tdir = cst_path_join(ksdir, t->d_name)) == NULL)
+					rc = CST_ENOMEM;
+				else if (holds_sstables(tdir))
+					rc = cst_error(CST_EINVALID, "%s holds SSTables, but its name is not "
+						       "<table>-<32 hex id>, so cassette cannot back it up "
+						       "and refuses to leave it out", tdir);
+				free(tdir);
+			}
+			closedir(ks);
+		}
+		free(ksdir);
+	}
+	if (top != NULL)
+		closedir(top);
+	return rc;
+}
+
 int datadirs_check(const struct config *cfg)
 {
 	const char *path = cfg->cassandra_config;
@@ -136,6 +189,8 @@ int datadirs_check(const struct config *cfg)
 	size_t len, n = 0;
 	int rc;
 
+	if ((rc = check_unnamed(cfg->data_dir)) != 0)
+		return rc;
 	if (path == NULL || access(path, F_OK) != 0)
 		return 0;	/* no cassandra.yaml here (a container, a test): nothing to compare */
 	if ((rc = cst_read_file(&text, &len, path, MAX_YAML)) != 0)

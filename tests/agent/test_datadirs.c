@@ -93,6 +93,14 @@ static void test_check(void **state)
 	write_yaml(yaml, cst_sprintf(" [%s]\n", other));
 	assert_int_equal(datadirs_check(&cfg), CST_EINVALID);
 	assert_non_null(strstr(cst_error_msg(), "is not [cassandra] data_dir"));
+	unlink(yaml);
+	/* SSTables in a keyspace directory that is not named <table>-<id> */
+	scratch_write(data, "ks1/t1-0123456789abcdef0123456789abcdef/nb-1-big-Data.db", "x", 1);
+	scratch_write(data, "ks1/notes/readme.txt", "x", 1);	/* no SSTable: left alone */
+	assert_int_equal(datadirs_check(&cfg), 0);
+	scratch_write(data, "ks1/legacy/ks1-legacy-ka-1-Data.db", "x", 1);
+	assert_int_equal(datadirs_check(&cfg), CST_EINVALID);
+	assert_non_null(strstr(cst_error_msg(), "ks1/legacy holds SSTables"));
 	scratch_remove(dir);
 	free(data);
 	free(other);
