@@ -131,8 +131,7 @@ static char *others(char **v, size_t n, const char *data_dir)
 	return out ? out : cst_strdup("");
 }
 
-/* 1 when dir holds a "*-Data.db" file. */
-static int holds_sstables(const char *dir)
+int datadirs_holds_sstables(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -167,7 +166,7 @@ static int check_unnamed(const char *data_dir)
 					continue;
 				if ((tdir = cst_path_join(ksdir, t->d_name)) == NULL)
 					rc = CST_ENOMEM;
-				else if (holds_sstables(tdir))
+				else if (datadirs_holds_sstables(tdir))
 					rc = cst_error(CST_EINVALID, "%s holds SSTables, but its name is not "
 						       "<table>-<32 hex id>, so cassette cannot back it up "
 						       "and refuses to leave it out", tdir);

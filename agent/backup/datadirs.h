@@ -10,6 +10,9 @@
 
 #include "config.h"
 
+/* 1 when dir holds a "*-Data.db" file (not looking into subdirectories). */
+int datadirs_holds_sstables(const char *dir);
+
 /* The data_file_directories entries of a cassandra.yaml text, in order
  * (block list "- dir" lines, or a flow list "[a, b]"; quotes removed).
  * *n = 0 when the key is absent or commented out. Caller frees each and v. */

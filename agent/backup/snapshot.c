@@ -387,6 +387,54 @@ static int check_tables(const struct config *cfg)
 	return 0;
 }
 
+struct untaken {
+	const char *tag;
+	size_t tagged, missed;
+	char first[300];
+};
+
+/* A table with live SSTables and no snapshots/<tag>/. */
+static int count_untaken(void *arg, const char *ks, const char *table, const char *dir)
+{
+	struct untaken *u = arg;
+	char *snapdir = cst_sprintf("%s/snapshots/%s", dir, u->tag);
+
+	if (snapdir == NULL)
+		return CST_ENOMEM;
+	if (access(snapdir, F_OK) == 0)
+		u->tagged++;
+	else if (datadirs_holds_sstables(dir) && u->missed++ == 0)
+		snprintf(u->first, sizeof(u->first), "%s.%s", ks, table);
+	free(snapdir);
+	return 0;
+}
+
+/* nodetool said yes: did Cassandra snapshot the tables under data_dir? None
+ * means nodetool reached another Cassandra than the one of data_dir (a
+ * backup of nothing that exits 0 is what this stops). A table left out,
+ * which Cassandra does not know (a dropped table's leftover), is a warning. */
+static int check_taken(const struct config *cfg, const char *tag)
+{
+	struct untaken u = { tag, 0, 0, "" };
+	int rc;
+
+	if ((rc = for_each_table(cfg->data_dir, count_untaken, &u)) != 0)
+		return rc;
+	if (u.tagged == 0)
+		return cst_error(CST_EINVALID, "nodetool snapshot -t %s succeeded, but no table under "
+				 "[cassandra] data_dir %s has snapshots/%s/: nodetool_cmd reaches "
+				 "another Cassandra than the one whose data_dir this is (check its "
+				 "-h/-p options, and data_dir against data_file_directories)", tag,
+				 cfg->data_dir, tag);
+	if (u.missed > 0)
+		fprintf(stderr, "cassette: warning: %zu table director%s under data_dir hold%s SSTables "
+			"that Cassandra did not snapshot (%s%s): not in this backup. A table dropped from "
+			"the schema leaves such a directory; remove it once it is no longer needed\n",
+			u.missed, u.missed == 1 ? "y" : "ies", u.missed == 1 ? "s" : "", u.first,
+			u.missed > 1 ? ", ..." : "");
+	return 0;
+}
+
 /* nodetool snapshot, or the same hard links in-process. The ctimes of the
  * live files are read first (live_ctime.h). */
 static int take(struct snapshot *snap, const struct config *cfg, struct live_ctimes **live)
@@ -401,7 +449,9 @@ static int take(struct snapshot *snap, const struct config *cfg, struct live_cti
 	if (cfg->snapshot_mode == SNAPSHOT_NODETOOL) {
 		const char *args[] = { "snapshot", "-t", snap->tag, NULL };
 
-		return nodetool_run(cfg, NULL, args);
+		if ((rc = nodetool_run(cfg, NULL, args)) != 0)
+			return rc;
+		return check_taken(cfg, snap->tag);
 	}
 	return for_each_table(cfg->data_dir, hardlink_table, snap->tag);
 }

@@ -155,6 +155,21 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$ms" -ge 1200 ] || fail "3 MiB at 2MB/s took only ${ms} ms: the cap is not applied"
 ok "transfer_max_bandwidth caps the agent's transfers (${ms} ms for 3 MiB at 2MB/s)"
 
+# nodetool snapshot says yes, but Cassandra snapshotted no table of data_dir
+# (nodetool reached another node): no empty backup "succeeds"
+python3 "$SRC/tests/e2e/gen_node.py" "$W/nt-data" 16 2 >/dev/null
+write_config "$W/nt.ini" "$W/nt-data" "$W/nt-store" "encryption = none"
+mkdir -p "$W/nt-store"
+FAKE_NODETOOL_UNKNOWN='*' run 1 "$CASSETTE" --config "$W/nt.ini" backup-node --backup-name nt1
+err_has "nodetool snapshot -t cassette-nt1 succeeded, but no table under [cassandra] data_dir $W/nt-data has snapshots/cassette-nt1/"
+run 0 "$CASSETTE" --config "$W/nt.ini" list-backups; out_has "no backups of node"
+# one table left out (Cassandra does not know it): the backup runs, and says so
+FAKE_NODETOOL_UNKNOWN='ks0/t1-*' run 0 "$CASSETTE" --config "$W/nt.ini" backup-node --backup-name nt2
+err_has "warning: 1 table directory under data_dir holds SSTables that Cassandra did not snapshot (ks0.t1-"
+run 0 "$CASSETTE" --config "$W/nt.ini" backup-node --backup-name nt3
+grep -q "did not snapshot" "$W/err" && fail "a full snapshot warned of a table left out"
+ok "a snapshot that holds no table of data_dir fails the backup; one table left out is named"
+
 # conf/cassette.ini stays true to the code: it parses, with every commented
 # option switched on too.
 sed -e "s|/var/lib/cassandra/data|$W/data|; s|/var/backups/cassandra|$W/conf-store|" \
