@@ -50,13 +50,15 @@ size_t crypto_wrap_aad(unsigned char *buf, const char *fqdn, const unsigned char
 		       const unsigned char *wrapper_id);
 
 /* AES-256-GCM of one 32-byte key (wrap.c): seal writes ct (32) and tag
- * (16); open writes key, or CST_EINTEGRITY (key wiped) when the tag fails. */
+ * (16) under the AAD given. open reads ct || tag (48 bytes) under the AAD
+ * of (fqdn, dk_id, wrapper_id) and gives the key, which must have id dk_id;
+ * else CST_EINTEGRITY. Nothing of the key is left on the stack. */
 int crypto_gcm_seal_key(const unsigned char *kek, const unsigned char *nonce,
 			const unsigned char *aad, size_t aadlen, const unsigned char *key,
 			unsigned char *ct, unsigned char *tag);
-int crypto_gcm_open_key(const unsigned char *kek, const unsigned char *nonce,
-			const unsigned char *aad, size_t aadlen, const unsigned char *ct,
-			unsigned char *key, const unsigned char *tag);
+int crypto_open_wrapped(struct crypto_key **out, const unsigned char *kek, const unsigned char *nonce,
+			const char *fqdn, const unsigned char *dk_id, const unsigned char *wrapper_id,
+			const unsigned char *ct);
 
 /* Serialize a header (version, suite and segment size taken as given). */
 void crypto_header_encode(unsigned char out[CRYPTO_HEADER_LEN], const struct crypto_header *h);

@@ -116,8 +116,7 @@ int crypto_unwrap_as_recipient(struct crypto_key **out, const struct crypto_key 
 			       const unsigned char dk_id[CRYPTO_KEYID_LEN])
 {
 	unsigned char rpub[CRYPTO_PK_LEN], kek[CRYPTO_KEY_LEN], rid[CRYPTO_KEYID_LEN];
-	unsigned char raw[CRYPTO_KEY_LEN], aad[CRYPTO_WRAP_AAD_MAX];
-	const unsigned char *nonce = in + CRYPTO_PK_LEN, *ct = nonce + 12;
+	const unsigned char *nonce = in + CRYPTO_PK_LEN;
 	int rc;
 
 	*out = NULL;
@@ -125,22 +124,9 @@ int crypto_unwrap_as_recipient(struct crypto_key **out, const struct crypto_key 
 		return cst_error(CST_EINVALID, "node name too long to unwrap a key for");
 	if ((rc = crypto_x25519_public(rpub, rpriv)) != 0 || (rc = crypto_recipient_id(rid, rpub)) != 0)
 		return rc;
-	if ((rc = exchange_kek(kek, rpriv->raw, in, in, rpub)) != 0 ||
-	    (rc = crypto_gcm_open_key(kek, nonce, aad, crypto_wrap_aad(aad, fqdn, dk_id, rid), ct, raw,
-				      ct + CRYPTO_KEY_LEN)) != 0) {
-		rc = cst_error(CST_EINTEGRITY, "the wrapped key failed authentication");
-		goto out;
-	}
-	if ((rc = crypto_key_from_bytes(out, raw, sizeof(raw))) != 0)
-		goto out;
-	if (CRYPTO_memcmp((*out)->id, dk_id, CRYPTO_KEYID_LEN) != 0) {
-		crypto_key_free(*out);
-		*out = NULL;
-		rc = cst_error(CST_EINTEGRITY, "the unwrapped key is not the one named");
-	}
-out:
+	if ((rc = exchange_kek(kek, rpriv->raw, in, in, rpub)) == 0)
+		rc = crypto_open_wrapped(out, kek, nonce, fqdn, dk_id, rid, nonce + 12);
 	OPENSSL_cleanse(kek, sizeof(kek));
-	OPENSSL_cleanse(raw, sizeof(raw));
 	return rc;
 }
 

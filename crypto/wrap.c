@@ -84,32 +84,16 @@ int crypto_unwrap_key(struct crypto_key **out, const struct crypto_key *master,
 		      const unsigned char in[CRYPTO_WRAP_LEN], const char *fqdn,
 		      const unsigned char dk_id[CRYPTO_KEYID_LEN])
 {
-	unsigned char kek[CRYPTO_KEY_LEN], raw[CRYPTO_KEY_LEN];
-	unsigned char aad[CRYPTO_WRAP_AAD_MAX];
-	const unsigned char *nonce = in + CRYPTO_SALT_LEN, *ct = nonce + 12;
+	unsigned char kek[CRYPTO_KEY_LEN];
+	const unsigned char *nonce = in + CRYPTO_SALT_LEN;
 	int rc;
 
 	*out = NULL;
 	if (strlen(fqdn) > FQDN_MAX)
 		return cst_error(CST_EINVALID, "node name too long to unwrap a key for");
-	if ((rc = derive_kek(kek, master, in)) != 0)
-		goto out;
-	rc = crypto_gcm_open_key(kek, nonce, aad, crypto_wrap_aad(aad, fqdn, dk_id, master->id), ct, raw,
-				 ct + CRYPTO_KEY_LEN);
-	if (rc != 0) {
-		rc = cst_error(CST_EINTEGRITY, "the wrapped key failed authentication");
-		goto out;
-	}
-	if ((rc = crypto_key_from_bytes(out, raw, sizeof(raw))) != 0)
-		goto out;
-	if (CRYPTO_memcmp((*out)->id, dk_id, CRYPTO_KEYID_LEN) != 0) {
-		crypto_key_free(*out);
-		*out = NULL;
-		rc = cst_error(CST_EINTEGRITY, "the unwrapped key is not the one named");
-	}
-out:
+	if ((rc = derive_kek(kek, master, in)) == 0)
+		rc = crypto_open_wrapped(out, kek, nonce, fqdn, dk_id, master->id, nonce + 12);
 	OPENSSL_cleanse(kek, sizeof(kek));
-	OPENSSL_cleanse(raw, sizeof(raw));
 	return rc;
 }
 
@@ -146,9 +130,23 @@ int crypto_gcm_seal_key(const unsigned char *kek, const unsigned char *nonce,
 	return rc == CST_ERROR ? cst_error(rc, "wrapping a data key failed (OpenSSL)") : rc;
 }
 
-int crypto_gcm_open_key(const unsigned char *kek, const unsigned char *nonce,
-			const unsigned char *aad, size_t aadlen, const unsigned char *ct,
-			unsigned char *key, const unsigned char *tag)
+int crypto_open_wrapped(struct crypto_key **out, const unsigned char *kek, const unsigned char *nonce,
+			const char *fqdn, const unsigned char *dk_id, const unsigned char *wrapper_id,
+			const unsigned char *ct)
 {
-	return gcm(0, kek, nonce, aad, aadlen, ct, key, (unsigned char *)tag);
+	unsigned char raw[CRYPTO_KEY_LEN], aad[CRYPTO_WRAP_AAD_MAX];
+	int rc;
+
+	*out = NULL;
+	if (gcm(0, kek, nonce, aad, crypto_wrap_aad(aad, fqdn, dk_id, wrapper_id), ct, raw,
+		(unsigned char *)ct + CRYPTO_KEY_LEN) != 0)
+		return cst_error(CST_EINTEGRITY, "the wrapped key failed authentication");
+	rc = crypto_key_from_bytes(out, raw, sizeof(raw));
+	OPENSSL_cleanse(raw, sizeof(raw));
+	if (rc == 0 && CRYPTO_memcmp((*out)->id, dk_id, CRYPTO_KEYID_LEN) != 0) {
+		crypto_key_free(*out);
+		*out = NULL;
+		rc = cst_error(CST_EINTEGRITY, "the unwrapped key is not the one named");
+	}
+	return rc;
 }
