@@ -132,6 +132,56 @@ static int utf8_valid(const char *s)
 	return 1;
 }
 
+static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int manifest_md5_from_b64(char hex[MANIFEST_MD5_HEX + 1], const char *b64)
+{
+	unsigned char raw[18];
+	size_t i, o = 0;
+
+	if (strlen(b64) != MANIFEST_MD5_B64 || strcmp(b64 + 22, "==") != 0)
+		return -1;
+	for (i = 0; i < 24; i += 4) {
+		uint32_t w = 0;
+		int k;
+
+		for (k = 0; k < 4; k++) {
+			const char *p = b64[i + k] == '=' ? NULL : strchr(B64, b64[i + k]);
+
+			if (b64[i + k] != '=' && (p == NULL || *p == '\0'))
+				return -1;
+			w = w << 6 | (p != NULL ? (uint32_t)(p - B64) : 0);
+		}
+		raw[o++] = (unsigned char)(w >> 16);
+		raw[o++] = (unsigned char)(w >> 8);
+		raw[o++] = (unsigned char)w;
+	}
+	if (raw[16] != 0 || raw[17] != 0)	/* canonical: the unused bits are 0 */
+		return -1;
+	cst_hex(hex, raw, 16);
+	return 0;
+}
+
+int manifest_md5_to_b64(char b64[MANIFEST_MD5_B64 + 1], const char *hex)
+{
+	unsigned char raw[18] = { 0 };
+	size_t i, o = 0;
+
+	if (cst_unhex(raw, 16, hex) != 0)
+		return -1;
+	for (i = 0; i < 18; i += 3) {
+		uint32_t w = (uint32_t)raw[i] << 16 | (uint32_t)raw[i + 1] << 8 | raw[i + 2];
+
+		b64[o++] = B64[w >> 18 & 63];
+		b64[o++] = B64[w >> 12 & 63];
+		b64[o++] = B64[w >> 6 & 63];
+		b64[o++] = B64[w & 63];
+	}
+	b64[22] = b64[23] = '=';
+	b64[24] = '\0';
+	return 0;
+}
+
 const char *manifest_name_check(const char *s)
 {
 	if (s == NULL || *s == '\0')
@@ -165,6 +215,9 @@ const char *manifest_object_check(struct manifest_object *o)
 		return "\"key_id\" must be 16 hex digits";
 	if ((o->salt[0] == '\0') != (o->key_id[0] == '\0'))
 		return "\"salt\" and \"key_id\" must be given together";
+	if (o->fernet > 1 || (o->fernet && o->salt[0] != '\0'))
+		return "an object is not both Medusa-encrypted (base64 \"source_MD5\") and "
+		       "cassette-encrypted (\"salt\")";
 	return NULL;
 }
 
@@ -425,6 +478,7 @@ int manifest_rec_pack(struct manifest_rec *out, const struct manifest_object *ob
 		cst_unhex(out->md5, 16, o.md5);
 	}
 	cst_unhex(out->source_md5, 16, o.source_md5);
+	out->fernet = o.fernet;
 	if (o.salt[0] != '\0') {
 		out->encrypted = 1;
 		cst_unhex(out->salt, 32, o.salt);
@@ -444,6 +498,7 @@ void manifest_rec_unpack(struct manifest_object *out, const struct manifest_rec 
 		memcpy(out->md5 + MANIFEST_MD5_HEX, rec->etag_tail, strlen(rec->etag_tail) + 1);
 	}
 	cst_hex(out->source_md5, rec->source_md5, 16);
+	out->fernet = rec->fernet;
 	if (rec->encrypted) {
 		cst_hex(out->salt, rec->salt, 32);
 		cst_hex(out->key_id, rec->key_id, 8);

@@ -10,6 +10,10 @@
  * plaintext file,
  * "salt" (64 hex) and "key_id" (16 hex, the master key's id) are present
  * together, and only for encrypted objects.
+ * An object of Medusa's client-side encryption (a Fernet chunk stream, see
+ * fernet.h) is told by its "source_MD5" in base64 (24 characters), as only
+ * Medusa's encrypting writer puts it; its plaintext objects carry
+ * "source_MD5": null and "source_size": null, read as absent.
  */
 #ifndef CASSETTE_MANIFEST_H
 #define CASSETTE_MANIFEST_H
@@ -18,6 +22,8 @@
 #include <stdint.h>
 
 #define MANIFEST_MD5_HEX 32
+/* Medusa's base64 of an MD5 (its encrypted objects' source_MD5) */
+#define MANIFEST_MD5_B64 24
 #define MANIFEST_SALT_HEX 64
 #define MANIFEST_KEYID_HEX 16
 /* MD5 is a hex MD5, or an S3 multipart ETag "<32 hex>-<parts>" (1..5 digits). */
@@ -32,6 +38,8 @@ struct manifest_object {
 	uint64_t source_size;	/* plaintext file */
 	char salt[MANIFEST_SALT_HEX + 1];	/* "" when stored in plaintext */
 	char key_id[MANIFEST_KEYID_HEX + 1];	/* "" when stored in plaintext */
+	uint8_t fernet;		/* 1: Medusa's Fernet chunk stream (no salt then);
+				 * "source_MD5" is written back in base64 */
 };
 
 struct manifest_table {
@@ -54,6 +62,7 @@ struct manifest_rec {
 	char etag_tail[7];	/* "" for a plain MD5, else "-<parts>" as written (<= 5 digits) */
 	uint8_t encrypted;	/* salt and key_id are set */
 	uint8_t no_md5;		/* "MD5" is "" (encrypted, store keeps no ETag) */
+	uint8_t fernet;		/* Medusa's Fernet chunk stream (manifest_object.fernet) */
 };
 /* Pack a valid object (as manifest_add would accept it); path is copied as
  * a pointer. CST_EINVALID naming the field when it is not valid. */
@@ -104,9 +113,10 @@ int manifest_dump(const struct manifest *m, char **out, size_t *len);
  * the position, counted from 1 ("table 2 (ks.cf) object 5: \"size\" ...").
  * Unknown fields are ignored; a key repeated within one JSON object is
  * refused; a table listed twice is merged into its first position. Hex is
- * lowercased. Objects written by Medusa without source_* fields get
- * source_md5 = md5 and source_size = size when md5 is a plain 32-hex MD5;
- * giving only one of source_MD5/source_size is refused. On success *out is
+ * lowercased. Objects written by Medusa without source_* fields (or with
+ * both null) get source_md5 = md5 and source_size = size when md5 is a
+ * plain 32-hex MD5; giving only one of source_MD5/source_size is refused.
+ * A base64 source_MD5 (Medusa's) sets `fernet` and is kept as hex. On success *out is
  * the caller's (manifest_free); on failure it is NULL.
  */
 int manifest_parse(struct manifest **out, const char *json, size_t len, const char *origin);

@@ -48,6 +48,10 @@ int manifest_entry_check(const char *who, const char *keyspace, const char *colu
  * multipart ETag "<32 hex>-<1..5 digits>"; lowercases it. 1 if so, else 0.
  */
 int manifest_etag_check(char *field, size_t fieldsz);
+/* Medusa's base64 MD5 ("<22 chars>==", standard alphabet, canonical) to 32
+ * lowercase hex + NUL, and back. 0, or -1 when it is not one. */
+int manifest_md5_from_b64(char hex[MANIFEST_MD5_HEX + 1], const char *b64);
+int manifest_md5_to_b64(char b64[MANIFEST_MD5_B64 + 1], const char *hex);
 /*
  * A keyspace or columnfamily: non-NULL, non-empty, valid UTF-8 (what jansson
  * can write). NULL when fine, else a static reason without the field name.

@@ -68,11 +68,18 @@ static int dump_json(struct dumpbuf *b, json_t *j)
 static json_t *object_json(const struct manifest_object *o)
 {
 	json_t *j = json_object();
+	char b64[MANIFEST_MD5_B64 + 1];
+
+	/* Medusa's encrypted objects keep their base64 source_MD5 (their mark) */
+	if (o->fernet && manifest_md5_to_b64(b64, o->source_md5) != 0) {
+		json_decref(j);
+		return NULL;
+	}
 
 	if (json_object_set_new(j, "path", json_string(o->path)) != 0 ||
 	    json_object_set_new(j, "MD5", json_string(o->md5)) != 0 ||
 	    json_object_set_new(j, "size", json_integer((json_int_t)o->size)) != 0 ||
-	    json_object_set_new(j, "source_MD5", json_string(o->source_md5)) != 0 ||
+	    json_object_set_new(j, "source_MD5", json_string(o->fernet ? b64 : o->source_md5)) != 0 ||
 	    json_object_set_new(j, "source_size", json_integer((json_int_t)o->source_size)) != 0 ||
 	    (o->salt[0] != '\0' && json_object_set_new(j, "salt", json_string(o->salt)) != 0) ||
 	    (o->key_id[0] != '\0' && json_object_set_new(j, "key_id", json_string(o->key_id)) != 0)) {

@@ -34,7 +34,7 @@ static int size_value(const json_t *v, uint64_t *out)
 }
 
 #define WHY_MD5 "\"MD5\" must be 32 hex digits or an S3 multipart ETag \"<32 hex>-<parts>\""
-#define WHY_SOURCE_MD5 "\"source_MD5\" must be 32 hex digits"
+#define WHY_SOURCE_MD5 "\"source_MD5\" must be 32 hex digits (or Medusa's 24-character base64)"
 
 /* Objects without source_* (Medusa's): the stored bytes are the plaintext. */
 static const char *source_fallback(struct manifest_object *o)
@@ -74,6 +74,9 @@ const char *manifest_object_from_json(const json_t *jo, struct manifest_object *
 		return "\"size\" must be a non-negative integer";
 	smd5 = json_object_get(jo, "source_MD5");
 	ssize = json_object_get(jo, "source_size");
+	/* Medusa's encrypting version writes both null for a plaintext object */
+	if (json_is_null(smd5) && json_is_null(ssize))
+		smd5 = ssize = NULL;
 	if (smd5 == NULL && ssize == NULL) {
 		if ((why = source_fallback(o)) != NULL)
 			return why;
@@ -82,7 +85,14 @@ const char *manifest_object_from_json(const json_t *jo, struct manifest_object *
 	} else {
 		if ((s = manifest_json_str(smd5, MANIFEST_MD5_HEX)) == NULL)
 			return WHY_SOURCE_MD5;
-		memcpy(o->source_md5, s, strlen(s) + 1);
+		if (strlen(s) == MANIFEST_MD5_B64) {
+			/* base64: only Medusa's encrypting writer, only for a Fernet object */
+			if (manifest_md5_from_b64(o->source_md5, s) != 0)
+				return WHY_SOURCE_MD5;
+			o->fernet = 1;
+		} else {
+			memcpy(o->source_md5, s, strlen(s) + 1);	/* checked as hex below */
+		}
 		if (!size_value(ssize, &o->source_size))
 			return "\"source_size\" must be a non-negative integer";
 	}

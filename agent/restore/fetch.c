@@ -13,7 +13,9 @@
 
 #include "commands.h"
 #include "crypto.h"
+#include "config.h"
 #include "direct.h"
+#include "fernet.h"
 #include "fetch.h"
 #include "manifest.h"
 #include "progress.h"
@@ -55,6 +57,7 @@ struct sink {
 /* One object in flight through fetch_object(): what its bytes must add up to. */
 struct proof {
 	struct crypto_stream *dec;	/* NULL for plaintext objects */
+	struct fernet_reader *fr;	/* Medusa's encrypted objects */
 	struct crypto_md5 *md5;		/* NULL: no MD5 to prove */
 	crypto_sink_fn out;
 	void *arg;
@@ -182,6 +185,11 @@ static int from_storage(void *arg, const unsigned char *buf, size_t len)
 	int rc;
 
 	pr->stored += len;
+	if (pr->fr != NULL) {
+		if ((rc = fernet_reader_update(pr->fr, buf, len, to_out, pr)) != 0 && !pr->out_failed)
+			pr->dec_failed = 1;
+		return rc;
+	}
 	if (pr->dec == NULL)
 		return to_out(pr, buf, len);
 	if ((rc = crypto_stream_update(pr->dec, buf, len, to_out, pr)) != 0 && !pr->out_failed)
@@ -222,8 +230,33 @@ static int prove_md5(const struct manifest_rec *obj, struct crypto_md5 *h, int *
 	return 0;
 }
 
-int fetch_object(struct storage *st, struct keyset *keys, const struct crypto_identity *id,
-		 const struct manifest_rec *rec, struct crypto_md5 *md5, crypto_sink_fn out, void *arg,
+int fetch_medusa_key(struct fernet_key **out, const struct config *cfg, const char *backup,
+		     const char *object)
+{
+	*out = NULL;
+	if (cfg->medusa_key_base64 == NULL) {
+		cst_error(CST_EAUTH, "backup %s holds objects encrypted by Medusa (%s, ...) and no key "
+			  "is configured: set [storage] key_secret_base64 to Medusa's key", backup, object);
+		return CMD_USAGE;
+	}
+	return fernet_key_parse(out, cfg->medusa_key_base64, "[storage] key_secret_base64");
+}
+
+/* A Medusa object whose first token fails: most likely the key. */
+static int fernet_failed(const struct manifest_rec *rec, const struct proof *pr, int rc)
+{
+	char saved[700];
+
+	if (rc != CST_EINTEGRITY || fernet_reader_chunks(pr->fr) != 0 ||
+	    strstr(cst_error_msg(), "authentication") == NULL)
+		return rc;
+	snprintf(saved, sizeof(saved), "%s", cst_error_msg());
+	return cst_error(rc, "%s; is [storage] key_secret_base64 the key Medusa wrote %s with?", saved,
+			 rec->path);
+}
+
+int fetch_object(struct storage *st, struct keyset *keys, const struct fernet_key *medusa_key,
+		 const struct crypto_identity *id, const struct manifest_rec *rec, struct crypto_md5 *md5, crypto_sink_fn out, void *arg,
 		 int *fault)
 {
 	struct proof pr;
@@ -249,6 +282,15 @@ int fetch_object(struct storage *st, struct keyset *keys, const struct crypto_id
 		}
 		if ((rc = crypto_decryptor_new(&pr.dec, key, id, rec->salt)) != 0)
 			goto out;
+	} else if (rec->fernet) {
+		if (medusa_key == NULL) {
+			*fault = FETCH_FAULT_AUTH;
+			rc = cst_error(CST_EAUTH, "object %s is encrypted by Medusa and no key is "
+				       "configured: set [storage] key_secret_base64", rec->path);
+			goto out;
+		}
+		if ((rc = fernet_reader_new(&pr.fr, medusa_key, rec->path)) != 0)
+			goto out;
 	}
 	if (md5 != NULL && (rc = crypto_md5_reset(md5)) != 0)
 		goto out;
@@ -257,6 +299,8 @@ int fetch_object(struct storage *st, struct keyset *keys, const struct crypto_id
 			*fault = FETCH_FAULT_MISSING;
 		else if (pr.dec_failed)
 			*fault = FETCH_FAULT_AUTH;
+		if (pr.dec_failed && pr.fr != NULL)
+			rc = fernet_failed(rec, &pr, rc);
 		goto out;
 	}
 	/* A cut or grown object: its size says more than the tag that fails. */
@@ -269,10 +313,15 @@ int fetch_object(struct storage *st, struct keyset *keys, const struct crypto_id
 			*fault = FETCH_FAULT_AUTH;
 		goto out;
 	}
+	if (pr.fr != NULL && (rc = fernet_reader_final(pr.fr)) != 0) {
+		*fault = FETCH_FAULT_AUTH;
+		goto out;
+	}
 	if ((rc = prove_sizes(rec, &pr, fault)) != 0 || (md5 != NULL && (rc = prove_md5(rec, md5, fault)) != 0))
 		goto out;
 out:
 	crypto_stream_free(pr.dec);
+	fernet_reader_free(pr.fr);
 	return rc;
 }
 
@@ -312,9 +361,10 @@ static int fetch_one(struct pool *pool, struct fetch_job *j, struct crypto_md5 *
 	memcpy(j->tmp_tag, tmp + strlen(tmp) - 6, sizeof(j->tmp_tag));
 	direct_init(&s.out, s.fd, outbuf, pool->out_cap, 1);
 	s.path = tmp;
-	/* the AEAD tags prove an encrypted object; a plaintext one, its MD5 */
-	if ((rc = fetch_object(p->st, p->keys, &id, &j->rec, j->rec.encrypted ? NULL : md5, write_plain,
-			       &s, NULL)) != 0)
+	/* the AEAD tags prove an encrypted object; a plaintext one or one of
+	 * Medusa's (Fernet binds no chunk order), its MD5 */
+	if ((rc = fetch_object(p->st, p->keys, p->medusa_key, &id, &j->rec, j->rec.encrypted ? NULL : md5,
+			       write_plain, &s, NULL)) != 0)
 		goto out;
 	if (direct_finish(&s.out) != 0 || fchmod(s.fd, 0644) != 0)
 		rc = write_error(pool, tmp);

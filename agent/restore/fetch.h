@@ -52,10 +52,23 @@ char *fetch_dest(const char *target_dir, const struct fetch_job *j);
 char *fetch_tmp(const char *target_dir, const struct fetch_job *j);
 
 struct keyset;
+struct fernet_key;
+struct config;
+
+/*
+ * The Fernet key of Medusa's encrypted objects ([storage] key_secret_base64)
+ * for a command that must read `object`, the first of them in backup
+ * `backup`: CMD_USAGE naming both and the key to set when none is
+ * configured, CST_EINVALID when it is not a Fernet key. *out is the
+ * caller's (fernet_key_free).
+ */
+int fetch_medusa_key(struct fernet_key **out, const struct config *cfg, const char *backup,
+		     const char *object);
 
 struct fetch_params {
 	struct storage *st;		/* shared by the workers (thread safe) */
 	struct keyset *keys;		/* NULL when every object is plaintext */
+	const struct fernet_key *medusa_key;	/* NULL: no Medusa-encrypted object */
 	const char *fqdn;		/* the identity objects were encrypted under */
 	const char *target_dir;		/* each job's directory exists below it */
 	unsigned workers;		/* threads; at most the number of jobs is used */
@@ -89,16 +102,20 @@ enum fetch_fault {
 /*
  * Read one object and prove it against its record, as a restore does: the
  * stored size; for an encrypted object every AEAD tag under `id` and the
- * record's salt (`keys` needed: the record's key id is looked up there); the plaintext size; and, when `md5` is not
- * NULL (it is reset first), the plaintext's MD5 against source_MD5. Each
+ * record's salt (`keys` needed: the record's key id is looked up there); for
+ * one of Medusa's (rec->fernet) every Fernet token's HMAC under `medusa_key`
+ * (NULL: refused, naming [storage] key_secret_base64); the plaintext size;
+ * and, when `md5` is not NULL (it is reset first), the plaintext's MD5
+ * against source_MD5 (a Medusa-encrypted object needs it: nothing else
+ * binds its chunks' order). Each
  * piece of plaintext goes to `out` (NULL: dropped) as it passes, an
  * encrypted object's only once its tag verified; whatever `out` took must
  * be discarded unless the call returns 0. A non-zero code from `out` stops
  * the read and is returned. 0, or a CST_ code with one line naming the
  * object; *fault (NULL: not wanted) says which check failed.
  */
-int fetch_object(struct storage *st, struct keyset *keys, const struct crypto_identity *id,
-		 const struct manifest_rec *rec, struct crypto_md5 *md5, crypto_sink_fn out, void *arg,
+int fetch_object(struct storage *st, struct keyset *keys, const struct fernet_key *medusa_key,
+		 const struct crypto_identity *id, const struct manifest_rec *rec, struct crypto_md5 *md5, crypto_sink_fn out, void *arg,
 		 int *fault);
 
 /* How many workers a restore uses (`remote`: the storage is not a local

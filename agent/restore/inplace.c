@@ -90,6 +90,7 @@ static int fill_and_swap(struct inplace *ip, struct rs_table *t, struct swap *sw
 	memset(&fp, 0, sizeof(fp));
 	fp.st = rs->st;
 	fp.keys = rs->keys;
+	fp.medusa_key = rs->medusa_key;
 	fp.fqdn = rs->cfg->fqdn;
 	fp.target_dir = rs->target;
 	fp.workers = restore_workers(rs, t->n_jobs);

@@ -18,6 +18,7 @@
 
 #include "commands.h"
 #include "crypto.h"
+#include "fernet.h"
 #include "fetch.h"
 #include "layout.h"
 #include "manifest.h"
@@ -122,6 +123,8 @@ static int on_object(void *arg, const struct manifest_object *obj)
 	rs->cur->bytes += j->rec.source_size;
 	rs->bytes += j->rec.source_size;
 	rs->encrypted |= j->rec.encrypted;
+	if (j->rec.fernet && rs->medusa_object == NULL)
+		rs->medusa_object = j->rec.path;
 	if (rs->in_place)	/* what is there is replaced, table by table */
 		goto out;
 	if ((dest = fetch_dest(rs->target, j)) == NULL) {
@@ -428,6 +431,7 @@ static int fetch_files(struct restore *rs)
 	memset(&fp, 0, sizeof(fp));
 	fp.st = rs->st;
 	fp.keys = rs->keys;
+	fp.medusa_key = rs->medusa_key;
 	fp.fqdn = rs->cfg->fqdn;
 	fp.target_dir = rs->target;
 	fp.workers = restore_workers(rs, rs->n_jobs);
@@ -478,6 +482,7 @@ static void free_restore(struct restore *rs)
 		free(rs->created[i]);
 	free(rs->created);
 	keys_free(rs->keys);
+	fernet_key_free(rs->medusa_key);
 	meta_auth_free(rs->auth);
 	select_free(rs->sel);
 	storage_close(rs->st);
@@ -497,6 +502,14 @@ int restore_prepare(struct restore *rs)
 	if (rs->encrypted && ((rs->keys == NULL && (rc = keys_open(&rs->keys, rs->cfg, rs->st, rs->cfg->fqdn, 0)) != 0) ||
 			      (rc = check_key(rs)) != 0))
 		return rc;
+	if (rs->medusa_object != NULL &&
+	    (rc = fetch_medusa_key(&rs->medusa_key, rs->cfg, o->name, rs->medusa_object)) != 0) {
+		char saved[900];
+
+		snprintf(saved, sizeof(saved), "%s", cst_error_msg());
+		cst_error(cst_error_code(), "%s; nothing was written", saved);
+		return rc;
+	}
 	return 0;
 }
 

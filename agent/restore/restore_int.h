@@ -29,6 +29,8 @@ struct restore {
 	int in_place;
 	struct storage *st;
 	struct keyset *keys;		/* NULL when every object is plaintext */
+	struct fernet_key *medusa_key;	/* NULL: no object is Medusa-encrypted */
+	const char *medusa_object;	/* the first that is (in names), else NULL */
 	struct meta_auth *auth;		/* the backup's auth.json; NULL: nothing to check */
 	struct select *sel;
 	struct rs_table **tables;	/* each (keyspace, table) once, in manifest order */
@@ -48,7 +50,8 @@ struct restore {
 
 /* Read the manifest into the plan and check it whole (names, paths, one
  * destination per file; with --target-dir, none may exist), then load and
- * check the key when an object is encrypted. With a key configured, the
+ * check the key when an object is encrypted (Medusa's Fernet key when one
+ * is Medusa-encrypted). With a key configured, the
  * manifest must be the one meta/auth.json authenticates (rs->auth keeps it
  * for the tokenmap), else --allow-unauthenticated when there is none.
  * Nothing is written. 0, or a CST_ code / CMD_USAGE with the message set. */

@@ -202,7 +202,7 @@ static int check_deep(struct verify *v, struct verify_item *it, struct crypto_md
 	struct crypto_identity id = { v->cfg->fqdn, j->tab->keyspace, j->tab->columnfamily, fetch_rel(j) };
 	int rc, fault;
 
-	rc = fetch_object(v->st, v->keys, &id, &j->rec, md5, NULL, NULL, &fault);
+	rc = fetch_object(v->st, v->keys, v->medusa_key, &id, &j->rec, md5, NULL, NULL, &fault);
 	if (rc == 0)
 		return 0;
 	switch (fault) {

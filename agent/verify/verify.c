@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "fernet.h"
 #include "layout.h"
 #include "node_index.h"
 #include "manifest.h"
@@ -88,6 +89,8 @@ static int on_object(void *arg, const struct manifest_object *obj)
 	v->n_items++;
 	v->bytes += obj->source_size;
 	v->encrypted |= it->job.rec.encrypted;
+	if (it->job.rec.fernet && v->medusa_object == NULL)
+		v->medusa_object = it->job.rec.path;
 	/* a key outside the pool and the backup's own folder is named, not read */
 	if (!v->cur_valid || layout_rel_from_key(&rel, obj->path, v->cfg->prefix, v->cfg->fqdn,
 						 v->o->name, v->cur->keyspace, v->cur->columnfamily) != 0) {
@@ -350,6 +353,7 @@ static void free_verify(struct verify *v)
 	free(v->tables);
 	cst_strpool_free(&v->names);
 	keys_free(v->keys);
+	fernet_key_free(v->medusa_key);
 	storage_close(v->st);
 }
 
@@ -380,6 +384,9 @@ static int run(struct verify *v)
 	}
 	if ((o->deep || o->sample) && v->encrypted && v->keys == NULL &&
 	    (rc = keys_open(&v->keys, v->cfg, v->st, v->cfg->fqdn, 0)) != 0)
+		return rc;
+	if ((o->deep || o->sample) && v->medusa_object != NULL &&
+	    (rc = fetch_medusa_key(&v->medusa_key, v->cfg, o->name, v->medusa_object)) != 0)
 		return rc;
 	if ((rc = select_deep(v)) != 0 || (rc = verify_listing(v)) != 0 || (rc = verify_data_keys(v)) != 0 ||
 	    (rc = verify_objects(v)) != 0)

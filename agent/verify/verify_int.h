@@ -45,6 +45,8 @@ struct verify {
 	const struct verify_opts *o;
 	struct storage *st;
 	struct keyset *keys;		/* only for the deep check of encrypted objects */
+	struct fernet_key *medusa_key;	/* the deep check of Medusa-encrypted ones */
+	const char *medusa_object;	/* the first of them (in names), else NULL */
 	int remote;			/* the store reports ETags (S3) */
 	struct fetch_table **tables;	/* each (keyspace, table) once */
 	size_t n_tables, cap_tables;

@@ -527,6 +527,63 @@ static void test_counts(void **state)
 }
 
 #define T(name) cmocka_unit_test(test_##name)
+/* Medusa's encrypting writer: a base64 source_MD5 marks a Fernet object;
+ * its plaintext objects carry source_MD5/source_size null. */
+static void test_medusa_fernet(void **state)
+{
+	const char *doc = "[{\"keyspace\":\"k\",\"columnfamily\":\"t\",\"objects\":["
+			  "{\"path\":\"n/data/k/t/a\",\"MD5\":\"" HEX_A "\",\"size\":156,"
+			  "\"source_MD5\":\"XUFAKrxLKna5cZ2REBfFkg==\",\"source_size\":5},"
+			  "{\"path\":\"n/data/k/t/b\",\"MD5\":\"" HEX_B "\",\"size\":7,"
+			  "\"source_MD5\":null,\"source_size\":null}]}]";
+	const char *bad[] = {
+		/* one null, one given */
+		"{\"path\":\"p\",\"MD5\":\"" HEX_A "\",\"size\":1,\"source_MD5\":null,\"source_size\":1}",
+		/* not canonical (unused bits set), not base64, no padding */
+		"{\"path\":\"p\",\"MD5\":\"" HEX_A "\",\"size\":1,\"source_MD5\":\"XUFAKrxLKna5cZ2REBfFkh==\",\"source_size\":1}",
+		"{\"path\":\"p\",\"MD5\":\"" HEX_A "\",\"size\":1,\"source_MD5\":\"XUFAKrxLKna5cZ2REBfF*g==\",\"source_size\":1}",
+		"{\"path\":\"p\",\"MD5\":\"" HEX_A "\",\"size\":1,\"source_MD5\":\"XUFAKrxLKna5cZ2REBfFkgAA\",\"source_size\":1}",
+		/* Medusa-encrypted and cassette-encrypted at once */
+		"{\"path\":\"p\",\"MD5\":\"" HEX_A "\",\"size\":1,\"source_MD5\":\"XUFAKrxLKna5cZ2REBfFkg==\",\"source_size\":1,"
+		"\"salt\":\"" HEX_A HEX_A "\",\"key_id\":\"0123456789abcdef\"}",
+	};
+	const struct manifest_object *o;
+	struct manifest_object back;
+	struct manifest_rec rec;
+	struct manifest *m = NULL;
+	char *out = NULL, *doc2;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(manifest_parse(&m, doc, strlen(doc), TM_ORIGIN), 0);
+	o = &manifest_table_at(m, 0)->objects[0];
+	assert_int_equal(o->fernet, 1);
+	assert_string_equal(o->source_md5, "5d41402abc4b2a76b9719d911017c592");
+	assert_int_equal(o->source_size, 5);
+	assert_int_equal(manifest_rec_pack(&rec, o), 0);
+	assert_int_equal(rec.fernet, 1);
+	assert_int_equal(rec.encrypted, 0);
+	manifest_rec_unpack(&back, &rec);
+	assert_int_equal(back.fernet, 1);
+	o = &manifest_table_at(m, 0)->objects[1];	/* null, null: the stored bytes */
+	assert_int_equal(o->fernet, 0);
+	assert_string_equal(o->source_md5, HEX_B);
+	assert_int_equal(o->source_size, 7);
+	/* written back, the mark stays */
+	assert_int_equal(manifest_dump(m, &out, NULL), 0);
+	assert_non_null(strstr(out, "\"source_MD5\":\"XUFAKrxLKna5cZ2REBfFkg==\""));
+	assert_non_null(strstr(out, "\"source_MD5\":\"" HEX_B "\""));
+	free(out);
+	manifest_free(m);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		doc2 = cst_sprintf("[{\"keyspace\":\"k\",\"columnfamily\":\"t\",\"objects\":[%s]}]", bad[i]);
+		assert_non_null(doc2);
+		assert_int_equal(manifest_parse(&m, doc2, strlen(doc2), TM_ORIGIN), CST_EINVALID);
+		assert_null(m);
+		free(doc2);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,7 +592,7 @@ int main(int argc, char **argv)
 		T(duplicate_tables_merged), T(duplicate_keys), T(counts), T(malformed),
 		T(nul_in_string), T(deep_nesting), T(hostile_names_one_line),
 		T(truncations), T(mutations), T(scale), T(many_tables),
-		T(reader_pieces), T(reader_key_order), T(writer), T(rec_pack),
+		T(reader_pieces), T(reader_key_order), T(writer), T(rec_pack), T(medusa_fernet),
 	};
 	char name[64];
 	size_t i;
