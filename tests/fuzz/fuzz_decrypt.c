@@ -59,7 +59,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void reencrypt(const struct crypto_header *h, const struct buf *plain,
 		      const uint8_t *object, size_t size)
 {
-	struct crypto_enc_params params = { h->segment_size, h->salt, h->nonce_prefix };
+	struct crypto_enc_params params = { .segment_size = h->segment_size, .salt = h->salt,
+					    .nonce_prefix = h->nonce_prefix };
 	struct crypto_stream *s = NULL;
 	struct buf out = { NULL, 0, 0 };
 
