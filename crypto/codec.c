@@ -162,7 +162,10 @@ int codec_decompress(struct crypto_codec *c, const unsigned char *src, size_t n,
 	if (declared == ZSTD_CONTENTSIZE_ERROR)
 		return cst_error(CST_EINTEGRITY, "decrypt: segment %llu of %s: invalid zstd frame header",
 				 (unsigned long long)index, what);
-	if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared > segment_size)
+	if (declared == ZSTD_CONTENTSIZE_UNKNOWN)
+		return cst_error(CST_EINTEGRITY, "decrypt: segment %llu of %s: its zstd frame does not "
+				 "declare its size", (unsigned long long)index, what);
+	if (declared > segment_size)
 		return cst_error(CST_EINTEGRITY, "decrypt: segment %llu of %s declares %llu bytes, more "
 				 "than the segment size %u: refused as a decompression bomb",
 				 (unsigned long long)index, what, declared, segment_size);
@@ -185,6 +188,10 @@ int codec_decompress(struct crypto_codec *c, const unsigned char *src, size_t n,
 		return cst_error(CST_EINTEGRITY, "decrypt: segment %llu of %s: corrupt zstd frame (%s)",
 				 (unsigned long long)index, what, ZSTD_getErrorName(r));
 	}
+	if (r != declared)	/* zstd checks it too */
+		return cst_error(CST_EINTEGRITY, "decrypt: segment %llu of %s: its zstd frame gives %zu "
+				 "bytes, not the %llu it declares", (unsigned long long)index, what, r,
+				 declared);
 	*piece = c->plain;
 	*len = r;
 	return 0;

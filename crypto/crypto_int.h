@@ -76,7 +76,7 @@ unsigned char *codec_seg_buf(struct crypto_codec *c, uint32_t segment_size);
 int codec_compress(struct crypto_codec *c, unsigned char *dst, size_t limit, const unsigned char *src,
 		   size_t n, size_t *out);
 /* Decompress the body of segment `index` of `what`: exactly one zstd frame
- * that gives at most segment_size bytes, into the codec's buffer (*piece,
+ * that declares its content size, at most segment_size bytes, into the codec's buffer (*piece,
  * *len; valid until the next call). CST_EINTEGRITY otherwise: a frame that
  * declares or produces more is refused as a bomb, nothing is allocated for
  * it. */
