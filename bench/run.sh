@@ -338,7 +338,8 @@ overhead() { awk -v s="$1" -v p="$2" 'BEGIN { printf "%+.4f%%", (s - p) * 100 / 
 	else
 		echo "| unchanged run under 0.2 s for 1,000 files / 2 GB | not run (--no-target) | — |"
 	fi
-	echo "| bytes stored within 0.1% of the plaintext | $(overhead "$C_STORED" "$PLAIN") | $(verdict "$(awk -v s="$C_STORED" -v p="$PLAIN" 'BEGIN { d = s - p; if (d < 0) d = -d; print (d <= p * 0.001) }')") |"
+	# compression (auto) may store less than the plaintext: only the overhead counts
+	echo "| bytes stored at most 0.1% above the plaintext | $(overhead "$C_STORED" "$PLAIN") | $(verdict "$(awk -v s="$C_STORED" -v p="$PLAIN" 'BEGIN { print (s - p <= p * 0.001) }')") |"
 } > "$W/report.md"
 cat "$W/report.md"
 

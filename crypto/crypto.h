@@ -208,9 +208,16 @@ struct crypto_identity {
 
 /* ---- header (no key needed) --------------------------------------------- */
 
+/* Header flag (byte 6): the segments carry a kind byte and a length and may
+ * be zstd-compressed (docs/FORMAT.md, "Compressed segments"). */
+#define CRYPTO_FLAG_SEGMENT_KINDS 0x01u
+/* The per-segment overhead of such an object: length (4), kind (1), tag. */
+#define CRYPTO_SEGHDR_LEN (4 + 1 + CRYPTO_TAG_LEN)
+
 struct crypto_header {
 	uint8_t version;
 	uint8_t suite;
+	uint8_t flags;		/* 0, or CRYPTO_FLAG_SEGMENT_KINDS */
 	uint32_t segment_size;
 	unsigned char key_id[CRYPTO_KEYID_LEN];
 	unsigned char salt[CRYPTO_SALT_LEN];
@@ -220,8 +227,8 @@ struct crypto_header {
 /*
  * Parse the first CRYPTO_HEADER_LEN bytes of an object. Returns 0,
  * CST_EINVALID (not a cassette object: bad magic, short, reserved bytes not
- * zero) or CST_EUNSUPPORTED (unknown version or suite, segment size out of
- * range).
+ * zero) or CST_EUNSUPPORTED (unknown version, suite or header flag, segment
+ * size out of range).
  */
 int crypto_header_parse(struct crypto_header *out, const unsigned char *buf, size_t len);
 /* Stored size of an object for a plaintext of `plain` bytes; 0 when the
@@ -231,6 +238,14 @@ uint64_t crypto_object_size(uint64_t plain, uint32_t segment_size);
  * (and *out = 0) when no plaintext size maps to it or the segment size is out
  * of range. */
 int crypto_plain_size(uint64_t *out, uint64_t stored, uint32_t segment_size);
+/* The sizes an object of `plain` bytes may have when stored: exactly
+ * crypto_object_size() without segment kinds (`kinds` 0), a range with them
+ * (compressed segments: from header and per-segment overhead alone up to
+ * every segment raw). An object with kinds does not give its plaintext size
+ * from its stored size; the manifest's source_size says it. CST_EINVALID
+ * (both 0) when the segment size is out of range or too many segments. */
+int crypto_object_size_range(uint64_t *min, uint64_t *max, uint64_t plain, uint32_t segment_size,
+			     int kinds);
 
 /* ---- streaming AEAD ------------------------------------------------------ */
 
@@ -246,11 +261,33 @@ typedef int (*crypto_sink_fn)(void *arg, const unsigned char *buf, size_t len);
 
 struct crypto_stream;
 
+/*
+ * Compression of an encryptor's segments (docs/FORMAT.md, "Compressed
+ * segments"). NONE writes a flagless object, byte for byte the format
+ * before compression. AUTO and ZSTD write an object with segment kinds:
+ * each segment is compressed with zstd level 1 and kept compressed when it
+ * saves at least 5% (AUTO) or at least one byte (ZSTD), else stored raw.
+ */
+enum crypto_compress { CRYPTO_COMPRESS_NONE = 0, CRYPTO_COMPRESS_AUTO, CRYPTO_COMPRESS_ZSTD };
+
+/*
+ * zstd contexts and buffers, kept by one thread across the objects it
+ * encodes or decodes so that no segment allocates. A stream given none uses
+ * its thread's own (made at the first compressed segment, freed when the
+ * thread ends). Its buffers grow to the largest segment size seen. Free it
+ * after the streams that use it.
+ */
+struct crypto_codec;
+int crypto_codec_new(struct crypto_codec **out);
+void crypto_codec_free(struct crypto_codec *c);
+
 /* Optional parameters for a new encryptor. Zeroed = defaults. */
 struct crypto_enc_params {
 	uint32_t segment_size;			/* 0 = CRYPTO_DEFAULT_SEGMENT */
 	const unsigned char *salt;		/* NULL = random; test vectors only */
 	const unsigned char *nonce_prefix;	/* NULL = random; test vectors only */
+	enum crypto_compress compress;		/* 0 = NONE: a flagless object */
+	struct crypto_codec *codec;		/* NULL = the stream's own */
 };
 
 /*
@@ -291,6 +328,12 @@ int crypto_stream_update(struct crypto_stream *s, const unsigned char *in, size_
  * header or exactly at a segment boundary). Only a 0 from a decryptor's
  * final() means the whole plaintext was authentic. */
 int crypto_stream_final(struct crypto_stream *s, crypto_sink_fn sink, void *arg);
+/* A decryptor uses `codec` (borrowed; it must outlive the stream) for
+ * compressed segments instead of making its own. Call before the first
+ * update(). */
+void crypto_stream_set_codec(struct crypto_stream *s, struct crypto_codec *codec);
+/* Segments an encryptor stored compressed, and all it sealed so far. */
+void crypto_stream_kinds(const struct crypto_stream *s, uint64_t *compressed, uint64_t *segments);
 /* Header of the stream (encryptor: after new(); decryptor: after it has seen
  * 64 bytes, else NULL). Borrowed. */
 const struct crypto_header *crypto_stream_header(const struct crypto_stream *s);

@@ -66,4 +66,23 @@ void crypto_header_encode(unsigned char out[CRYPTO_HEADER_LEN], const struct cry
 /* Largest number of segments an object may have (2^32). */
 #define CRYPTO_MAX_SEGMENTS ((uint64_t)1 << 32)
 
+/* codec.c, for stream.c. The calling thread's codec (made at its first
+ * use, freed at the thread's end), or NULL with the error set. */
+struct crypto_codec *codec_of_thread(void);
+/* codec.c, for stream.c. A buffer of segment_size + CRYPTO_SEGHDR_LEN bytes
+ * for one sealed segment of an object with kinds; NULL when out of memory. */
+unsigned char *codec_seg_buf(struct crypto_codec *c, uint32_t segment_size);
+/* zstd level 1 of src[0..n) into dst, only if it fits in `limit` bytes:
+ * *out is its length, or 0 when it does not fit (or limit or n is 0).
+ * 0 or a CST_ code. */
+int codec_compress(struct crypto_codec *c, unsigned char *dst, size_t limit, const unsigned char *src,
+		   size_t n, size_t *out);
+/* Decompress the body of segment `index` of `what`: exactly one zstd frame
+ * that declares its content size, at most segment_size bytes, into the codec's buffer (*piece,
+ * *len; valid until the next call). CST_EINTEGRITY otherwise: a frame that
+ * declares or produces more is refused as a bomb, nothing is allocated for
+ * it. */
+int codec_decompress(struct crypto_codec *c, const unsigned char *src, size_t n, uint32_t segment_size,
+		     const unsigned char **piece, size_t *len, const char *what, uint64_t index);
+
 #endif

@@ -14,7 +14,8 @@ enum {
 	OFF_MAGIC = 0,
 	OFF_VERSION = 4,
 	OFF_SUITE = 5,
-	OFF_RESERVED1 = 6,
+	OFF_FLAGS = 6,
+	OFF_RESERVED1 = 7,
 	OFF_SEGMENT = 8,
 	OFF_KEYID = 12,
 	OFF_SALT = 20,
@@ -37,6 +38,7 @@ void crypto_header_encode(unsigned char out[CRYPTO_HEADER_LEN], const struct cry
 	memcpy(out + OFF_MAGIC, magic, sizeof(magic));
 	out[OFF_VERSION] = h->version;
 	out[OFF_SUITE] = h->suite;
+	out[OFF_FLAGS] = h->flags;
 	out[OFF_SEGMENT] = (unsigned char)(h->segment_size >> 24);
 	out[OFF_SEGMENT + 1] = (unsigned char)(h->segment_size >> 16);
 	out[OFF_SEGMENT + 2] = (unsigned char)(h->segment_size >> 8);
@@ -75,7 +77,12 @@ int crypto_header_parse(struct crypto_header *out, const unsigned char *buf, siz
 		rc = cst_error(CST_EUNSUPPORTED, "unsupported cipher suite %u", h.suite);
 		goto out;
 	}
-	if (!all_zero(buf + OFF_RESERVED1, 2) ||
+	h.flags = buf[OFF_FLAGS];
+	if ((h.flags & ~CRYPTO_FLAG_SEGMENT_KINDS) != 0) {
+		rc = cst_error(CST_EUNSUPPORTED, "unsupported header flags 0x%02x", h.flags);
+		goto out;
+	}
+	if (!all_zero(buf + OFF_RESERVED1, 1) ||
 	    !all_zero(buf + OFF_RESERVED2, CRYPTO_HEADER_LEN - OFF_RESERVED2)) {
 		rc = cst_error(CST_EINVALID, "not a cassette object: reserved header bytes "
 			       "are not zero");
@@ -99,19 +106,43 @@ static int segment_ok(uint32_t seg)
 	return seg >= CRYPTO_MIN_SEGMENT && seg <= CRYPTO_MAX_SEGMENT;
 }
 
+/* The number of segments of a plaintext of `plain` bytes; 0 when too many. */
+static uint64_t segments(uint64_t plain, uint32_t segment_size)
+{
+	uint64_t nseg = plain / segment_size + (plain % segment_size != 0);
+
+	if (nseg == 0)
+		nseg = 1;
+	return nseg > CRYPTO_MAX_SEGMENTS ? 0 : nseg;
+}
+
 uint64_t crypto_object_size(uint64_t plain, uint32_t segment_size)
 {
 	uint64_t nseg;
 
-	if (!segment_ok(segment_size))
+	if (!segment_ok(segment_size) || (nseg = segments(plain, segment_size)) == 0)
 		return 0;
-	nseg = plain / segment_size + (plain % segment_size != 0);
-	if (nseg == 0)
-		nseg = 1;
 	/* 2^32 segments of at most 2^30 + 16 bytes: no overflow below this. */
-	if (nseg > CRYPTO_MAX_SEGMENTS)
-		return 0;
 	return CRYPTO_HEADER_LEN + plain + CRYPTO_TAG_LEN * nseg;
+}
+
+int crypto_object_size_range(uint64_t *min, uint64_t *max, uint64_t plain, uint32_t segment_size,
+			     int kinds)
+{
+	uint64_t nseg;
+
+	*min = *max = 0;
+	if (!segment_ok(segment_size) || (nseg = segments(plain, segment_size)) == 0)
+		return CST_EINVALID;
+	if (!kinds) {
+		*min = *max = crypto_object_size(plain, segment_size);
+		return 0;
+	}
+	/* each segment: length (4) || kind (1) || body || tag (16), where a
+	 * body is at most the piece itself (a raw one) and at least empty */
+	*min = CRYPTO_HEADER_LEN + CRYPTO_SEGHDR_LEN * nseg;
+	*max = *min + plain;
+	return 0;
 }
 
 int crypto_plain_size(uint64_t *out, uint64_t stored, uint32_t segment_size)

@@ -53,7 +53,20 @@ struct crypto_stream {
 	size_t stride;		/* segment_size + CRYPTO_TAG_LEN */
 	uint64_t index;		/* next segment number */
 	uint64_t plain;
+	/* objects with segment kinds (hdr.flags): zstd, per-segment lengths */
+	enum crypto_compress compress;	/* encryptor */
+	struct crypto_codec *codec;	/* borrowed; NULL until needed */
+	char *what;			/* the identity's file, for messages */
+	uint64_t compressed;		/* encryptor: segments kept compressed */
+	unsigned char lenbuf[4];	/* decryptor: the next segment's length */
+	size_t len_fill;
+	size_t seg_end;			/* decryptor: fill at its tag's end */
+	int pending;			/* decryptor: a whole segment is buffered */
 };
+
+/* A decryptor gathers a segment of an object with kinds at this offset of
+ * its buffer, so that after the kind byte a raw piece is page-aligned. */
+#define KIND_OFF (BUF_ALIGN - 1)
 
 static void put_u32(unsigned char *p, uint32_t v)
 {
@@ -116,6 +129,8 @@ static int cipher_init(struct crypto_stream *s, const unsigned char *master)
 		goto out;
 	}
 	s->stride = (size_t)s->hdr.segment_size + CRYPTO_TAG_LEN;
+	if (s->decrypt && (s->hdr.flags & CRYPTO_FLAG_SEGMENT_KINDS))
+		s->stride += KIND_OFF + 1;
 out:
 	OPENSSL_cleanse(okey, sizeof(okey));
 	return rc;
@@ -139,6 +154,10 @@ static int stream_alloc(struct crypto_stream **out, int decrypt,
 	}
 	if ((rc = build_info(s, id)) != 0)
 		goto out;
+	if ((s->what = cst_strdup(id->file)) == NULL) {
+		rc = CST_ENOMEM;
+		goto out;
+	}
 	if ((s->cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL ||
 	    (s->ctx = EVP_CIPHER_CTX_new()) == NULL)
 		rc = cst_error(CST_ERROR, "AES-256-GCM: not available from OpenSSL");
@@ -195,6 +214,9 @@ static void make_nonce(unsigned char nonce[NONCE_LEN], const struct crypto_strea
 	nonce[NONCE_LEN - 1] = last ? 1 : 0;
 }
 
+static int seal_kinds(struct crypto_stream *s, const unsigned char *in, size_t n, int last,
+		      crypto_sink_fn sink, void *arg);
+
 /* Encrypt n bytes at `in` (may be s->buf) into s->buf || tag; emit them. */
 static int seal_segment(struct crypto_stream *s, const unsigned char *in, size_t n, int last,
 			crypto_sink_fn sink, void *arg)
@@ -202,6 +224,8 @@ static int seal_segment(struct crypto_stream *s, const unsigned char *in, size_t
 	unsigned char nonce[NONCE_LEN];
 	int outl;
 
+	if (s->hdr.flags & CRYPTO_FLAG_SEGMENT_KINDS)
+		return seal_kinds(s, in, n, last, sink, arg);
 	if (!counter_ok(s, last))
 		return cst_error(CST_EINVALID, "encrypt: more than 2^32 segments; use a larger "
 				 "segment size than %u", s->hdr.segment_size);
@@ -218,11 +242,11 @@ static int seal_segment(struct crypto_stream *s, const unsigned char *in, size_t
 }
 
 /*
- * Decrypt n ciphertext bytes at `in` (may be s->buf) with the tag at `tag`
- * into s->buf, and emit the plaintext only if the tag verified.
+ * Decrypt n ciphertext bytes at `in` with the tag at `tag` into `out` (in
+ * place or s->buf) and verify the tag; on failure `out` is wiped.
  */
-static int open_segment(struct crypto_stream *s, const unsigned char *in, size_t n,
-			const unsigned char *tag, int last, crypto_sink_fn sink, void *arg)
+static int aead_open(struct crypto_stream *s, const unsigned char *in, size_t n,
+		     const unsigned char *tag, int last, unsigned char *out)
 {
 	unsigned char nonce[NONCE_LEN];
 	int outl, rc = 0;
@@ -234,7 +258,7 @@ static int open_segment(struct crypto_stream *s, const unsigned char *in, size_t
 	make_nonce(nonce, s, last);
 	if (EVP_DecryptInit_ex(s->ctx, NULL, NULL, NULL, nonce) != 1 ||
 	    EVP_DecryptUpdate(s->ctx, NULL, &outl, s->hdr_bytes, CRYPTO_HEADER_LEN) != 1 ||
-	    (n > 0 && EVP_DecryptUpdate(s->ctx, s->buf, &outl, in, (int)n) != 1) ||
+	    (n > 0 && EVP_DecryptUpdate(s->ctx, out, &outl, in, (int)n) != 1) ||
 	    EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_AEAD_SET_TAG, CRYPTO_TAG_LEN,
 				(void *)tag) != 1) {
 		rc = cst_error(CST_ERROR, "decrypt: AES-256-GCM failed on segment %llu",
@@ -242,20 +266,204 @@ static int open_segment(struct crypto_stream *s, const unsigned char *in, size_t
 		goto out;
 	}
 	/* The constant-time tag check happens here. */
-	if (EVP_DecryptFinal_ex(s->ctx, s->buf + n, &outl) != 1) {
+	if (EVP_DecryptFinal_ex(s->ctx, out + n, &outl) != 1) {
 		rc = cst_error(CST_EINTEGRITY, "decrypt: segment %llu%s failed authentication "
 			       "(corrupt, tampered, truncated or reordered data, or the wrong "
 			       "object identity)", (unsigned long long)s->index,
 			       last ? " (the last)" : "");
 		goto out;
 	}
-	s->index++;
-	s->plain += n;
-	rc = call_sink(sink, arg, s->buf, n);
 out:
 	if (rc != 0 && n > 0)
-		OPENSSL_cleanse(s->buf, n);	/* never keep unauthenticated plaintext */
+		OPENSSL_cleanse(out, n);	/* never keep unauthenticated plaintext */
 	return rc;
+}
+
+/*
+ * Decrypt n ciphertext bytes at `in` (may be s->buf) with the tag at `tag`
+ * into s->buf, and emit the plaintext only if the tag verified.
+ */
+static int open_segment(struct crypto_stream *s, const unsigned char *in, size_t n,
+			const unsigned char *tag, int last, crypto_sink_fn sink, void *arg)
+{
+	int rc;
+
+	if ((rc = aead_open(s, in, n, tag, last, s->buf)) != 0)
+		return rc;
+	s->index++;
+	s->plain += n;
+	return call_sink(sink, arg, s->buf, n);
+}
+
+/* ---- objects with segment kinds (docs/FORMAT.md, "Compressed segments") -- */
+
+/* The codec given, or the thread's: contexts are reused across objects. */
+static int need_codec(struct crypto_stream *s)
+{
+	if (s->codec == NULL && (s->codec = codec_of_thread()) == NULL)
+		return CST_ENOMEM;
+	return 0;
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * Seal piece in[0..n) as length || kind || body || tag: compressed when
+ * zstd's output fits the limit of the mode, else raw.
+ */
+static int seal_kinds(struct crypto_stream *s, const unsigned char *in, size_t n, int last,
+		      crypto_sink_fn sink, void *arg)
+{
+	unsigned char nonce[NONCE_LEN], *z;
+	size_t body = 0, limit = 0;
+	int outl, rc;
+
+	if (!counter_ok(s, last))
+		return cst_error(CST_EINVALID, "encrypt: more than 2^32 segments; use a larger "
+				 "segment size than %u", s->hdr.segment_size);
+	if ((rc = need_codec(s)) != 0)
+		return rc;
+	if ((z = codec_seg_buf(s->codec, s->hdr.segment_size)) == NULL)
+		return CST_ENOMEM;
+	/* auto: saves at least 5% (20 * body <= 19 * n); zstd: at least a byte */
+	if (s->compress == CRYPTO_COMPRESS_AUTO)
+		limit = n - (n + 19) / 20;
+	else if (s->compress == CRYPTO_COMPRESS_ZSTD && n > 0)
+		limit = n - 1;
+	if ((rc = codec_compress(s->codec, z + 5, limit, in, n, &body)) != 0)
+		return rc;
+	z[4] = body > 0 ? 1 : 0;
+	if (body == 0) {
+		if (n > 0)
+			memcpy(z + 5, in, n);
+		body = n;
+	} else {
+		s->compressed++;
+	}
+	put_u32(z, (uint32_t)(1 + body));
+	make_nonce(nonce, s, last);
+	if (EVP_EncryptInit_ex(s->ctx, NULL, NULL, NULL, nonce) != 1 ||
+	    EVP_EncryptUpdate(s->ctx, NULL, &outl, s->hdr_bytes, CRYPTO_HEADER_LEN) != 1 ||
+	    EVP_EncryptUpdate(s->ctx, z + 4, &outl, z + 4, (int)(1 + body)) != 1 ||
+	    EVP_EncryptFinal_ex(s->ctx, z + 5 + body, &outl) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_AEAD_GET_TAG, CRYPTO_TAG_LEN, z + 5 + body) != 1)
+		return cst_error(CST_ERROR, "encrypt: AES-256-GCM failed on segment %llu",
+				 (unsigned long long)s->index);
+	s->index++;
+	return call_sink(sink, arg, z, 4 + 1 + body + CRYPTO_TAG_LEN);
+}
+
+/* The buffered segment (ciphertext at s->buf + KIND_OFF up to s->seg_end):
+ * authenticate, decode by its kind, check the piece's size, emit. */
+static int open_kinds(struct crypto_stream *s, int last, crypto_sink_fn sink, void *arg)
+{
+	unsigned char *ct = s->buf + KIND_OFF;
+	size_t n = s->seg_end - KIND_OFF - CRYPTO_TAG_LEN, plen = 0;
+	uint32_t seg = s->hdr.segment_size;
+	const unsigned char *piece = NULL;
+	int rc;
+
+	s->pending = 0;
+	s->len_fill = 0;
+	s->fill = 0;
+	if ((rc = aead_open(s, ct, n, ct + n, last, ct)) != 0)
+		return rc;
+	if (ct[0] == 0) {
+		piece = ct + 1;
+		plen = n - 1;
+	} else if (ct[0] == 1) {
+		if ((rc = need_codec(s)) != 0 ||
+		    (rc = codec_decompress(s->codec, ct + 1, n - 1, seg, &piece, &plen, s->what,
+					   s->index)) != 0)
+			goto out;
+	} else {
+		rc = cst_error(CST_EINTEGRITY, "decrypt: segment %llu of %s has the unknown kind %u",
+			       (unsigned long long)s->index, s->what, ct[0]);
+		goto out;
+	}
+	/* the pieces of FORMAT.md: every one but the last is full, the last
+	 * is empty only when it is the only one */
+	if ((!last && plen != seg) || (last && s->index > 0 && plen == 0)) {
+		rc = cst_error(CST_EINTEGRITY, "decrypt: segment %llu of %s holds %zu bytes, which "
+			       "a%s segment of %u cannot", (unsigned long long)s->index, s->what, plen,
+			       last ? " last" : " non-last", seg);
+		goto out;
+	}
+	s->index++;
+	s->plain += plen;
+	rc = call_sink(sink, arg, piece, plen);
+out:
+	if (rc != 0)
+		OPENSSL_cleanse(ct, n);
+	return rc;
+}
+
+static int kinds_update(struct crypto_stream *s, const unsigned char *in, size_t len,
+			crypto_sink_fn sink, void *arg)
+{
+	uint32_t seglen;
+	size_t n;
+	int rc;
+
+	while (len > 0) {
+		/* A byte follows a buffered segment: it is not last. */
+		if (s->pending && (rc = open_kinds(s, 0, sink, arg)) != 0)
+			return rc;
+		if (s->len_fill < sizeof(s->lenbuf)) {
+			n = sizeof(s->lenbuf) - s->len_fill;
+			n = len < n ? len : n;
+			memcpy(s->lenbuf + s->len_fill, in, n);
+			s->len_fill += n;
+			in += n;
+			len -= n;
+			if (s->len_fill < sizeof(s->lenbuf))
+				continue;
+			seglen = get_u32(s->lenbuf);
+			if (seglen < 1 || seglen > s->hdr.segment_size + 1)
+				return cst_error(CST_EINTEGRITY, "decrypt: segment %llu of %s declares "
+						 "%u bytes (1..%u)", (unsigned long long)s->index,
+						 s->what, seglen, s->hdr.segment_size + 1);
+			s->fill = KIND_OFF;
+			s->seg_end = KIND_OFF + seglen + CRYPTO_TAG_LEN;
+			if ((rc = ensure_cap(s, s->seg_end)) != 0)
+				return rc;
+			continue;
+		}
+		n = s->seg_end - s->fill;
+		n = len < n ? len : n;
+		memcpy(s->buf + s->fill, in, n);
+		s->fill += n;
+		in += n;
+		len -= n;
+		s->pending = s->fill == s->seg_end;
+	}
+	return 0;
+}
+
+static int kinds_final(struct crypto_stream *s, crypto_sink_fn sink, void *arg)
+{
+	if (s->pending)
+		return open_kinds(s, 1, sink, arg);
+	if (s->len_fill > 0)
+		return cst_error(CST_EINTEGRITY, "decrypt: %s truncated inside segment %llu",
+				 s->what, (unsigned long long)s->index);
+	return cst_error(CST_EINTEGRITY, "decrypt: %s truncated (no segment after %s)", s->what,
+			 s->index == 0 ? "the header" : "the last whole one");
+}
+
+void crypto_stream_set_codec(struct crypto_stream *s, struct crypto_codec *codec)
+{
+	if (s->codec == NULL && codec != NULL)
+		s->codec = codec;
+}
+
+void crypto_stream_kinds(const struct crypto_stream *s, uint64_t *compressed, uint64_t *segments)
+{
+	*compressed = s->compressed;
+	*segments = s->index;
 }
 
 int crypto_encryptor_new(struct crypto_stream **out, const struct crypto_key *key,
@@ -279,6 +487,11 @@ int crypto_encryptor_new(struct crypto_stream **out, const struct crypto_key *ke
 	s->hdr.version = CRYPTO_VERSION;
 	s->hdr.suite = CRYPTO_SUITE_AES256GCM_HKDF;
 	s->hdr.segment_size = seg;
+	if (params != NULL && params->compress != CRYPTO_COMPRESS_NONE) {
+		s->hdr.flags = CRYPTO_FLAG_SEGMENT_KINDS;
+		s->compress = params->compress;
+		s->codec = params->codec;
+	}
 	memcpy(s->hdr.key_id, key->id, CRYPTO_KEYID_LEN);
 	if (params != NULL && params->salt != NULL)
 		memcpy(s->hdr.salt, params->salt, CRYPTO_SALT_LEN);
@@ -415,6 +628,8 @@ static int decrypt_update(struct crypto_stream *s, const unsigned char *in, size
 		if (s->hdr_fill == CRYPTO_HEADER_LEN && (rc = start_decrypt(s)) != 0)
 			goto out;
 	}
+	if (s->have_header && (s->hdr.flags & CRYPTO_FLAG_SEGMENT_KINDS))
+		return kinds_update(s, in, len, sink, arg);
 	seg = s->hdr.segment_size;
 	while (len > 0) {
 		/* A byte follows a buffered full segment: it is not last. */
@@ -465,6 +680,8 @@ static int decrypt_final(struct crypto_stream *s, crypto_sink_fn sink, void *arg
 	if (!s->have_header)
 		return cst_error(CST_EINTEGRITY, "decrypt: object truncated inside the header "
 				 "(%zu of %d bytes)", s->hdr_fill, CRYPTO_HEADER_LEN);
+	if (s->hdr.flags & CRYPTO_FLAG_SEGMENT_KINDS)
+		return kinds_final(s, sink, arg);
 	if (s->fill < CRYPTO_TAG_LEN)
 		return cst_error(CST_EINTEGRITY, "decrypt: object truncated (%zu bytes after "
 				 "segment %llu, less than a tag)", s->fill,
@@ -516,6 +733,7 @@ void crypto_stream_free(struct crypto_stream *s)
 		free(s->buf);
 	}
 	free(s->info);
+	free(s->what);
 	OPENSSL_cleanse(s, sizeof(*s));
 	free(s);
 }

@@ -2,8 +2,10 @@
 # Installs what cassette needs to build and test on Debian 12, only what is missing.
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libssl-dev libjansson-dev libinih-dev libcmocka-dev
-      libcurl4-openssl-dev libexpat1-dev libsqlite3-dev
+      libcurl4-openssl-dev libexpat1-dev libsqlite3-dev libzstd-dev
       python3 python3-cryptography
+      # the reference reader decodes compressed segments (tests/crypto/ref_cassette.py)
+      python3-zstandard zstd
       # the S3 tests: a throw-away radosgw (tests/support/rgw.sh), awscli to
       # cross-check, curl and openssl for the harness
       ceph-mon ceph-osd radosgw ceph-common uuid-runtime awscli curl openssl

@@ -36,6 +36,7 @@ struct pipeline {
 	char *tmpdir;
 	int whole;			/* the store takes temp files as they are */
 	struct crypto_md5 *md5_src, *md5_part;
+	struct crypto_codec *codec;	/* zstd, reused by every object */
 	unsigned char *buf;
 	unsigned char *outbuf;		/* direct writes (p->whole), or NULL */
 	struct progress *progress;	/* NULL: none */
@@ -107,7 +108,8 @@ int pipeline_new(struct pipeline **out, const struct config *cfg, struct storage
 		goto out;
 	}
 	if ((rc = crypto_md5_new_shared(&p->md5_src, md5hub)) != 0 ||
-	    (rc = crypto_md5_new_shared(&p->md5_part, md5hub)) != 0)
+	    (rc = crypto_md5_new_shared(&p->md5_part, md5hub)) != 0 ||
+	    (rc = crypto_codec_new(&p->codec)) != 0)
 		goto out;
 	/* Local storage on the temp dir's file system links each temp file in
 	 * as the object: cutting it into parts would only add the copy that
@@ -156,6 +158,7 @@ void pipeline_free(struct pipeline *p)
 	}
 	crypto_md5_free(p->md5_src);
 	crypto_md5_free(p->md5_part);
+	crypto_codec_free(p->codec);
 	free(p->buf);
 	if (p->outbuf != NULL) {
 		explicit_bzero(p->outbuf, OUT_CAP);	/* a plaintext backup's bytes */
@@ -305,12 +308,41 @@ static int note_intent(struct pipeline *p, const struct snap_file *f, const char
 	return journal_intent(p->journal, &rec);
 }
 
+/* "...Data.db" with a "...CompressionInfo.db" beside it: Cassandra
+ * compressed it already (LZ4 by default), zstd would only spend CPU. */
+static int compressed_by_cassandra(const char *path)
+{
+	static const char data[] = "Data.db", info[] = "CompressionInfo.db";
+	size_t len = strlen(path), base;
+	char other[PATH_MAX];
+
+	if (len < sizeof(data) - 1 || strcmp(path + len - (sizeof(data) - 1), data) != 0)
+		return 0;
+	base = len - (sizeof(data) - 1);
+	if (base + sizeof(info) > sizeof(other))
+		return 0;
+	memcpy(other, path, base);
+	memcpy(other + base, info, sizeof(info));
+	return access(other, F_OK) == 0;
+}
+
+enum crypto_compress pipeline_compression(const struct config *cfg, const char *path)
+{
+	if (!cfg->encrypt || cfg->compression == CRYPTO_COMPRESS_NONE)
+		return CRYPTO_COMPRESS_NONE;
+	if (cfg->compression == CRYPTO_COMPRESS_AUTO && compressed_by_cassandra(path))
+		return CRYPTO_COMPRESS_NONE;
+	return (enum crypto_compress)cfg->compression;
+}
+
 /* Read the file once, feeding the source MD5 and (encrypted or not) the writer. */
 static int encode(struct pipeline *p, int src, const struct snap_file *f, const char *path,
 		  const char *fqdn, struct writer *w, struct stored_object *out)
 {
 	struct crypto_identity id = { fqdn, f->keyspace, f->table, f->rel };
-	struct crypto_enc_params params = { p->cfg->segment_size, NULL, NULL };
+	struct crypto_enc_params params = { .segment_size = p->cfg->segment_size,
+					    .compress = pipeline_compression(p->cfg, path),
+					    .codec = p->codec };
 	struct crypto_stream *enc = NULL;
 	ssize_t n;
 	int rc = 0;
@@ -437,7 +469,7 @@ int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fq
 {
 	struct writer w;
 	struct storage_stat got;
-	uint64_t stored = p->key ? crypto_object_size(f->size, p->cfg->segment_size) : f->size;
+	uint64_t stored = f->size, least;
 	int src = -1, rc, wrc, placed = 0;
 	char path[PATH_MAX];
 
@@ -454,6 +486,15 @@ int pipeline_store(struct pipeline *p, const struct snap_file *f, const char *fq
 	uploads_batch_init(&w.batch);
 	if ((rc = snapshot_file_path(path, sizeof(path), f)) != 0)
 		goto out;
+	/* the most it can take (compressed segments: every one raw) picks
+	 * whole or multipart, and the part size */
+	if (p->key != NULL &&
+	    (rc = crypto_object_size_range(&least, &stored, f->size, p->cfg->segment_size,
+					   pipeline_compression(p->cfg, path) != CRYPTO_COMPRESS_NONE)) != 0) {
+		rc = cst_error(rc, "%s: %llu bytes is too large for segments of %u", path,
+			       (unsigned long long)f->size, p->cfg->segment_size);
+		goto out;
+	}
 	if ((src = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		rc = cst_error_errno("cannot open %s", path);
 		goto out;

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "crypto.h"
+
 struct config;
 struct crypto_key;
 struct crypto_md5_hub;
@@ -55,6 +57,12 @@ void pipeline_set_journal(struct pipeline *p, struct journal *j);
  * so what it finds there at its start a killed run left. A fresh string,
  * NULL when out of memory. */
 char *pipeline_workdir(const struct config *cfg);
+
+/* How the file at `path` (in the snapshot) is stored: CRYPTO_COMPRESS_NONE
+ * (a flagless object) when encryption or compression is off, and with
+ * compression = auto for a Data.db that has a CompressionInfo.db beside it
+ * (Cassandra compressed it); else the configured mode. */
+enum crypto_compress pipeline_compression(const struct config *cfg, const char *path);
 
 /* MD5 and size of a local file (the file is read once). */
 int pipeline_hash_file(struct pipeline *p, const char *path, unsigned char md5[16], uint64_t *size);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "credentials.h"
+#include "crypto.h"
 #include "medusa_keys.h"
 #include "util.h"
 
@@ -27,7 +28,7 @@ struct parse_state {
 };
 
 enum opt_kind { OPT_STRING, OPT_SNAPSHOT_MODE, OPT_ENCRYPTION, OPT_SEGMENT, OPT_BOOL, OPT_COUNT,
-		OPT_BYTES, OPT_RATE, OPT_ADDRESSING, OPT_NUMBER, OPT_SECRET };
+		OPT_BYTES, OPT_RATE, OPT_ADDRESSING, OPT_NUMBER, OPT_SECRET, OPT_COMPRESSION };
 
 struct option_def {
 	const char *section, *name;
@@ -61,6 +62,7 @@ static const struct option_def options[] = {
 	{ "storage", "state_dir", STR(state_dir) },
 	{ "storage", "encryption", OPT_ENCRYPTION, 0 },
 	{ "storage", "encryption_segment_size", OPT_SEGMENT, 0 },
+	{ "storage", "compression", OPT_COMPRESSION, 0 },
 	{ "storage", "host", STR(host) },
 	{ "storage", "port", OPT(OPT_COUNT, port) },
 	{ "storage", "secure", OPT(OPT_BOOL, secure) },
@@ -236,6 +238,16 @@ static int on_option(void *user, const char *section, const char *name, const ch
 	case OPT_SEGMENT:
 		if (parse_segment(value, &cfg->segment_size) != 0)
 			return set_error(st, "encryption_segment_size must be a power of two from 4KiB to 1024MiB, not '%s'", value);
+		return 1;
+	case OPT_COMPRESSION:
+		if (strcmp(value, "auto") == 0)
+			cfg->compression = CRYPTO_COMPRESS_AUTO;
+		else if (strcmp(value, "zstd") == 0)
+			cfg->compression = CRYPTO_COMPRESS_ZSTD;
+		else if (strcmp(value, "none") == 0)
+			cfg->compression = CRYPTO_COMPRESS_NONE;
+		else
+			return set_error(st, "compression must be 'auto', 'zstd' or 'none', not '%s'", value);
 		return 1;
 	case OPT_BOOL:
 		if (parse_bool(value, (int *)((char *)cfg + options[i].offset)) != 0)
@@ -507,6 +519,7 @@ int config_load(struct config **out, const char *path)
 		return CST_ENOMEM;
 	cfg->encrypt = 1;
 	cfg->segment_size = 1u << 20;
+	cfg->compression = CRYPTO_COMPRESS_AUTO;
 	cfg->secure = 1;
 	cfg->ssl_verify = 1;
 	cfg->concurrent_transfers = 4;

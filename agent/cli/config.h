@@ -37,6 +37,7 @@ struct config {
 	char *state_dir;		/* the hash cache; default /var/lib/cassette */
 	int encrypt;			/* encryption = aes-256-gcm (1) | none (0) */
 	uint32_t segment_size;		/* encryption_segment_size, default 1 MiB */
+	int compression;		/* compression: an enum crypto_compress, default auto */
 	/* [storage], S3 */
 	char *host;			/* default s3.<region>.amazonaws.com */
 	unsigned port;			/* 0 = 443 or 80 */

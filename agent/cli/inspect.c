@@ -58,6 +58,32 @@ out:
 	return rc;
 }
 
+/* An object with segment kinds: walk the segments' lengths (no key needed);
+ * they must end exactly at the end of the file. */
+static int walk_kinds(int fd, const char *path, uint64_t size, uint32_t seg, uint64_t *nseg)
+{
+	unsigned char len[4];
+	uint64_t off = CRYPTO_HEADER_LEN;
+	uint32_t l;
+
+	*nseg = 0;
+	while (off < size) {
+		if (pread(fd, len, sizeof(len), (off_t)off) != (ssize_t)sizeof(len))
+			return cst_error(CST_EINTEGRITY, "%s: truncated inside the length of segment %" PRIu64,
+					 path, *nseg);
+		l = (uint32_t)len[0] << 24 | (uint32_t)len[1] << 16 | (uint32_t)len[2] << 8 | len[3];
+		if (l < 1 || l > seg + 1)
+			return cst_error(CST_EINTEGRITY, "%s: segment %" PRIu64 " declares %" PRIu32
+					 " bytes (1..%" PRIu32 ")", path, *nseg, l, seg + 1);
+		off += sizeof(len) + l + CRYPTO_TAG_LEN;
+		(*nseg)++;
+	}
+	if (off != size || *nseg == 0)
+		return cst_error(CST_EINTEGRITY, "%s: the segments' lengths do not end at its %" PRIu64
+				 " bytes (truncated or extended)", path, size);
+	return 0;
+}
+
 int cmd_inspect(const char *path)
 {
 	unsigned char buf[CRYPTO_HEADER_LEN];
@@ -76,11 +102,15 @@ int cmd_inspect(const char *path)
 		return cst_error(CST_EINVALID, "%s is not a regular file", path);
 	}
 	n = read(fd, buf, sizeof(buf));
-	close(fd);
-	if (n < 0)
-		return cst_error_errno("cannot read %s", path);
-	if ((rc = crypto_header_parse(&h, buf, (size_t)n)) != 0)
+	if (n < 0) {
+		rc = cst_error_errno("cannot read %s", path);
+		close(fd);
+		return rc;
+	}
+	if ((rc = crypto_header_parse(&h, buf, (size_t)n)) != 0) {
+		close(fd);
 		return cst_error(rc, "%s: %s", path, cst_error_msg());
+	}
 	cst_hex(keyid, h.key_id, sizeof(h.key_id));
 	cst_hex(salt, h.salt, sizeof(h.salt));
 	cst_hex(prefix, h.nonce_prefix, sizeof(h.nonce_prefix));
@@ -91,7 +121,20 @@ int cmd_inspect(const char *path)
 	printf("segment size:   %" PRIu32 "\n", h.segment_size);
 	printf("salt:           %s\n", salt);
 	printf("nonce prefix:   %s\n", prefix);
+	printf("compression:    %s\n", (h.flags & CRYPTO_FLAG_SEGMENT_KINDS) ?
+	       "segment kinds (each segment raw or zstd)" : "none");
 	printf("stored size:    %lld\n", (long long)st.st_size);
+	if (h.flags & CRYPTO_FLAG_SEGMENT_KINDS) {
+		rc = walk_kinds(fd, path, (uint64_t)st.st_size, h.segment_size, &plain);
+		close(fd);
+		if (rc != 0)
+			return rc;
+		printf("segments:       %" PRIu64 "\n", plain);
+		printf("plaintext size: up to %" PRIu64 " (compressed segments: the key tells)\n",
+		       plain * h.segment_size);
+		return 0;
+	}
+	close(fd);
 	if (crypto_plain_size(&plain, (uint64_t)st.st_size, h.segment_size) == 0) {
 		printf("segments:       %" PRIu64 "\n",
 		       plain == 0 ? 1 : (plain + h.segment_size - 1) / h.segment_size);

@@ -90,7 +90,10 @@ static int start_decrypt(struct crypto_stream **s, const struct crypto_keyring *
 int cmd_stream(const struct config *cfg, const char *label, int decrypt)
 {
 	struct crypto_identity id = { "-", "-", "-", label };
-	struct crypto_enc_params params = { cfg != NULL ? cfg->segment_size : 0, NULL, NULL };
+	struct crypto_enc_params params = {
+		.segment_size = cfg != NULL ? cfg->segment_size : 0,
+		.compress = cfg != NULL ? (enum crypto_compress)cfg->compression : CRYPTO_COMPRESS_AUTO,
+	};
 	struct crypto_keyring *ring = NULL;
 	struct crypto_stream *s = NULL;
 	struct storage *st = NULL;

@@ -140,7 +140,7 @@ static int check_header(struct verify *v, struct verify_item *it)
 	unsigned char head[CRYPTO_HEADER_LEN];
 	size_t head_len;
 	char got[2 * CRYPTO_KEYID_LEN + 1], want[2 * CRYPTO_KEYID_LEN + 1];
-	uint64_t expect;
+	uint64_t expect, least;
 	int rc;
 
 	rc = storage_get_head(v->st, rec->path, head, sizeof(head), &head_len);
@@ -164,11 +164,24 @@ static int check_header(struct verify *v, struct verify_item *it)
 		verify_flag(it, VP_HEADER, "the header's salt is not the manifest's");
 		return 0;
 	}
-	expect = crypto_object_size(rec->source_size, hdr.segment_size);
-	if (expect != it->listed_size)
+	if (!(hdr.flags & CRYPTO_FLAG_SEGMENT_KINDS)) {
+		expect = crypto_object_size(rec->source_size, hdr.segment_size);
+		if (expect != it->listed_size)
+			verify_flag(it, VP_SIZE, "object is %" PRIu64 " bytes, but %" PRIu64 " plaintext bytes "
+				    "in segments of %" PRIu32 " make %" PRIu64, it->listed_size,
+				    rec->source_size, hdr.segment_size, expect);
+		return 0;
+	}
+	/* compressed segments: the stored size is the manifest's, and within
+	 * what the plaintext's segments can take */
+	crypto_object_size_range(&least, &expect, rec->source_size, hdr.segment_size, 1);
+	if (it->listed_size != rec->size)
+		verify_flag(it, VP_SIZE, "object is %" PRIu64 " bytes, the manifest says %" PRIu64,
+			    it->listed_size, rec->size);
+	else if (it->listed_size < least || it->listed_size > expect)
 		verify_flag(it, VP_SIZE, "object is %" PRIu64 " bytes, but %" PRIu64 " plaintext bytes in "
-			    "segments of %" PRIu32 " make %" PRIu64, it->listed_size, rec->source_size,
-			    hdr.segment_size, expect);
+			    "compressed segments of %" PRIu32 " take %" PRIu64 " to %" PRIu64,
+			    it->listed_size, rec->source_size, hdr.segment_size, least, expect);
 	return 0;
 }
 

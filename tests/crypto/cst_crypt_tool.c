@@ -72,7 +72,8 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct crypto_enc_params params = { 0, NULL, NULL };
+	struct crypto_enc_params params = { .segment_size = 0 };
+	const char *zmode = getenv("CST_COMPRESS");
 	struct crypto_stream *s = NULL;
 	struct crypto_key *key = NULL;
 	struct crypto_identity id;
@@ -97,6 +98,11 @@ int main(int argc, char **argv)
 	id.file = argv[6];
 	if (argc == 10)
 		params.segment_size = (uint32_t)strtoul(argv[9], NULL, 10);
+	/* CST_COMPRESS=auto|zstd: an object with segment kinds */
+	if (zmode != NULL && strcmp(zmode, "auto") == 0)
+		params.compress = CRYPTO_COMPRESS_AUTO;
+	else if (zmode != NULL && strcmp(zmode, "zstd") == 0)
+		params.compress = CRYPTO_COMPRESS_ZSTD;
 	if ((rc = crypto_key_load_file(&key, argv[2])) != 0)
 		goto fail;
 	if (dec)

@@ -3,7 +3,8 @@
 
 Written from docs/FORMAT.md ("Encrypted objects"), not from the C code, so it
 can catch a C implementation that drifted from the specification. It uses the
-`cryptography` package (Debian: python3-cryptography).
+`cryptography` package (Debian: python3-cryptography), and for objects with
+compressed segments `zstandard` (Debian: python3-zstandard).
 
 Commands:
   ref_cassette.py gen-vectors OUTFILE
@@ -13,7 +14,17 @@ Commands:
   ref_cassette.py enc KEYFILE FQDN KEYSPACE TABLE FILE IN OUT [SEGMENT_SIZE]
   ref_cassette.py dec KEYFILE FQDN KEYSPACE TABLE FILE IN OUT
       Encrypt / decrypt a file. dec exits 2 (message on stderr) when the object
-      does not authenticate, and writes OUT only on success.
+      does not authenticate, and writes OUT only on success. dec reads both
+      forms (flagless, and with segment kinds); enc writes segment kinds when
+      $REF_COMPRESS is auto or zstd, and with $REF_COMPRESS=bomb a first
+      segment whose zstd frame declares (and holds) twice the segment size.
+      dec prints each segment's kind (r raw, z zstd) on stderr when
+      $REF_KINDS is set.
+  ref_cassette.py gen-vectors-zstd OUTFILE
+  ref_cassette.py check-vectors-zstd FILE
+      The same for the vectors of objects with segment kinds: the check
+      decrypts each stored object (a zstd library may compress differently,
+      so the object is not re-created) and compares plaintext and kinds.
   ref_cassette.py unwrap KEYRING WRAPFILE OUTKEYFILE
       Unwrap a data key ("Wrapped data keys": the JSON wrap object) with the
       keyring's key of the wrap's master key id; write it as a key file (one
@@ -48,6 +59,11 @@ MIN_SEGMENT = 16
 MAX_SEGMENT = 1 << 30
 DEFAULT_SEGMENT = 1 << 20
 MAX_SEGMENTS = 1 << 32
+
+
+FLAG_KINDS = 0x01          # header byte 6: segments carry a kind and a length
+KIND_RAW, KIND_ZSTD = 0, 1
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 class FormatError(Exception):
@@ -87,8 +103,8 @@ def object_key(master, salt, identity):
     return hkdf(master, salt, object_info(identity), 32)
 
 
-def make_header(segment_size, kid, salt, prefix):
-    hdr = (MAGIC + bytes([VERSION, SUITE]) + b"\x00\x00" + u32(segment_size)
+def make_header(segment_size, kid, salt, prefix, flags=0):
+    hdr = (MAGIC + bytes([VERSION, SUITE, flags, 0]) + u32(segment_size)
            + kid + salt + prefix + b"\x00" * 5)
     assert len(hdr) == HEADER_LEN
     return hdr
@@ -116,6 +132,96 @@ def encrypt(master, identity, plaintext, segment_size=DEFAULT_SEGMENT,
     return b"".join(out)
 
 
+def zstd_level1(piece):
+    import zstandard
+    return zstandard.ZstdCompressor(level=1, write_content_size=True,
+                                    write_checksum=False).compress(piece)
+
+
+def encrypt_kinds(master, identity, plaintext, mode, segment_size=DEFAULT_SEGMENT,
+                  salt=None, prefix=None):
+    """An object with segment kinds. mode: auto (kept compressed when it
+    saves at least 5%), zstd (when it saves a byte), bomb (segment 0 is a
+    frame of twice the segment size, for the reader's limit)."""
+    salt = os.urandom(32) if salt is None else salt
+    prefix = os.urandom(7) if prefix is None else prefix
+    hdr = make_header(segment_size, key_id(master), salt, prefix, FLAG_KINDS)
+    aead = AESGCM(object_key(master, salt, identity))
+    n = max(1, -(-len(plaintext) // segment_size))
+    out, kinds = [hdr], []
+    for i in range(n):
+        piece = plaintext[i * segment_size:(i + 1) * segment_size]
+        z = zstd_level1(piece) if piece else b""
+        keep = (mode == "auto" and 20 * len(z) <= 19 * len(piece)) or \
+               (mode == "zstd" and len(z) < len(piece))
+        if mode == "bomb" and i == 0:
+            z, keep = zstd_level1(b"\x00" * (2 * segment_size)), True
+        pt = bytes([KIND_ZSTD]) + z if keep and piece else bytes([KIND_RAW]) + piece
+        kinds.append("z" if pt[0] == KIND_ZSTD else "r")
+        ct = aead.encrypt(nonce(prefix, i, i == n - 1), pt, hdr)
+        out.append(u32(len(pt)) + ct)
+    return b"".join(out), "".join(kinds)
+
+
+def zstd_piece(body, seg, i):
+    """The piece of a compressed segment: exactly one zstd frame that
+    declares its content size, at most seg bytes (else refused as a bomb,
+    before anything is decompressed)."""
+    import zstandard
+    if body[:4] != ZSTD_MAGIC:
+        raise FormatError("integrity", f"segment {i}: no zstd frame")
+    try:
+        declared = zstandard.frame_content_size(body)
+    except zstandard.ZstdError:
+        raise FormatError("integrity", f"segment {i}: invalid zstd frame header")
+    if declared < 0:
+        raise FormatError("integrity", f"segment {i}: zstd frame does not declare its size")
+    if declared > seg:
+        raise FormatError("integrity", f"segment {i}: frame declares {declared} bytes, more "
+                          f"than the segment size {seg}: decompression bomb")
+    d = zstandard.ZstdDecompressor().decompressobj()
+    try:
+        piece = d.decompress(body)
+    except zstandard.ZstdError as e:
+        raise FormatError("integrity", f"segment {i}: corrupt zstd frame ({e})")
+    if not d.eof or d.unused_data or len(piece) != declared:
+        raise FormatError("integrity", f"segment {i}: not exactly one zstd frame")
+    return piece
+
+
+def decrypt_kinds(aead, hdr, seg, prefix, body, kinds):
+    out, pos, i = [], 0, 0
+    while True:
+        if len(body) - pos < 4:
+            raise FormatError("integrity", "truncated (no segment length)")
+        n = struct.unpack(">I", body[pos:pos + 4])[0]
+        if not 1 <= n <= seg + 1:
+            raise FormatError("integrity", f"segment {i} declares {n} bytes")
+        end = pos + 4 + n + TAG_LEN
+        if end > len(body):
+            raise FormatError("integrity", f"segment {i} truncated")
+        last = end == len(body)     # by position
+        if i >= MAX_SEGMENTS:
+            raise FormatError("integrity", "too many segments")
+        try:
+            pt = aead.decrypt(nonce(prefix, i, last), bytes(body[pos + 4:end]), hdr)
+        except InvalidTag:
+            raise FormatError("integrity", f"segment {i} failed authentication")
+        if pt[0] == KIND_RAW:
+            piece = pt[1:]
+        elif pt[0] == KIND_ZSTD:
+            piece = zstd_piece(pt[1:], seg, i)
+        else:
+            raise FormatError("integrity", f"segment {i} has the unknown kind {pt[0]}")
+        if (not last and len(piece) != seg) or (last and i > 0 and not piece):
+            raise FormatError("integrity", f"segment {i} holds {len(piece)} bytes")
+        kinds.append("z" if pt[0] == KIND_ZSTD else "r")
+        out.append(piece)
+        if last:
+            return b"".join(out)
+        pos, i = end, i + 1
+
+
 def parse_header(data):
     if len(data) < HEADER_LEN:
         raise FormatError("integrity", "truncated inside the header")
@@ -126,7 +232,9 @@ def parse_header(data):
         raise FormatError("unsupported", f"version {hdr[4]}")
     if hdr[5] != SUITE:
         raise FormatError("unsupported", f"suite {hdr[5]}")
-    if hdr[6:8] != b"\x00\x00" or hdr[59:64] != b"\x00" * 5:
+    if hdr[6] & ~FLAG_KINDS:
+        raise FormatError("unsupported", f"header flags {hdr[6]:#04x}")
+    if hdr[7] != 0 or hdr[59:64] != b"\x00" * 5:
         raise FormatError("invalid", "reserved bytes not zero")
     seg = struct.unpack(">I", hdr[8:12])[0]
     if not MIN_SEGMENT <= seg <= MAX_SEGMENT:
@@ -134,7 +242,7 @@ def parse_header(data):
     return hdr, seg, hdr[12:20], hdr[20:52], hdr[52:59]
 
 
-def decrypt(master, identity, data, expected_salt=None):
+def decrypt(master, identity, data, expected_salt=None, kinds=None):
     hdr, seg, kid, salt, prefix = parse_header(data)
     mine = key_id(master)
     if kid != mine:
@@ -144,6 +252,8 @@ def decrypt(master, identity, data, expected_salt=None):
         raise FormatError("integrity", "salt differs from the expected one")
     aead = AESGCM(object_key(master, salt, identity))
     body = memoryview(data)[HEADER_LEN:]
+    if hdr[6] & FLAG_KINDS:
+        return decrypt_kinds(aead, hdr, seg, prefix, body, [] if kinds is None else kinds)
     out = []
     pos, i = 0, 0
     while True:
@@ -250,6 +360,88 @@ def gen_vectors(path):
         lines += rec + [""]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
+
+
+def text_rows(n):
+    """The 'text-rows' plaintext rule: b"row %06d\\n" for 0, 1, 2, ... cut at n bytes."""
+    return b"".join(b"row %06d\n" % i for i in range(n // 11 + 1))[:n]
+
+
+# name, key label, mode, segment size, plaintext: compressible text,
+# incompressible (det) bytes, and both within one object
+ZVECTORS = [
+    ("z-empty-auto-seg64", "k4", "auto", 64, b""),
+    ("z-text-auto-seg64", "k4", "auto", 64, text_rows(200)),
+    ("z-noise-auto-seg64", "k4", "auto", 64, det("zn150", 150)),
+    ("z-mixed-auto-seg64", "k4", "auto", 64,
+     text_rows(128) + det("zm64", 64) + text_rows(70)),
+    ("z-mixed-zstd-seg64", "k4", "zstd", 64,
+     text_rows(128) + det("zm64", 64) + text_rows(70)),
+    ("z-one-byte-zstd-seg16", "k4", "zstd", 16, b"\x5a"),
+    ("z-text-auto-seg4096", "k5", "auto", 4096, text_rows(3 * 4096 + 100)),
+    # segment 0 saves 2% (auto: raw, zstd: compressed); segment 1 saves more
+    ("z-two-percent-auto-seg4096", "k5", "auto", 4096,
+     det("zb", 3904) + text_rows(192) + text_rows(1000)),
+    ("z-two-percent-zstd-seg4096", "k5", "zstd", 4096,
+     det("zb", 3904) + text_rows(192) + text_rows(1000)),
+]
+
+
+def gen_vectors_zstd(path):
+    lines = ["# cassette encrypted-object vectors with segment kinds (header flag",
+             "# 0x01: each segment is u32 length || AES-256-GCM(kind || body) || tag,",
+             "# kind 0 raw, 1 one zstd frame), suite 1. Generated by",
+             "# tests/crypto/ref_cassette.py gen-vectors-zstd from docs/FORMAT.md; do",
+             "# not edit by hand. kinds: one letter per segment, r raw, z zstd.",
+             "# A reader must decrypt `object` to `plaintext` with these kinds; a",
+             "# writer of the same mode makes the same kinds (its zstd bytes may",
+             "# differ from another zstd library's).", ""]
+    for name, klabel, mode, seg, plain in ZVECTORS:
+        master = det("key-" + klabel, 32)
+        salt = det("salt-" + name, 32)
+        prefix = det("prefix-" + name, 7)
+        obj, kinds = encrypt_kinds(master, IDENT, plain, mode, seg, salt, prefix)
+        got = []
+        assert decrypt(master, IDENT, obj, salt, got) == plain and "".join(got) == kinds
+        lines += [f"name = {name}", f"compression = {mode}", f"key = {master.hex()}",
+                  f"key_id = {key_id(master).hex()}",
+                  f"fqdn = {IDENT[0]}", f"keyspace = {IDENT[1]}",
+                  f"table = {IDENT[2]}", f"file = {IDENT[3]}",
+                  f"segment_size = {seg}", f"salt = {salt.hex()}",
+                  f"nonce_prefix = {prefix.hex()}",
+                  f"object_key = {object_key(master, salt, IDENT).hex()}",
+                  f"kinds = {kinds}",
+                  f"plaintext = {plain.hex()}", f"object = {obj.hex()}", ""]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines))
+
+
+def check_vectors_zstd(path):
+    bad = 0
+    recs = read_vectors(path)
+    for r in recs:
+        master = bytes.fromhex(r["key"])
+        ident = (r["fqdn"], r["keyspace"], r["table"], r["file"])
+        salt = bytes.fromhex(r["salt"])
+        plain = bytes.fromhex(r["plaintext"])
+        obj = bytes.fromhex(r["object"])
+        kinds = []
+        ok = key_id(master).hex() == r["key_id"]
+        ok &= object_key(master, salt, ident).hex() == r["object_key"]
+        ok &= obj[6] == FLAG_KINDS
+        ok &= decrypt(master, ident, obj, salt, kinds) == plain
+        ok &= "".join(kinds) == r["kinds"]
+        # the writer's decisions (not its bytes) are the format's
+        _, wkinds = encrypt_kinds(master, ident, plain, r["compression"],
+                                  int(r["segment_size"]), salt,
+                                  bytes.fromhex(r["nonce_prefix"]))
+        ok &= wkinds == r["kinds"]
+        print(("ok   " if ok else "FAIL ") + r["name"])
+        bad += not ok
+    if not recs:
+        print("no vectors found")
+        return 1
+    return 1 if bad else 0
 
 
 def read_vectors(path):
@@ -428,6 +620,11 @@ def main(argv):
         return 0
     if len(argv) == 3 and argv[1] == "check-vectors":
         return check_vectors(argv[2])
+    if len(argv) == 3 and argv[1] == "gen-vectors-zstd":
+        gen_vectors_zstd(argv[2])
+        return 0
+    if len(argv) == 3 and argv[1] == "check-vectors-zstd":
+        return check_vectors_zstd(argv[2])
     if len(argv) in (9, 10) and argv[1] in ("enc", "dec"):
         master = load_key_file(argv[2])
         ident = tuple(argv[3:7])
@@ -435,13 +632,21 @@ def main(argv):
             data = f.read()
         if argv[1] == "enc":
             seg = int(argv[9]) if len(argv) == 10 else DEFAULT_SEGMENT
-            out = encrypt(master, ident, data, seg)
+            mode = os.environ.get("REF_COMPRESS", "")
+            if mode in ("auto", "zstd", "bomb"):
+                out, _ = encrypt_kinds(master, ident, data, mode, seg)
+            else:
+                out = encrypt(master, ident, data, seg)
         else:
+            kinds = []
             try:
-                out = decrypt(master, ident, data)
+                out = decrypt(master, ident, data, kinds=kinds)
             except FormatError as e:
                 print(f"ref_cassette: {argv[7]}: {e}", file=sys.stderr)
                 return 2
+            if os.environ.get("REF_KINDS"):
+                print("kinds " + ("".join(kinds) if data[6] & FLAG_KINDS else "flagless"),
+                      file=sys.stderr)
         with open(argv[8], "wb") as f:
             f.write(out)
         return 0

@@ -77,7 +77,7 @@ static void test_vectors_encrypt(void **state)
 	vec_load(&v, &n);
 	for (i = 0; i < n; i++) {
 		struct crypto_identity id = vec_identity(&v[i]);
-		struct crypto_enc_params p = { v[i].segment_size, v[i].salt, v[i].prefix };
+		struct crypto_enc_params p = { .segment_size = v[i].segment_size, .salt = v[i].salt, .nonce_prefix = v[i].prefix };
 
 		print_message("vector %s\n", v[i].name);
 		assert_int_equal(crypto_key_from_bytes(&k, v[i].key, sizeof(v[i].key)), 0);
@@ -111,7 +111,7 @@ static void test_vectors_decrypt(void **state)
 	vec_load(&v, &n);
 	for (i = 0; i < n; i++) {
 		struct crypto_identity id = vec_identity(&v[i]);
-		struct crypto_enc_params p = { v[i].segment_size, v[i].salt, v[i].prefix };
+		struct crypto_enc_params p = { .segment_size = v[i].segment_size, .salt = v[i].salt, .nonce_prefix = v[i].prefix };
 
 		print_message("vector %s\n", v[i].name);
 		assert_int_equal(crypto_key_from_bytes(&k, v[i].key, sizeof(v[i].key)), 0);
@@ -144,7 +144,7 @@ static void test_stream_header_and_counters(void **state)
 {
 	unsigned char plain[100], zero[CRYPTO_SALT_LEN] = { 0 };
 	struct crypto_key *k = test_key(1);
-	struct crypto_enc_params p = { 16, NULL, NULL };
+	struct crypto_enc_params p = { .segment_size = 16, .salt = NULL, .nonce_prefix = NULL };
 	struct crypto_stream *e = NULL, *d = NULL, *e2 = NULL;
 	const struct crypto_header *h;
 	struct obuf enc = { 0 }, o = { 0 };
@@ -271,7 +271,7 @@ static void test_chunking(void **state)
 	static const size_t sizes[] = { 0, 1, 63, 64, 65, 127, 128, 129, 200, 1000, 131075 };
 	static const size_t chunks[] = { 1, 7, 63, 64, 65, 65536 };
 	unsigned char salt[CRYPTO_SALT_LEN], prefix[CRYPTO_PREFIX_LEN], *plain;
-	struct crypto_enc_params p = { 64, salt, prefix };
+	struct crypto_enc_params p = { .segment_size = 64, .salt = salt, .nonce_prefix = prefix };
 	struct obuf ref = { 0 }, enc = { 0 }, dec = { 0 };
 	struct crypto_key *k = test_key(2);
 	size_t s, c;
@@ -327,7 +327,7 @@ static void test_random_roundtrip(void **state)
 	assert_non_null(plain);
 	fill_pattern(plain, maxlen, 13);
 	for (i = 0; i < 60; i++) {
-		struct crypto_enc_params p = { 0, NULL, NULL };
+		struct crypto_enc_params p = { .segment_size = 0, .salt = NULL, .nonce_prefix = NULL };
 
 		seg = segs[random() % (sizeof(segs) / sizeof(segs[0]))];
 		len = (size_t)random() % (i % 4 == 0 ? maxlen : 5000);
@@ -400,12 +400,23 @@ static void test_header_parse(void **state)
 	h[5] = 2;
 	assert_int_equal(crypto_header_parse(&out, h, sizeof(h)), CST_EUNSUPPORTED);
 	assert_non_null(strstr(cst_error_msg(), "suite 2"));
-	for (i = 6; i < CRYPTO_HEADER_LEN; i++) {
+	for (i = 7; i < CRYPTO_HEADER_LEN; i++) {
 		if (i == 8)
 			i = 59;
 		header_bytes(h);
 		h[i] = 0x80;
 		assert_int_equal(crypto_header_parse(&out, h, sizeof(h)), CST_EINVALID);
+	}
+	/* byte 6 holds the flags: the segment-kinds flag parses, others are
+	 * unknown (a later version's) */
+	header_bytes(h);
+	h[6] = CRYPTO_FLAG_SEGMENT_KINDS;
+	assert_int_equal(crypto_header_parse(&out, h, sizeof(h)), 0);
+	assert_int_equal(out.flags, CRYPTO_FLAG_SEGMENT_KINDS);
+	for (i = 1; i < 8; i++) {
+		h[6] = (unsigned char)(1u << i);
+		assert_int_equal(crypto_header_parse(&out, h, sizeof(h)), CST_EUNSUPPORTED);
+		assert_non_null(strstr(cst_error_msg(), "flags"));
 	}
 	header_bytes(h);
 	set_seg(h, 0);
@@ -429,7 +440,7 @@ static void test_bad_params(void **state)
 	char longname[1100];
 	struct crypto_key *k = test_key(4);
 	struct crypto_stream *s = (struct crypto_stream *)&s;
-	struct crypto_enc_params p = { 15, NULL, NULL };
+	struct crypto_enc_params p = { .segment_size = 15, .salt = NULL, .nonce_prefix = NULL };
 	struct crypto_identity id;
 	struct obuf enc = { 0 }, dec = { 0 };
 	int f;
@@ -483,7 +494,7 @@ static int sink_positive(void *arg, const unsigned char *buf, size_t len)
 static void test_sink_error(void **state)
 {
 	unsigned char plain[100];
-	struct crypto_enc_params p = { 16, NULL, NULL };
+	struct crypto_enc_params p = { .segment_size = 16, .salt = NULL, .nonce_prefix = NULL };
 	struct crypto_key *k = test_key(5);
 	struct crypto_stream *s = NULL;
 	struct obuf enc = { 0 }, o = { 0 };

@@ -10,8 +10,10 @@
 S=4096
 "$CASSETTE" keygen --output "$W/k" 2>/dev/null
 "$CASSETTE" keygen --output "$W/other" 2>/dev/null
+# compression = none: the flagless format, whose sizes and offsets the
+# checks below compute; compressed streams are checked at the end
 printf '%s\n' "[storage]" "base_path = $W/unused" "key_secret_file = $W/k" \
-	"encryption_segment_size = 4KiB" "encryption_tmp_dir = $W/tmp" > "$W/s.ini"
+	"encryption_segment_size = 4KiB" "encryption_tmp_dir = $W/tmp" "compression = none" > "$W/s.ini"
 CFG=$W/s.ini
 enc() { "$CASSETTE" --config "$CFG" encrypt --label "$1"; }
 dec() { "$CASSETTE" --config "$CFG" decrypt --label "$1"; }
@@ -64,4 +66,17 @@ run 2 "$CASSETTE" --config "$CFG" encrypt < /dev/null; err_has "encrypt needs --
 run 2 "$CASSETTE" --config "$CFG" encrypt --label "$(printf 'a\tb')" < /dev/null; err_has "--label must be"
 ok "no config needed with CASSETTE_KEY_FILE; a missing or bad label is a usage error"
 
+# compression = auto (the default): a text dump is stored in compressed
+# segments (header byte 6 = 1), round trips, and inspect walks its segments
+grep -v '^compression' "$W/s.ini" > "$W/auto.ini"
+seq 1 20000 > "$W/text"
+"$CASSETTE" --config "$W/auto.ini" encrypt --label dump-z < "$W/text" > "$W/ctext"
+[ "$(od -An -tx1 -j6 -N1 "$W/ctext" | tr -d ' ')" = 01 ] || fail "auto: the stream has no segment kinds"
+[ "$(stat -c %s "$W/ctext")" -lt $(( $(stat -c %s "$W/text") / 2 )) ] || fail "auto: the text dump did not shrink"
+dec dump-z < "$W/ctext" | cmp -s - "$W/text" || fail "auto: the round trip differs"
+run 0 "$CASSETTE" inspect "$W/ctext"
+out_has "segment kinds"
+out_has "segments:       $(( ($(stat -c %s "$W/text") + S - 1) / S ))"
+P=$W/text; head -c -1 "$W/ctext" > "$W/cut"; expect_fail "a compressed stream cut by a byte" dump-z < "$W/cut"
+ok "compression = auto: a text dump is stored compressed, round trips, inspect counts its segments, a cut is refused"
 echo "all $CHECKS checks passed"

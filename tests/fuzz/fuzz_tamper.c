@@ -64,7 +64,7 @@ static void encrypt(struct buf *obj, const uint8_t *plain, size_t len, uint32_t 
 {
 	static const unsigned char salt[CRYPTO_SALT_LEN] = { 1, 2, 3 };
 	static const unsigned char prefix[CRYPTO_PREFIX_LEN] = { 4, 5, 6 };
-	struct crypto_enc_params params = { seg, salt, prefix };
+	struct crypto_enc_params params = { .segment_size = seg, .salt = salt, .nonce_prefix = prefix };
 	struct crypto_stream *s = NULL;
 
 	FUZZ_CHECK(crypto_encryptor_new(&s, key, &id, &params) == 0);
