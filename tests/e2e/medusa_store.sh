@@ -134,7 +134,8 @@ c1 = {o["path"]: o for t in json.load(open(sys.argv[1])) for o in t["objects"]}
 m3 = {o["path"]: o for t in json.load(open(sys.argv[2])) for o in t["objects"]}
 assert set(m3) <= set(c1) and len(c1) == len(m3) + 1, (sorted(c1), sorted(m3))
 for p, o in m3.items():
-    assert (c1[p]["MD5"], c1[p]["size"]) == (o["MD5"], o["size"]) and "salt" not in c1[p], (p, c1[p], o)
+    assert (c1[p]["MD5"], c1[p]["size"], c1[p]["source_MD5"], c1[p]["source_size"]) == \
+        (o["MD5"], o["size"], o["MD5"], o["size"]) and "salt" not in c1[p], (p, c1[p], o)
 PY
 rm -rf "$W/r-c1"
 CFG=$MCFG cas 0 restore-node --backup-name c1 --target-dir "$W/r-c1"
