@@ -83,6 +83,20 @@ cmp -s "$L/tokenmap.json" "$S/node1.example/c1/meta/tokenmap.json" || fail "late
 comp "$D/ks0/$T1/nb-4-big-Data.db" 500
 cas 0 backup-node --backup-name c2
 [ "$(cat "$L/backup_name.txt")" = c2 ] || fail "latest_backup does not follow c2"
+# a run killed after its finished marker: no node entry, no pointer. It lists with the
+# manifest's counts; the rerun of its name is refused and writes both.
+rm -r "$S/index/node_index/node1.example/c2" "$L"
+cas 0 list-backups --output json
+python3 - "$W/out" $((N + 1)) $((BYTES + 500)) <<'PY'
+import json, sys
+b = {b["name"]: b for b in json.load(open(sys.argv[1]))}["c2"]
+assert (b["medusa"], b["files"], b["size"]) == (True, int(sys.argv[2]), int(sys.argv[3])), b
+PY
+cas 1 backup-node --backup-name c2
+err_has "already finished"
+ls "$S/index/node_index/node1.example/c2/" | grep -q "^finished_[0-9]*_[0-9]*_$((N + 1))_$((BYTES + 500))_[0-9]*\$" ||
+	fail "the rerun did not write c2's node entry with its counts: $(ls "$S/index/node_index/node1.example/c2/")"
+[ "$(cat "$L/backup_name.txt")" = c2 ] || fail "the rerun did not write latest_backup"
 cas 0 delete-backup --backup-name c1                   # not the latest: left alone
 [ "$(cat "$L/backup_name.txt")" = c2 ] || fail "deleting c1 moved latest_backup"
 cas 0 delete-backup --backup-name c2                   # the latest, the last one
