@@ -16,6 +16,7 @@
 #include "config.h"
 #include "history.h"
 #include "journal.h"
+#include "latest.h"
 #include "layout.h"
 #include "keys.h"
 #include "meta_auth.h"
@@ -122,6 +123,20 @@ int backup_try_resume(struct run *r, struct pipeline *p, size_t i, unsigned char
 
 /* A run killed between its finished marker and its node index entry left
  * the backup out of the node's own list: put it there (best effort). */
+/* The run that lost its node entry lost its latest_backup pointer too. */
+static void backfill_latest(struct run *r)
+{
+	char *name = cst_sprintf("tokenmap_%s.json", r->cfg->fqdn), *key = NULL, *text = NULL;
+
+	if (name != NULL && (key = layout_index_key(r->cfg->prefix, r->name, name)) != NULL &&
+	    storage_get_buf(r->st, key, &text, NULL, 64u << 20) == 0)
+		(void)latest_backup_set(r->st, r->cfg->prefix, r->cfg->fqdn, r->name, text);
+	cst_error_clear();
+	free(text);
+	free(key);
+	free(name);
+}
+
 static void backfill_node_entry(struct run *r, const struct catalog_node *n)
 {
 	struct node_backup *v = NULL, b;
@@ -146,6 +161,8 @@ static void backfill_node_entry(struct run *r, const struct catalog_node *n)
 	b.manifest_size = n->manifest_size;
 	if (node_index_put(r->st, r->cfg->prefix, r->cfg->fqdn, &b) != 0)
 		cst_error_clear();
+	else
+		backfill_latest(r);
 }
 
 /* The name is free, or its backup was interrupted: resume it. A finished
@@ -171,6 +188,12 @@ int backup_check_name(struct run *r, int *orphan)
 	}
 	if (rc != 0 || (rc = catalog_load_backup(&cat, r->st, r->cfg->prefix, r->name)) != 0)
 		return rc;
+	/* a finished marker carries no counts: a node entry to backfill takes
+	 * them from the manifest's index copy */
+	if ((rc = catalog_count_manifests(cat, r->st, r->cfg->prefix, r->cfg->fqdn)) != 0) {
+		catalog_free(cat);
+		return rc;
+	}
 	if (cat->n_backups > 0)
 		n = catalog_node_of(&cat->backups[0], r->cfg->fqdn);
 	if (n != NULL && n->finished) {

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "latest.h"
 #include "layout.h"
 #include "manifest.h"
 #include "meta.h"
@@ -71,7 +72,7 @@ static int put_index(const struct publish *r, const char *name, const char *text
 
 /* The node's own list of its backups (node_index.h), after the finished
  * marker: what the node's next differential backup lists. */
-static int put_node_entry(const struct publish *r)
+static int put_node_entry(const struct publish *r, int64_t finished)
 {
 	struct node_backup b;
 	struct stat sb;
@@ -79,7 +80,7 @@ static int put_node_entry(const struct publish *r)
 	memset(&b, 0, sizeof(b));
 	b.name = (char *)r->name;
 	b.started = r->started;
-	b.finished = (int64_t)time(NULL);
+	b.finished = finished;
 	b.files = r->files;
 	b.bytes = r->bytes;
 	if (stat(r->manifest_path, &sb) != 0)
@@ -88,8 +89,9 @@ static int put_node_entry(const struct publish *r)
 	return node_index_put(r->st, r->cfg->prefix, r->cfg->fqdn, &b);
 }
 
-/* The index copies, the cluster marker, the finished marker, then the
- * node's own entry. */
+/* The index copies, the cluster marker, the finished marker (Medusa's
+ * form, content the time), the node's own entry with the counts, then
+ * Medusa's latest_backup pointer. */
 static int publish_index(const struct publish *r)
 {
 	const char *fqdn = r->cfg->fqdn;
@@ -98,6 +100,7 @@ static int publish_index(const struct publish *r)
 	char *cluster_name = NULL, *cluster_text = NULL;
 	const char *schema = r->schema ? r->schema : "-- no schema.cql in the snapshot\n";
 	char ts[32];
+	int64_t now = (int64_t)time(NULL);
 	int rc;
 
 	if ((rc = meta_cluster_marker(&cluster_name, &cluster_text, tokenmap)) != 0)
@@ -106,12 +109,12 @@ static int publish_index(const struct publish *r)
 	token_name = cst_sprintf("tokenmap_%s.json", fqdn);
 	man_name = cst_sprintf("manifest_%s.json", fqdn);
 	diff_name = cst_sprintf("differential_%s", fqdn);
-	name = layout_finished_name(fqdn, (int64_t)time(NULL), r->files, r->bytes);
+	name = layout_finished_name(fqdn, now);
 	if (!schema_name || !token_name || !man_name || !diff_name || !name) {
 		rc = CST_ENOMEM;
 		goto out;
 	}
-	snprintf(ts, sizeof(ts), "%" PRId64, (int64_t)time(NULL));
+	snprintf(ts, sizeof(ts), "%" PRId64, now);
 	if ((rc = put_index(r, schema_name, schema)) != 0 ||
 	    (rc = put_index(r, token_name, tokenmap)) != 0 ||
 	    (rc = put_index_file(r, man_name, r->manifest_path)) != 0 ||
@@ -120,7 +123,9 @@ static int publish_index(const struct publish *r)
 		goto out;
 	if ((rc = put_index(r, name, ts)) != 0)	/* the backup is listed as complete */
 		goto out;
-	rc = put_node_entry(r);
+	if ((rc = put_node_entry(r, now)) != 0)
+		goto out;
+	rc = latest_backup_set(r->st, r->cfg->prefix, fqdn, r->name, tokenmap);
 out:
 	free(name);
 	free(schema_name);

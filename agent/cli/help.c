@@ -88,9 +88,11 @@ static const char usage_backup[] =
 static const char usage_list[] =
 	"usage: cassette [--config FILE] list-backups [--output text|json] [--show-all]\n"
 	"\n"
-	"Lists backups from one listing of the storage index. Needs no key and reads no\n"
-	"data object. A backup whose manifest was found unreadable shows 'damaged' in the\n"
-	"CLUSTER column (json: \"damaged\": true).\n"
+	"Lists backups from two listings of the storage index (backups, and the counts).\n"
+	"Needs no key and reads no data object; a backup written by Medusa has no counts\n"
+	"in the index, so its index copy of the manifest is read (json: \"medusa\": true).\n"
+	"A backup whose manifest was found unreadable shows 'damaged' in the CLUSTER\n"
+	"column (json: \"damaged\": true).\n"
 	"  --output FORMAT  text (default) or json\n"
 	"  --show-all       backups of every node, not only this node's\n";
 
@@ -179,10 +181,11 @@ static const char usage_status[] =
 	"\n"
 	"Shows, for every node of the backup's cluster (its tokenmap), whether it finished,\n"
 	"only started (or failed), or is missing, with its files and size. A backup is complete\n"
-	"only when every node in its tokenmap finished. Needs no key and reads no data object.\n"
+	"only when every node in its tokenmap finished. Needs no key and reads no data object\n"
+	"(a node's backup written by Medusa: its index copy of the manifest, for the counts).\n"
 	"  --output FORMAT  text (default) or json: {\"name\", \"complete\", \"nodes\": [{\"fqdn\",\n"
 	"                   \"state\": finished|started|missing, \"files\", \"size\", \"started\",\n"
-	"                   \"finished\"}]}\n";
+	"                   \"finished\", \"medusa\"}]}\n";
 
 static const char usage_last_complete[] =
 	"usage: cassette [--config FILE] get-last-complete-cluster-backup\n"

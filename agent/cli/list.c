@@ -1,4 +1,6 @@
-/* list-backups: one listing of the index; no key, no data object read. */
+/* list-backups: two listings of the index (backup_index/ and node_index/),
+ * plus the index copy of the manifest of each Medusa backup (which counts
+ * nothing in its names); no key, no data object read. */
 #define _GNU_SOURCE
 #include <inttypes.h>
 #include <jansson.h>
@@ -17,6 +19,7 @@ struct totals {
 	int64_t started, finished;	/* finished = 0 unless every node finished */
 	uint64_t files, bytes;
 	int differential;
+	int medusa;			/* a node's backup was written by Medusa */
 	int damaged;			/* a node's manifest is unreadable (damaged_ flag) */
 	int cluster_damaged;		/* ... of any node of the backup */
 	int cluster_complete;		/* every node of the cluster finished */
@@ -45,6 +48,7 @@ static void sum(struct totals *t, const struct catalog_backup *b, const char *on
 		t->bytes += n->bytes;
 		t->differential |= n->differential;
 		t->damaged |= n->damaged;
+		t->medusa |= n->medusa;
 	}
 	if (t->complete != t->nodes)
 		t->finished = 0;
@@ -78,18 +82,20 @@ static int print_json(const struct catalog *cat, const char *only_fqdn)
 
 			if (only_fqdn && strcmp(n->fqdn, only_fqdn) != 0)
 				continue;
-			json_array_append_new(nodes, json_pack("{s:s,s:I,s:o,s:b,s:b,s:I,s:I}", "fqdn",
+			json_array_append_new(nodes, json_pack("{s:s,s:I,s:o,s:b,s:b,s:I,s:I,s:b}", "fqdn",
 				n->fqdn, "started", (json_int_t)n->started,
 				"finished", n->finished ? json_integer(n->finished) : json_null(),
 				"complete", n->finished != 0, "damaged", n->damaged,
-				"files", (json_int_t)n->files, "size", (json_int_t)n->bytes));
+				"files", (json_int_t)n->files, "size", (json_int_t)n->bytes,
+				"medusa", n->medusa));
 		}
-		item = json_pack("{s:s,s:I,s:o,s:b,s:b,s:s,s:I,s:I,s:o,s:{s:b,s:I,s:I}}", "name",
+		item = json_pack("{s:s,s:I,s:o,s:b,s:b,s:s,s:I,s:I,s:b,s:o,s:{s:b,s:I,s:I}}", "name",
 				 b->name, "started", (json_int_t)t.started,
 				 "finished", t.finished ? json_integer(t.finished) : json_null(),
 				 "complete", t.complete == t.nodes, "damaged", t.damaged,
 				 "mode", t.differential ? "differential" : "full",
-				 "files", (json_int_t)t.files, "size", (json_int_t)t.bytes, "nodes", nodes,
+				 "files", (json_int_t)t.files, "size", (json_int_t)t.bytes,
+				 "medusa", t.medusa, "nodes", nodes,
 				 "cluster", "complete", t.cluster_complete,
 				 "nodes_finished", (json_int_t)t.cluster_finished,
 				 "nodes", (json_int_t)t.cluster_nodes);
@@ -140,7 +146,8 @@ int cmd_list_backups(const struct config *cfg, const struct list_opts *o)
 	const char *only = o->show_all ? NULL : cfg->fqdn;
 	int rc;
 
-	if ((rc = cmd_open_storage(&st, cfg, 0)) != 0 || (rc = catalog_load(&cat, st, cfg->prefix)) != 0)
+	if ((rc = cmd_open_storage(&st, cfg, 0)) != 0 || (rc = catalog_load(&cat, st, cfg->prefix)) != 0 ||
+	    (rc = catalog_count_manifests(cat, st, cfg->prefix, only)) != 0)
 		goto out;
 	if (o->json)
 		rc = print_json(cat, only);

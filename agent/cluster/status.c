@@ -40,10 +40,10 @@ static int print_json(const char *name, int complete, const struct row *rows, si
 	for (i = 0; nodes != NULL && i < n; i++) {
 		const struct catalog_node *c = rows[i].n;
 
-		json_array_append_new(nodes, json_pack("{s:s,s:s,s:I,s:I,s:o,s:o}", "fqdn", rows[i].fqdn,
+		json_array_append_new(nodes, json_pack("{s:s,s:s,s:I,s:I,s:o,s:o,s:b}", "fqdn", rows[i].fqdn,
 			"state", state_of(&rows[i]), "files", (json_int_t)(c ? c->files : 0),
 			"size", (json_int_t)(c ? c->bytes : 0), "started", time_or_null(c ? c->started : 0),
-			"finished", time_or_null(c ? c->finished : 0)));
+			"finished", time_or_null(c ? c->finished : 0), "medusa", c ? c->medusa : 0));
 	}
 	doc = json_pack("{s:s,s:b,s:o}", "name", name, "complete", complete, "nodes", nodes);
 	if (doc == NULL || (text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL) {
@@ -96,7 +96,8 @@ int cmd_status(const struct config *cfg, const struct status_opts *o)
 	int rc, complete;
 
 	if ((rc = cmd_open_storage(&st, cfg, 0)) != 0 ||
-	    (rc = catalog_load_backup(&cat, st, cfg->prefix, o->name)) != 0)
+	    (rc = catalog_load_backup(&cat, st, cfg->prefix, o->name)) != 0 ||
+	    (rc = catalog_count_manifests(cat, st, cfg->prefix, NULL)) != 0)
 		goto out;
 	if (cat->n_backups == 0) {
 		rc = cst_error(CST_ENOTFOUND, "no backup '%s' in the index", o->name);

@@ -27,6 +27,7 @@
 #include "catalog.h"
 #include "commands.h"
 #include "config.h"
+#include "latest.h"
 #include "layout.h"
 #include "storage.h"
 #include "util.h"
@@ -100,8 +101,8 @@ static int entry_of_node(const char *obj, const char *fqdn)
 	struct index_marker m;
 	size_t i, kl, fl = strlen(fqdn);
 
-	if (layout_parse_marker(&m, obj) == 0)
-		return strcmp(m.fqdn, fqdn) == 0;
+	if (layout_marker_of(&m, obj, fqdn) == 0)
+		return 1;
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		kl = strlen(kinds[i][0]);
 		if (strncmp(obj, kinds[i][0], kl) == 0 && strncmp(obj + kl, fqdn, fl) == 0 &&
@@ -211,6 +212,9 @@ int purge_remove_backup(struct purge_run *p, const char *fqdn, const char *name,
 		goto out;
 	/* 4. The flag, last. */
 	if (!p->dry_run && (rc = storage_delete(p->st, flag_key)) != 0)
+		goto out;
+	/* Medusa's latest_backup pointer must not name a backup that is gone. */
+	if (!p->dry_run && (rc = latest_backup_after_removal(p->st, prefix, fqdn, name)) != 0)
 		goto out;
 	if ((rc = remember(p, fqdn, name)) != 0)
 		goto out;

@@ -8,13 +8,23 @@
 
 #include "config.h"
 #include "layout.h"
+#include "node_index.h"
 #include "storage.h"
 #include "util.h"
+
+/* A finished marker waits for the listing's end: its name is read against
+ * the node names the backup's other entries give (layout.h). */
+struct pending {
+	size_t backup;
+	char *obj;
+};
 
 struct scan {
 	struct catalog *cat;
 	size_t cap;
 	const char *index_prefix;
+	struct pending *pend;
+	size_t n_pend, cap_pend;
 };
 
 static struct catalog_backup *backup_for(struct scan *sc, const char *name, size_t len);
@@ -113,17 +123,23 @@ static int on_key(void *arg, const char *key, uint64_t size)
 	name[slash - rest] = '\0';
 	if (!config_backup_name_is_valid(name) || strchr(slash + 1, '/') != NULL)
 		return 0;	/* not ours; ignore rather than fail a listing */
-	if (layout_parse_marker(&m, slash + 1) == 0 && config_fqdn_is_valid(m.fqdn)) {
+	if (strncmp(slash + 1, "finished_", 9) == 0) {
+		struct pending *p;
+
+		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL ||
+		    (p = cst_grow(sc->pend, &sc->cap_pend, sc->n_pend, sizeof(*p), 64)) == NULL)
+			return CST_ENOMEM;
+		sc->pend = p;
+		p[sc->n_pend].backup = (size_t)(b - sc->cat->backups);
+		if ((p[sc->n_pend].obj = cst_strdup(slash + 1)) == NULL)
+			return CST_ENOMEM;
+		sc->n_pend++;
+	} else if (layout_parse_marker(&m, slash + 1) == 0 && config_fqdn_is_valid(m.fqdn)) {
 		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL ||
 		    (n = node_for(b, m.fqdn)) == NULL)
 			return CST_ENOMEM;
-		if (m.finished) {
-			n->finished = m.ts;
-			n->files = m.files;
-			n->bytes = m.bytes;
-		} else if (n->started == 0 || m.ts < n->started) {
+		if (n->started == 0 || m.ts < n->started)
 			n->started = m.ts;
-		}
 	} else if (layout_parse_cluster(slash + 1, &cl.n_nodes, &cl.fingerprint) == 0) {
 		struct catalog_cluster *grown;
 
@@ -156,6 +172,112 @@ static int on_key(void *arg, const char *key, uint64_t size)
 		}
 	}
 	return 0;
+}
+
+/*
+ * A finished marker belongs to the longest node name of the backup for
+ * which it reads as finished_<fqdn>_<ts> or the old
+ * finished_<fqdn>_<ts>_<files>_<bytes>; with none, Medusa's reading (the
+ * fqdn is all before the last "_<digits>") names the node.
+ */
+static int resolve_finished(struct catalog_backup *b, const char *obj)
+{
+	struct index_marker m, best;
+	struct catalog_node *n;
+	size_t i, best_len = 0;
+
+	for (i = 0; i < b->n_nodes; i++)
+		if (layout_marker_of(&m, obj, b->nodes[i].fqdn) == 0 && m.finished &&
+		    strlen(m.fqdn) > best_len) {
+			best = m;
+			best_len = strlen(m.fqdn);
+		}
+	if (best_len == 0 && (layout_parse_marker(&best, obj) != 0 || !best.finished ||
+			      !config_fqdn_is_valid(best.fqdn)))
+		return 0;	/* not ours */
+	if ((n = node_for(b, best.fqdn)) == NULL)
+		return CST_ENOMEM;
+	n->finished = best.ts;
+	if (best.counted && !n->counted) {
+		n->files = best.files;
+		n->bytes = best.bytes;
+		n->counted = 1;
+	}
+	return 0;
+}
+
+static int cmp_names(const void *pa, const void *pb)
+{
+	return strcmp(((const struct catalog_backup *)pa)->name,
+		      ((const struct catalog_backup *)pb)->name);
+}
+
+static int by_backup_name(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct catalog_backup *)elem)->name);
+}
+
+struct node_scan {
+	struct catalog *cat;
+	size_t plen;
+};
+
+/* <prefix>/index/node_index/<fqdn>/<backup>/finished_...: the counts. */
+static int on_node_entry(void *arg, const char *key, uint64_t size)
+{
+	struct node_scan *ns = arg;
+	const char *fqdn = key + ns->plen, *s1 = strchr(fqdn, '/'), *s2;
+	struct catalog_backup *b;
+	struct node_backup e;
+	char name[130], host[256];
+	size_t i;
+
+	(void)size;
+	if (s1 == NULL || (s2 = strchr(s1 + 1, '/')) == NULL || strchr(s2 + 1, '/') != NULL ||
+	    (size_t)(s1 - fqdn) >= sizeof(host) || (size_t)(s2 - s1 - 1) >= sizeof(name) ||
+	    node_index_parse_entry(&e, s2 + 1) != 0)
+		return 0;
+	snprintf(host, sizeof(host), "%.*s", (int)(s1 - fqdn), fqdn);
+	snprintf(name, sizeof(name), "%.*s", (int)(s2 - s1 - 1), s1 + 1);
+	if ((b = bsearch(name, ns->cat->backups, ns->cat->n_backups, sizeof(*b),
+			 by_backup_name)) == NULL)
+		return 0;
+	for (i = 0; i < b->n_nodes; i++)
+		if (strcmp(b->nodes[i].fqdn, host) == 0) {
+			b->nodes[i].files = e.files;
+			b->nodes[i].bytes = e.bytes;
+			b->nodes[i].counted = 1;
+		}
+	return 0;
+}
+
+/* Finish the scan: the finished markers, then the node index's counts. */
+static int settle(struct scan *sc, struct storage *st, const char *prefix)
+{
+	struct node_scan ns = { sc->cat, 0 };
+	char *root;
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < sc->n_pend && rc == 0; i++)
+		rc = resolve_finished(&sc->cat->backups[sc->pend[i].backup], sc->pend[i].obj);
+	if (rc != 0)
+		return rc;
+	/* a listing's order is not strcmp's on the names ("b1-2/" < "b1/") */
+	if (sc->cat->n_backups > 1)
+		qsort(sc->cat->backups, sc->cat->n_backups, sizeof(*sc->cat->backups), cmp_names);
+	if ((root = node_index_root(prefix)) == NULL)
+		return CST_ENOMEM;
+	ns.plen = strlen(root);
+	rc = storage_list(st, root, on_node_entry, &ns);
+	free(root);
+	for (i = 0; i < sc->cat->n_backups; i++)
+		for (j = 0; j < sc->cat->backups[i].n_nodes; j++) {
+			struct catalog_node *n = &sc->cat->backups[i].nodes[j];
+
+			n->medusa = n->finished != 0 && !n->counted;
+		}
+	return rc;
 }
 
 static int64_t first_start(const struct catalog_backup *b)
@@ -212,6 +334,7 @@ static int load(struct catalog **out, struct storage *st, const char *prefix, co
 {
 	struct scan sc;
 	char *index_prefix, *list_prefix;
+	size_t i;
 	int rc;
 
 	*out = NULL;
@@ -226,6 +349,11 @@ static int load(struct catalog **out, struct storage *st, const char *prefix, co
 	}
 	sc.index_prefix = index_prefix;
 	rc = storage_list(st, list_prefix, on_key, &sc);
+	if (rc == 0)
+		rc = settle(&sc, st, prefix);
+	for (i = 0; i < sc.n_pend; i++)
+		free(sc.pend[i].obj);
+	free(sc.pend);
 	free(list_prefix);
 	free(index_prefix);
 	if (rc != 0) {

@@ -13,7 +13,13 @@ struct storage;
 struct catalog_node {
 	char *fqdn;
 	int64_t started, finished;	/* unix seconds; finished = 0 if not */
-	uint64_t files, bytes;		/* from the finished marker */
+	uint64_t files, bytes;		/* from the node index, or an old finished
+					 * marker; a Medusa backup's only from
+					 * catalog_count_manifests() */
+	int counted;			/* files and bytes are known */
+	int medusa;			/* finished, and neither its marker nor a
+					 * node index entry counts it: written by
+					 * Medusa (FORMAT.md "Medusa and cassette") */
 	uint64_t manifest_size;		/* listed size of manifest_<fqdn>.json; 0 if none */
 	int differential;
 	int damaged;			/* damaged_<fqdn>: its manifest is unreadable */
@@ -50,6 +56,15 @@ int catalog_load_with_deleting(struct catalog **out, struct storage *st, const c
 int catalog_load_backup(struct catalog **out, struct storage *st, const char *prefix,
 			const char *name);
 void catalog_free(struct catalog *cat);
+/*
+ * Counts for the finished nodes that have none (Medusa's backups): read
+ * each one's index copy manifest_<fqdn>.json, and count its objects and
+ * their plaintext bytes (source_size, or size without it). One GET per such
+ * node (of `only_fqdn`, when given); a copy that cannot be read or parsed leaves the node uncounted, with
+ * one warning on stderr. 0, or CST_ENOMEM.
+ */
+int catalog_count_manifests(struct catalog *cat, struct storage *st, const char *prefix,
+			    const char *only_fqdn /* NULL = every node */);
 /* The node entry of `fqdn` in `b`, or NULL. Borrowed. */
 const struct catalog_node *catalog_node_of(const struct catalog_backup *b, const char *fqdn);
 

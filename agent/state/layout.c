@@ -166,10 +166,9 @@ char *layout_started_name(const char *fqdn, int64_t ts)
 	return cst_sprintf("started_%s_%" PRId64 ".timestamp", fqdn, ts);
 }
 
-char *layout_finished_name(const char *fqdn, int64_t ts, uint64_t files, uint64_t bytes)
+char *layout_finished_name(const char *fqdn, int64_t ts)
 {
-	return cst_sprintf("finished_%s_%" PRId64 "_%" PRIu64 "_%" PRIu64 ".timestamp",
-			   fqdn, ts, files, bytes);
+	return cst_sprintf("finished_%s_%" PRId64 ".timestamp", fqdn, ts);
 }
 
 /* Split off the last "_<digits>" of s[0..*len); 0 on success. */
@@ -187,11 +186,10 @@ static int take_number(const char *s, size_t *len, uint64_t *out)
 	return 0;
 }
 
-int layout_parse_marker(struct index_marker *out, const char *name)
+/* The part between "started_"/"finished_" and ".timestamp"; NULL if none. */
+static const char *marker_body(struct index_marker *out, const char *name, size_t *len)
 {
 	const char *body;
-	size_t len;
-	uint64_t ts;
 
 	memset(out, 0, sizeof(*out));
 	if (strncmp(name, "started_", 8) == 0)
@@ -200,19 +198,53 @@ int layout_parse_marker(struct index_marker *out, const char *name)
 		body = name + 9;
 		out->finished = 1;
 	} else
+		return NULL;
+	*len = strlen(body);
+	if (*len < 10 || strcmp(body + *len - 10, ".timestamp") != 0)
+		return NULL;
+	*len -= 10;
+	return body;
+}
+
+int layout_parse_marker(struct index_marker *out, const char *name)
+{
+	const char *body;
+	size_t len;
+	uint64_t ts;
+
+	if ((body = marker_body(out, name, &len)) == NULL)
 		return CST_EINVALID;
-	len = strlen(body);
-	if (len < 10 || strcmp(body + len - 10, ".timestamp") != 0)
-		return CST_EINVALID;
-	len -= 10;
-	if (out->finished && (take_number(body, &len, &out->bytes) != 0 ||
-			      take_number(body, &len, &out->files) != 0))
-		return CST_EINVALID;
-	if (take_number(body, &len, &ts) != 0 || len == 0 || len >= sizeof(out->fqdn))
+	if (take_number(body, &len, &ts) != 0 || len == 0 || len >= sizeof(out->fqdn) ||
+	    ts > INT64_MAX)
 		return CST_EINVALID;
 	memcpy(out->fqdn, body, len);
 	out->fqdn[len] = '\0';
 	out->ts = (int64_t)ts;
+	return 0;
+}
+
+int layout_marker_of(struct index_marker *out, const char *name, const char *fqdn)
+{
+	const char *body;
+	size_t len, fl = strlen(fqdn), groups = 0;
+	uint64_t g[3];
+
+	if ((body = marker_body(out, name, &len)) == NULL || fl == 0 || fl >= sizeof(out->fqdn) ||
+	    len <= fl + 1 || memcmp(body, fqdn, fl) != 0 || body[fl] != '_')
+		return CST_EINVALID;
+	/* exactly "_<digits>" groups after the fqdn: one, or three (old finished) */
+	while (len > fl && groups < 3 && take_number(body, &len, &g[groups]) == 0)
+		groups++;
+	if (len != fl || !(groups == 1 || (groups == 3 && out->finished)) ||
+	    g[groups - 1] > INT64_MAX)
+		return CST_EINVALID;
+	memcpy(out->fqdn, fqdn, fl + 1);
+	out->ts = (int64_t)g[groups - 1];
+	if (groups == 3) {
+		out->counted = 1;
+		out->files = g[1];
+		out->bytes = g[0];
+	}
 	return 0;
 }
 

@@ -45,18 +45,31 @@ int layout_file_is_temporary(const char *name);
 int layout_rel_from_key(char **rel, const char *key, const char *prefix, const char *fqdn,
 			const char *backup, const char *ks, const char *cf);
 
-/* Index markers: started_<fqdn>_<ts>.timestamp and
- * finished_<fqdn>_<ts>_<files>_<bytes>.timestamp. */
+/*
+ * Index markers: started_<fqdn>_<ts>.timestamp, and the finished marker in
+ * Medusa's form finished_<fqdn>_<ts>.timestamp. Stores of cassette before
+ * 0.4 hold finished_<fqdn>_<ts>_<files>_<bytes>.timestamp, still read. An
+ * fqdn may end in "_<digits>", so a finished name is only read for sure
+ * against a known node name (layout_marker_of); docs/FORMAT.md has the rule.
+ */
 struct index_marker {
 	int finished;		/* 0 = started marker */
+	int counted;		/* the old finished form: files and bytes are set */
 	char fqdn[256];
 	int64_t ts;
-	uint64_t files, bytes;	/* finished only */
+	uint64_t files, bytes;	/* old finished form only */
 };
 char *layout_started_name(const char *fqdn, int64_t ts);
-char *layout_finished_name(const char *fqdn, int64_t ts, uint64_t files, uint64_t bytes);
-/* 0 when `name` is a marker; CST_EINVALID otherwise. */
+char *layout_finished_name(const char *fqdn, int64_t ts);
+/*
+ * 0 when `name` is a marker; CST_EINVALID otherwise. The fqdn is the name up
+ * to the last "_<digits>" group, as Medusa reads it: right for a started
+ * marker and a finished marker of Medusa's form, not for the old form.
+ */
 int layout_parse_marker(struct index_marker *out, const char *name);
+/* 0 when `name` is a started or finished marker (either form) of node
+ * `fqdn`; CST_EINVALID otherwise. */
+int layout_marker_of(struct index_marker *out, const char *name, const char *fqdn);
 
 /*
  * The cluster marker cluster_<nodes>_<16 hex>: which nodes a backup's

@@ -17,6 +17,11 @@ static char *node_prefix(const char *prefix, const char *fqdn)
 	return cst_sprintf("%s%sindex/node_index/%s/", prefix, prefix[0] ? "/" : "", fqdn);
 }
 
+char *node_index_root(const char *prefix)
+{
+	return cst_sprintf("%s%sindex/node_index/", prefix, prefix[0] ? "/" : "");
+}
+
 struct scan {
 	size_t plen;
 	struct node_backup *v;
@@ -46,6 +51,14 @@ static int parse_finished(const char *s, struct node_backup *b)
 	b->files = f[2];
 	b->bytes = f[3];
 	b->manifest_size = f[4];
+	return 0;
+}
+
+int node_index_parse_entry(struct node_backup *b, const char *name)
+{
+	memset(b, 0, sizeof(*b));
+	if (strncmp(name, "finished_", 9) != 0 || parse_finished(name + 9, b) != 0)
+		return CST_EINVALID;
 	return 0;
 }
 

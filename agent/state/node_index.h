@@ -32,6 +32,11 @@ struct node_backup {
 int node_index_load(struct node_backup **out, size_t *n, struct storage *st, const char *prefix,
 		    const char *fqdn);
 void node_index_free(struct node_backup *v, size_t n);
+/* "<prefix>/index/node_index/" (caller frees), or NULL with CST_ENOMEM. */
+char *node_index_root(const char *prefix);
+/* Parse an entry name "finished_<started>_<finished>_<files>_<bytes>_<msize>"
+ * into b's numbers (b->name untouched, NULL); 0 or CST_EINVALID. */
+int node_index_parse_entry(struct node_backup *b, const char *name);
 int node_index_put(struct storage *st, const char *prefix, const char *fqdn,
 		   const struct node_backup *b);
 int node_index_flag_damaged(struct storage *st, const char *prefix, const char *fqdn,

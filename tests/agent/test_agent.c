@@ -93,14 +93,35 @@ static void test_markers(void **state)
 	char *name;
 
 	(void)state;
-	name = layout_finished_name("host_with_underscores.example", 1700000000, 42, 123456789);
+	name = layout_finished_name("host_with_underscores.example", 1700000000);
+	assert_string_equal(name, "finished_host_with_underscores.example_1700000000.timestamp");
 	assert_int_equal(layout_parse_marker(&m, name), 0);
 	assert_true(m.finished);
+	assert_false(m.counted);
 	assert_string_equal(m.fqdn, "host_with_underscores.example");
+	assert_int_equal(m.ts, 1700000000);
+	assert_int_equal(layout_marker_of(&m, name, "host_with_underscores.example"), 0);
+	assert_false(m.counted);
+	assert_int_equal(m.ts, 1700000000);
+	free(name);
+	/* the old form, read against its node's name (which ends in digits) */
+	assert_int_equal(layout_marker_of(&m, "finished_node_7_1700000000_42_123456789.timestamp",
+					  "node_7"), 0);
+	assert_true(m.finished);
+	assert_true(m.counted);
+	assert_string_equal(m.fqdn, "node_7");
 	assert_int_equal(m.ts, 1700000000);
 	assert_int_equal(m.files, 42);
 	assert_int_equal(m.bytes, 123456789);
-	free(name);
+	/* Medusa's form of node "node_7_1" against node "node_7": two groups */
+	assert_int_equal(layout_marker_of(&m, "finished_node_7_1_1700000000.timestamp", "node_7"),
+			 CST_EINVALID);
+	assert_int_equal(layout_marker_of(&m, "finished_node_7_1_1700000000.timestamp", "node_7_1"), 0);
+	assert_false(m.counted);
+	assert_int_equal(layout_marker_of(&m, "started_node_7_5_6.timestamp", "node_7"), CST_EINVALID);
+	assert_int_equal(layout_marker_of(&m, "started_node_7_5.timestamp", "node_7"), 0);
+	assert_int_equal(layout_marker_of(&m, "started_node_75.timestamp", "node_7"), CST_EINVALID);
+	assert_int_equal(layout_marker_of(&m, "finished_node_7__5.timestamp", "node_7"), CST_EINVALID);
 	name = layout_started_name("10.0.0.1", 5);
 	assert_int_equal(layout_parse_marker(&m, name), 0);
 	assert_false(m.finished);
@@ -108,7 +129,7 @@ static void test_markers(void **state)
 	assert_int_equal(m.ts, 5);
 	free(name);
 	assert_int_equal(layout_parse_marker(&m, "started_n1.timestamp"), CST_EINVALID);
-	assert_int_equal(layout_parse_marker(&m, "finished_n1_5.timestamp"), CST_EINVALID);
+	assert_int_equal(layout_parse_marker(&m, "finished_n1.timestamp"), CST_EINVALID);
 	assert_int_equal(layout_parse_marker(&m, "started__5.timestamp"), CST_EINVALID);
 	assert_int_equal(layout_parse_marker(&m, "started_n1_5.json"), CST_EINVALID);
 	assert_int_equal(layout_parse_marker(&m, "manifest_n1.json"), CST_EINVALID);

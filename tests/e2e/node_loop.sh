@@ -143,7 +143,10 @@ assert all(b["complete"] for b in bs), bs
 assert bs[0]["files"] == 33 and bs[1]["files"] == 33, bs
 PY
 grep -v '^list ' "$W/trace-list" && fail "list-backups did more than list"
-[ "$(wc -l < "$W/trace-list")" = 2 ] || fail "expected one listing per list-backups run"
+# two listings per run: the backup index, and the node index (the counts)
+[ "$(wc -l < "$W/trace-list")" = 4 ] || { cat "$W/trace-list"; fail "expected two listings per list-backups run"; }
+[ "$(grep -c 'index/backup_index/' "$W/trace-list")" = 2 ] &&
+	[ "$(grep -c 'index/node_index/' "$W/trace-list")" = 2 ] || { cat "$W/trace-list"; fail "list-backups listed something else"; }
 mv "$STORE/node1.example/data" "$W/pool-away"
 CFG=$NOKEY cas 0 list-backups; out_has "b2"
 mv "$W/pool-away" "$STORE/node1.example/data"

@@ -130,7 +130,7 @@ age_marker() { # age_marker BACKUP DAYS: its finished marker says DAYS ago
 	local f ts
 	f=$(ls "$S/index/backup_index/$1"/finished_node1.example_*)
 	ts=$(( $(date +%s) - $2 * 86400 ))
-	mv "$f" "$(echo "$f" | sed -E "s/_[0-9]+(_[0-9]+_[0-9]+\\.timestamp)\$/_$ts\\1/")"
+	mv "$f" "$(echo "$f" | sed -E "s/_[0-9]+\\.timestamp\$/_$ts.timestamp/")"
 }
 age_marker b3 40
 age_marker b4 35
