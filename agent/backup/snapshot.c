@@ -403,8 +403,9 @@ static int count_untaken(void *arg, const char *ks, const char *table, const cha
 		return CST_ENOMEM;
 	if (access(snapdir, F_OK) == 0)
 		u->tagged++;
-	else if (datadirs_holds_sstables(dir) && u->missed++ == 0)
-		snprintf(u->first, sizeof(u->first), "%s.%s", ks, table);
+	else if (datadirs_holds_sstables(dir) && u->missed++ == 0 &&
+		 snprintf(u->first, sizeof(u->first), "%s.%s", ks, table) >= (int)sizeof(u->first))
+		strcpy(u->first + sizeof(u->first) - 4, "...");
 	free(snapdir);
 	return 0;
 }
