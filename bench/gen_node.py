@@ -9,7 +9,18 @@ path, so the same options give the same bytes on every machine (computed with
 python3-cryptography, or the openssl command when that is missing). Digest.crc32
 and TOC.txt are short text, as Cassandra writes them.
 
+With --uncompressed the node's tables are uncompressed ones (a table created
+with compression = {'enabled': false}): each SSTable has CRC.db (the CRC32 of
+every 64 KiB chunk) instead of CompressionInfo.db, and Data.db holds
+compressible row data: time-series partitions in the shape of Cassandra's
+"big" format (a length-prefixed text key, deletion info, rows of a clustering
+timestamp, a double, an int, a short text drawn from a vocabulary of 128
+words and a status word), from a random.Random seeded by --seed and the
+file's path. zstd level 1 stores it in about 40% of its size, as it does real
+uncompressed SSTables. The other binary components stay keystream.
+
   gen_node.py node DATA_DIR --size BYTES --sstables N [--keyspaces K --tables T --seed S]
+                [--uncompressed]
       makes the node: N SSTables spread over K*T tables, Data.db sizes
       log-uniform (a few large, many small, as compaction leaves them), scaled so
       all files together come to about BYTES.
@@ -17,6 +28,8 @@ and TOC.txt are short text, as Cassandra writes them.
       adds new SSTable generations (a flush or a compaction's output): P% of
       the node's files and bytes, at generations above those present. Writes
       the paths it made to FILE, one a line, so they can be removed again.
+      A table whose SSTables have CRC.db (an uncompressed table) gets
+      uncompressed ones.
 Prints one line: files and bytes made.
 """
 import argparse
@@ -25,6 +38,7 @@ import math
 import os
 import random
 import re
+import struct
 import subprocess
 import sys
 
@@ -38,6 +52,20 @@ ZEROS = bytes(CHUNK)
 SSTABLE_RE = re.compile(r"^nb-(\d+)-big-Data\.db$")
 COMPONENTS = ["Data.db", "Index.db", "Summary.db", "Filter.db", "Statistics.db",
               "CompressionInfo.db", "Digest.crc32", "TOC.txt"]
+# an uncompressed table's SSTable: CRC.db instead of CompressionInfo.db
+UNCOMPRESSED = ["CRC.db" if c == "CompressionInfo.db" else c for c in COMPONENTS]
+# the text values of the uncompressed node's rows: 128 words
+WORDS = [w.encode() for w in (
+    "ok warn error idle busy active pending done failed retry timeout cold hot open closed unknown "
+    "north south east west alpha beta gamma delta sensor gateway relay pump valve motor fan door "
+    "temperature humidity pressure voltage current level speed flow battery signal firmware update "
+    "restart online offline low high normal critical maintenance scheduled manual auto the a of and "
+    "to in on at for with from by is was reading reported value above below threshold since last "
+    "check unit zone floor room building site rack node link port cable power supply backup primary "
+    "secondary east-1 west-2 eu-central us-east batch job queue worker task user admin service "
+    "ingest export sync lag peak average minimum maximum sample window hourly daily weekly info debug "
+    "trace fatal meter gauge probe tank line").split()]
+assert len(WORDS) == 128
 
 
 def write_random(path, size, key, rel):
@@ -66,6 +94,38 @@ def write_random(path, size, key, rel):
             left -= n
 
 
+def write_rows(path, size, seed, rel):
+    """size bytes of compressible rows (see the top), reproducible from seed
+    and the relative path."""
+    rng = random.Random(int.from_bytes(hashlib.sha256(b"%d/" % seed + rel.encode()).digest()[:8], "big"))
+    rb = rng.getrandbits
+    words, status = WORDS, WORDS[:16]
+    key_len = struct.Struct(">H").pack
+    row = struct.Struct(">BqBdi").pack   # flags, clustering, text length, double, int
+    live = b"\x7f\xff\xff\xff\x80\x00\x00\x00\x00\x00\x00\x00"  # deletion info: live
+    ts = 1764547200000 + rb(30)          # ms, from 2025-12-01 on
+    dev = rb(20)
+    with open(path, "wb") as f:
+        left = size
+        while left > 0:
+            parts, n = [], 0
+            while n < CHUNK:
+                dev += 1 + rb(3)
+                key = b"dev-%08d" % dev
+                parts += (key_len(len(key)), key, live)
+                n += len(key) + 15
+                for _ in range(4 + rb(5)):
+                    ts += 1000 + rb(10)
+                    text = b" ".join([words[rb(7)] for _ in range(2 + rb(3))])
+                    parts += (row(0x24, ts, len(text), (rb(16) - 32768) / 64.0, rb(12)), text, status[rb(4)])
+                    n += 22 + len(text) + len(parts[-1])
+                parts.append(b"\x01")   # end of partition
+                n += 1
+            chunk = b"".join(parts)
+            f.write(chunk[:left])
+            left -= min(left, len(chunk))
+
+
 def component_sizes(data_size, rng):
     """Realistic small components for a Data.db of data_size bytes (16 KiB
     compression chunks, partitions of about 1 KB)."""
@@ -76,25 +136,30 @@ def component_sizes(data_size, rng):
         "Filter.db": max(16, data_size // 800),
         "Statistics.db": rng.randint(4500, 12000),
         "CompressionInfo.db": 32 + 8 * ((data_size + 16383) // 16384),
+        "CRC.db": 4 + 4 * ((data_size + 65535) // 65536),
     }
 
 
-def write_sstable(table_dir, rel_table, gen, data_size, key, rng):
+def write_sstable(table_dir, rel_table, gen, data_size, key, rng, uncompressed=False, seed=1):
     """Writes one SSTable's eight components; returns (paths, bytes)."""
     paths, total = [], 0
     prefix = "nb-%d-big-" % gen
     sizes = component_sizes(data_size, rng)
     sizes["Data.db"] = data_size
-    for comp in COMPONENTS:
+    comps = UNCOMPRESSED if uncompressed else COMPONENTS
+    for comp in comps:
         path = os.path.join(table_dir, prefix + comp)
         rel = rel_table + "/" + prefix + comp
         if comp == "Digest.crc32":
             body = str(rng.getrandbits(32)).encode()
         elif comp == "TOC.txt":
-            body = "".join(c + "\n" for c in sorted(COMPONENTS)).encode()
+            body = "".join(c + "\n" for c in sorted(comps)).encode()
         else:
             body = None
-        if body is None:
+        if body is None and uncompressed and comp == "Data.db":
+            write_rows(path, sizes[comp], seed, rel)
+            total += sizes[comp]
+        elif body is None:
             write_random(path, sizes[comp], key, rel)
             total += sizes[comp]
         else:
@@ -126,10 +191,11 @@ def node(args):
         d = os.path.join(args.data_dir, ks, tdir)
         os.makedirs(d, exist_ok=True)
         gens[d] = gens.get(d, 0) + 1
-        paths, n = write_sstable(d, ks + "/" + tdir, gens[d], size, key, rng)
+        paths, n = write_sstable(d, ks + "/" + tdir, gens[d], size, key, rng, args.uncompressed, args.seed)
         files += len(paths)
         total += n
-    print("made %d files, %d bytes in %d tables" % (files, total, len(tables)))
+    print("made %d files, %d bytes in %d %stables" % (files, total, len(tables),
+                                                     "uncompressed " if args.uncompressed else ""))
 
 
 def add(args):
@@ -139,25 +205,26 @@ def add(args):
     for ks in sorted(os.listdir(args.data_dir)):
         for tdir in sorted(os.listdir(os.path.join(args.data_dir, ks))):
             d = os.path.join(args.data_dir, ks, tdir)
-            top = 0
+            top, crc = 0, False
             for f in os.listdir(d):
+                crc = crc or f.endswith("-CRC.db")
                 m = SSTABLE_RE.match(f)
                 if m:
                     top = max(top, int(m.group(1)))
                     data_bytes += os.path.getsize(os.path.join(d, f))
                     sstables += 1
-            tables.append((ks, tdir, d, top))
+            tables.append((ks, tdir, d, top, crc))
     if sstables == 0:
         sys.exit("gen_node.py: no SSTables under %s" % args.data_dir)
     count = max(1, round(sstables * args.percent / 100))
     each = max(4096, int(data_bytes * args.percent / 100 / count))
     made, files, total = [], 0, 0
     for i in range(count):
-        ks, tdir, d, top = tables[(args.round + i) % len(tables)]
+        ks, tdir, d, top, crc = tables[(args.round + i) % len(tables)]
         # generations never used before, even after an earlier round's files
         # were removed: a name never comes back with new content
         gen = top + 1000 * args.round + i // len(tables)
-        paths, n = write_sstable(d, ks + "/" + tdir, gen, each, key, rng)
+        paths, n = write_sstable(d, ks + "/" + tdir, gen, each, key, rng, crc, args.seed * 1000003 + args.round)
         made += paths
         files += len(paths)
         total += n
@@ -176,6 +243,8 @@ def main():
     n.add_argument("--keyspaces", type=int, default=2)
     n.add_argument("--tables", type=int, default=2)
     n.add_argument("--seed", type=int, default=1)
+    n.add_argument("--uncompressed", action="store_true",
+                   help="uncompressed tables: CRC.db, and compressible rows in Data.db")
     a = sub.add_parser("add")
     a.add_argument("data_dir")
     a.add_argument("--percent", type=float, default=5.0)

@@ -5,7 +5,8 @@
 #
 #   bench/run.sh [--quick] [--reps N] [--size BYTES] [--sstables N]
 #                [--target-size BYTES] [--target-sstables N] [--no-target]
-#                [--workdir DIR] [--keep] [--no-deps]
+#                [--uncompressed-size BYTES] [--uncompressed-sstables N]
+#                [--no-uncompressed] [--workdir DIR] [--keep] [--no-deps]
 #
 #   --quick            a smoke run of about 30 s: small sets, one repetition
 #   --reps N           repetitions of each timing; the table shows medians (3)
@@ -14,12 +15,18 @@
 #   --target-size B    the set for the "unchanged run" target (2Gi)
 #   --target-sstables  its SSTables (125: 1,000 files)
 #   --no-target        skip that second set
+#   --uncompressed-size B   the uncompressed-table node (compressible rows, no
+#                      CompressionInfo.db): one full backup each, for the
+#                      stored bytes (300M)
+#   --uncompressed-sstables N  its SSTables (24: 192 files)
+#   --no-uncompressed  skip that node
 #   --workdir DIR      where data, stores and restores go (build-bench-work/)
 #   --keep             keep them afterwards (default: only the report is kept)
 #   --no-deps          do not install anything
 # Sizes take SI or IEC suffixes (1.2G = 1.2e9, 2Gi = 2^31). Every option has
 # an environment twin: BENCH_REPS, BENCH_SIZE, BENCH_SSTABLES,
-# BENCH_TARGET_SIZE, BENCH_TARGET_SSTABLES, BENCH_WORKDIR.
+# BENCH_TARGET_SIZE, BENCH_TARGET_SSTABLES, BENCH_UNCOMPRESSED_SIZE,
+# BENCH_UNCOMPRESSED_SSTABLES, BENCH_WORKDIR.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -28,18 +35,23 @@ SIZE=${BENCH_SIZE:-1.2G}
 SSTABLES=${BENCH_SSTABLES:-40}
 T_SIZE=${BENCH_TARGET_SIZE:-2Gi}
 T_SSTABLES=${BENCH_TARGET_SSTABLES:-125}
+U_SIZE=${BENCH_UNCOMPRESSED_SIZE:-300M}
+U_SSTABLES=${BENCH_UNCOMPRESSED_SSTABLES:-24}
 W=${BENCH_WORKDIR:-$ROOT/build-bench-work}
-QUICK=0 TARGET=1 KEEP=0 DEPS=1
+QUICK=0 TARGET=1 UNCOMP=1 KEEP=0 DEPS=1
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--quick) QUICK=1; REPS=1; SIZE=120M; SSTABLES=16; T_SIZE=100M ;;
+	--quick) QUICK=1; REPS=1; SIZE=120M; SSTABLES=16; T_SIZE=100M; U_SIZE=30M; U_SSTABLES=8 ;;
 	--reps) REPS=$2; shift ;;
 	--size) SIZE=$2; shift ;;
 	--sstables) SSTABLES=$2; shift ;;
 	--target-size) T_SIZE=$2; shift ;;
 	--target-sstables) T_SSTABLES=$2; shift ;;
 	--no-target) TARGET=0 ;;
+	--uncompressed-size) U_SIZE=$2; shift ;;
+	--uncompressed-sstables) U_SSTABLES=$2; shift ;;
+	--no-uncompressed) UNCOMP=0 ;;
 	--workdir) W=$2; shift ;;
 	--keep) KEEP=1 ;;
 	--no-deps) DEPS=0 ;;
@@ -48,7 +60,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-SIZE=$(numfmt --from=auto "$SIZE") T_SIZE=$(numfmt --from=auto "$T_SIZE")
+SIZE=$(numfmt --from=auto "$SIZE") T_SIZE=$(numfmt --from=auto "$T_SIZE") U_SIZE=$(numfmt --from=auto "$U_SIZE")
 case "$REPS" in ''|*[!0-9]*|0) echo "bench/run.sh: --reps must be a positive number, not '$REPS'" >&2; exit 2 ;; esac
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
@@ -199,6 +211,8 @@ for r in $(seq 1 "$REPS"); do
 	WARM=$R_DATA run_timed full restic "$r" restic backup --quiet --tag full "$R_DATA"
 done
 C_STORED=$(bytes_of "$C_BASE") R_STORED=$(bytes_of "$RESTIC_REPOSITORY")
+# the repository format restic chose (version 2 is the one that compresses)
+R_REPO_VERSION=$(restic cat config 2>/dev/null | sed -n 's/^ *"version": *\([0-9]*\).*/\1/p')
 
 say "the unchanged second run, $REPS times each"
 for r in $(seq 1 "$REPS"); do
@@ -266,6 +280,37 @@ if [ "$TARGET" -eq 1 ]; then
 		WARM=$T_DATA:$T_BASE.state run_timed t_unchanged cassette "$r" "$CASSETTE" --config "$T_INI" backup-node --backup-name "unchanged-$r"
 	done
 fi
+
+# The uncompressed-table node: tables created with compression disabled, so
+# Data.db is raw row data beside CRC.db, and cassette's compression = auto
+# (its default) compresses it, as restic's compression auto does. Each tool
+# backs up its own copy once, into an empty store; the stored bytes are what
+# this set is for, the timings are informative.
+if [ "$UNCOMP" -eq 1 ]; then
+	U_DATA=$W/uncompressed/data U_RDATA=$W/uncompressed-restic/data U_INI=$W/uncompressed.ini U_BASE=$W/uncompressed-store
+	say "the uncompressed-table node: $(numfmt --round=nearest --to=si "$U_SIZE")B in $U_SSTABLES SSTables of compressible rows, one copy for each tool; one full backup each"
+	rm -rf "$DATA" "$R_DATA" "$C_BASE" "$C_BASE.state" "$RESTIC_REPOSITORY" \
+		"$W/target" "$W/target-store" "$W/target-store.state"   # room
+	python3 "$ROOT/bench/gen_node.py" node "$U_DATA" --size "$U_SIZE" --sstables "$U_SSTABLES" --seed 3 --uncompressed >&2
+	mkdir -p "${U_RDATA%/data}" && cp -a "$U_DATA" "$U_RDATA"
+	U_PLAIN=$(bytes_of "$U_DATA" snapshots) U_FILES=$(find "$U_DATA" -type f | wc -l)
+	write_ini "$U_INI" "$U_DATA" "$U_BASE"
+	WARM=$U_DATA run_timed u_full cassette 1 "$CASSETTE" --config "$U_INI" backup-node --backup-name full
+	export RESTIC_REPOSITORY=$W/uncompressed-repo
+	rm -rf "$RESTIC_CACHE_DIR"
+	restic init --quiet >/dev/null
+	WARM=$U_RDATA run_timed u_full restic 1 restic backup --quiet --tag full "$U_RDATA"
+	U_C_STORED=$(bytes_of "$U_BASE") U_R_STORED=$(bytes_of "$RESTIC_REPOSITORY")
+	# not timed: both restores must be the node's files, byte for byte
+	"$CASSETTE" --config "$U_INI" restore-node --backup-name full --target-dir "$W/restore-c" > "$W/log/u_restore-cassette.log" 2>&1 ||
+		{ echo "bench/run.sh: cassette's restore of the uncompressed-table node failed" >&2; tail -5 "$W/log/u_restore-cassette.log" >&2; exit 1; }
+	restic restore latest --quiet --target "$W/restore-r" > "$W/log/u_restore-restic.log" 2>&1 ||
+		{ echo "bench/run.sh: restic's restore of the uncompressed-table node failed" >&2; tail -5 "$W/log/u_restore-restic.log" >&2; exit 1; }
+	diff -r -x snapshots "$U_DATA" "$W/restore-c" >&2 || { echo "bench/run.sh: cassette's restore differs from the uncompressed-table node" >&2; exit 1; }
+	diff -r "$U_RDATA" "$W/restore-r$U_RDATA" >&2 || { echo "bench/run.sh: restic's restore differs from the uncompressed-table node" >&2; exit 1; }
+	echo "  both restores are byte-identical to the node" >&2
+	rm -rf "$W/restore-c" "$W/restore-r"
+fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- the report ---
@@ -290,7 +335,8 @@ overhead() { awk -v s="$1" -v p="$2" 'BEGIN { printf "%+.4f%%", (s - p) * 100 / 
 	echo "- load average at end: $LOAD_END"
 	echo "- both tools warm-cache (the data sets fit in RAM; each tool's input is read just before it is timed, as this VM pages out idle memory);" \
 	     "\`sync\` before every timed command; medians of $REPS; default settings of both tools" \
-	     "(cassette: AES-256-GCM, local storage, snapshot_mode = hardlink; restic: repository v2, compression auto)"
+	     "(cassette: AES-256-GCM, compression = auto, local storage, snapshot_mode = hardlink;" \
+	     "$(restic version | cut -d' ' -f1-2): repository version ${R_REPO_VERSION:-?}, compression auto; 0.14.0, Debian 12's, is the first restic that compresses)"
 	echo
 	echo "Throughput set: $FILES files, $PLAIN bytes ($(numfmt --round=nearest --to=si "$PLAIN")B)."
 	echo
@@ -307,6 +353,8 @@ overhead() { awk -v s="$1" -v p="$2" 'BEGIN { printf "%+.4f%%", (s - p) * 100 / 
 		row "first backup, $T_FILES files / $(numfmt --round=nearest --to=iec-i "$T_PLAIN")B (once)" t_full
 		row "unchanged run, $T_FILES files / $(numfmt --round=nearest --to=iec-i "$T_PLAIN")B" t_unchanged
 	fi
+	[ "$UNCOMP" -eq 0 ] ||
+		row "full backup, uncompressed-table node, $U_FILES files / $(numfmt --round=nearest --to=si "$U_PLAIN")B (once; informative)" u_full
 	echo
 	echo "Full backup: cassette $(rate "$PLAIN" "$(median full cassette 4)"), restic $(rate "$PLAIN" "$(median full restic 4)")." \
 	     "Restore: cassette $(rate "$PLAIN" "$(median restore cassette 4)"), restic $(rate "$PLAIN" "$(median restore restic 4)") as is," \
@@ -318,11 +366,29 @@ overhead() { awk -v s="$1" -v p="$2" 'BEGIN { printf "%+.4f%%", (s - p) * 100 / 
 	     "$(awk -v c="$(median restore cassette 4)" -v f="$fl" 'BEGIN { printf "%.2f", c / f }')x that; a restore" \
 	     "at the floor would be $(ratio "$fl" "$(median restore_durable restic 4)")x faster than restic's durable one."
 	echo
-	echo "| after the full backup | bytes | vs plaintext |"
-	echo "|---|---:|---:|"
-	echo "| plaintext (the node's files) | $PLAIN | |"
-	echo "| cassette store (the files under base_path) | $C_STORED | $(overhead "$C_STORED" "$PLAIN") |"
-	echo "| restic repository (its files) | $R_STORED | $(overhead "$R_STORED" "$PLAIN") |"
+	if [ "$UNCOMP" -eq 1 ]; then
+		echo "Stored bytes, both tools compressing (cassette: compression = auto, zstd level 1 per segment, Data.db" \
+		     "beside a CompressionInfo.db left as it is; restic: compression auto). The bench node's Data.db is" \
+		     "incompressible, as compressed tables' are; the uncompressed-table node's is raw row data beside CRC.db."
+		up=$U_PLAIN uc=$U_C_STORED ur=$U_R_STORED
+	else
+		echo "Stored bytes (cassette: compression = auto; restic: compression auto). The uncompressed-table node was not run (--no-uncompressed)."
+		up="—" uc="—" ur="—"
+	fi
+	vs() { [ "$2" = "—" ] && echo "—" || overhead "$1" "$2"; }
+	echo
+	echo "| after the full backup | bench node: bytes | vs plaintext | uncompressed-table node: bytes | vs plaintext |"
+	echo "|---|---:|---:|---:|---:|"
+	echo "| plaintext (the node's files) | $PLAIN | | $up | |"
+	echo "| cassette store (the files under base_path; compression = auto) | $C_STORED | $(overhead "$C_STORED" "$PLAIN") | $uc | $(vs "$uc" "$up") |"
+	echo "| restic repository (its files; compression auto) | $R_STORED | $(overhead "$R_STORED" "$PLAIN") | $ur | $(vs "$ur" "$up") |"
+	if [ "$UNCOMP" -eq 1 ]; then
+		echo
+		echo "Uncompressed-table node: cassette stores $(awk -v c="$uc" -v r="$ur" 'BEGIN { printf "%.3f", c / r }') bytes per byte" \
+		     "restic stores; plaintext ÷ stored: cassette $(awk -v c="$uc" -v p="$up" 'BEGIN { printf "%.2f", p / c }')x," \
+		     "restic $(awk -v r="$ur" -v p="$up" 'BEGIN { printf "%.2f", p / r }')x. Full backup: cassette" \
+		     "$(rate "$up" "$(median u_full cassette 4)"), restic $(rate "$up" "$(median u_full restic 4)") of plaintext."
+	fi
 	echo
 	echo "| target (issue 4) | measured | verdict |"
 	echo "|---|---|---|"
