@@ -108,8 +108,10 @@ static int on_object(void *arg, const struct manifest_object *o)
 	 * outside this node's layout are never reused. */
 	if (strncmp(o->path, l->pool, strlen(l->pool)) != 0)
 		return 0;
-	/* Medusa's Fernet objects are never reused: this run stores its own copy */
-	if (o->fernet)
+	/* Medusa's Fernet objects are never reused: this run stores its own copy.
+	 * Nor is an object known only by its multipart ETag (no source MD5 to
+	 * compare a file's with): the file is stored again. */
+	if (o->fernet || o->no_source)
 		return 0;
 	if (layout_rel_from_key(&rel, o->path, l->prefix, l->fqdn, l->backup, l->ks, l->cf) != 0) {
 		cst_error_clear();
