@@ -79,6 +79,7 @@ one_line_err
 nothing_left "$W/t1"
 cas 1 verify --backup-name m1 --deep
 out_has "$BIG"
+out_has "wrong MD5"
 ok "a flipped byte in a multipart object: restore refused naming it, nothing left; verify --deep flags it"
 reset_store
 
