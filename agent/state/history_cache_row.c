@@ -37,8 +37,9 @@ void hcache_kind(unsigned char out[HCACHE_KIND_LEN], const struct manifest_rec *
 {
 	unsigned char *p = put64(out, r->source_size);
 
-	p = put(p, r->source_md5, 16);
-	*p++ = r->encrypted;
+	/* an ETag-only record (no source MD5) is told by its ETag */
+	p = put(p, r->no_source ? r->md5 : r->source_md5, 16);
+	*p++ = (unsigned char)(r->encrypted | r->no_source << 1);
 	put(p, r->key_id, 8);
 }
 

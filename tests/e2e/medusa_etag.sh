@@ -7,8 +7,10 @@
 #   candidate part sizes;
 # - a flipped byte in a multipart object, or an ETag with a wrong part count, is refused
 #   naming the object, and nothing is left in the target;
-# - a plaintext differential backup over it is not flagged damaged: the plain-MD5 objects
-#   are referenced, the ETag-only ones stored again (their plaintext MD5 is unknown).
+# - a plaintext differential backup over it is not flagged damaged and references every
+#   object: the ETag-only ones when the file gives the recorded ETag (computed in the one
+#   hashing read), the new entry then with the file's source_MD5; a changed file of the
+#   same size is stored again; an encrypted backup references none of them.
 . "$(dirname "$0")/lib.sh"
 
 T1=t1-0123456789abcdef0123456789abcdef
@@ -121,23 +123,27 @@ ok "control: the pristine store restores again"
 
 # ---- a differential backup over it ------------------------------------------------------------
 data_puts() { grep -E '^(put_file|put_buf|upload_begin|multipart_begin|begin) .*/data/' "$1" || true; }
+pool_sums() { (cd "$1/node1.example/data" && find . -type f ! -path '*/@*' -exec md5sum {} + | LC_ALL=C sort); }
+comp "$D/ks0/$T1/nb-3-big-Data.db" 700                   # one new file
 CASSETTE_STORAGE_TRACE=$W/trace-c1 cas 0 backup-node --backup-name c1
 if grep -q damaged "$W/err"; then cat "$W/err"; fail "the backup over Medusa's ETag manifest flagged something damaged"; fi
 [ ! -e "$S/index/backup_index/m1/damaged_node1.example" ] && ! ls "$S/index/node_index/node1.example/m1/" 2>/dev/null | grep -q damaged ||
 	fail "m1 is flagged damaged"
-# the 2 plain-MD5 objects are referenced; the 5 ETag-only ones are stored again: their pool
-# keys are tried create-only, found taken by Medusa's objects, and each goes to its @c1/ key
-[ "$(data_puts "$W/trace-c1" | grep -c '/@c1/')" = 5 ] || { data_puts "$W/trace-c1"; fail "c1 did not store exactly the 5 ETag-only files"; }
-[ "$(data_puts "$W/trace-c1" | grep -c -e nb-1-big-Index -e nb-2-big-Index)" = 0 ] || fail "c1 stored a plain-MD5 file again"
-pool_sums() { (cd "$1/node1.example/data" && find . -type f ! -path '*/@*' -exec md5sum {} + | LC_ALL=C sort); }
-[ "$(pool_sums "$S")" = "$(pool_sums "$W/pristine")" ] || fail "c1 changed one of Medusa's objects"
-python3 - "$S/node1.example/c1/meta/manifest.json" "$MAN" <<'PY'
-import json, sys
+# every object of m1 is referenced (by MD5, or by the file's multipart ETag); only the new file goes up
+[ "$(data_puts "$W/trace-c1" | wc -l)" = 1 ] && data_puts "$W/trace-c1" | grep -q nb-3-big-Data ||
+	{ data_puts "$W/trace-c1"; fail "c1 did not store exactly the one new file"; }
+[ "$(pool_sums "$S" | grep -v nb-3-big-Data)" = "$(pool_sums "$W/pristine")" ] || fail "c1 changed one of Medusa's objects"
+python3 - "$S/node1.example/c1/meta/manifest.json" "$MAN" "$D" <<'PY'
+import hashlib, json, os, sys
 c1 = {o["path"]: o for t in json.load(open(sys.argv[1])) for o in t["objects"]}
 m1 = {o["path"]: o for t in json.load(open(sys.argv[2])) for o in t["objects"]}
-reused = [p for p in m1 if p in c1]
-assert len(reused) == 2 and all("-" not in m1[p]["MD5"] for p in reused), reused
-assert all("source_MD5" in o and "-" not in o["source_MD5"] for o in c1.values()), c1
+assert set(m1) < set(c1) and len(c1) == len(m1) + 1, (sorted(c1), sorted(m1))
+for p, o in m1.items():
+    rel = p.split("/data/", 1)[1]
+    data = open(os.path.join(sys.argv[3], rel), "rb").read()
+    # the object's own MD5 (the ETag) and size, the file's own source_MD5 and source_size
+    assert (c1[p]["MD5"], c1[p]["size"], c1[p]["source_MD5"], c1[p]["source_size"]) == \
+        (o["MD5"], o["size"], hashlib.md5(data).hexdigest(), len(data)), (p, c1[p], o)
 PY
 cas 0 list-backups --output json
 python3 -c 'import json,sys; bs = json.load(open(sys.argv[1])); assert [b["name"] for b in bs] == ["m1", "c1"] and not any(b.get("damaged") for b in bs), bs' "$W/out"
@@ -145,6 +151,32 @@ cas 0 restore-node --backup-name c1 --target-dir "$W/r3"
 diff <(sstable_digest "$D") <(sstable_digest "$W/r3") || fail "restore of c1 differs"
 cas 0 verify --backup-name c1 --deep
 out_has "sound"
-ok "a differential backup over it: nothing flagged damaged, plain-MD5 objects referenced, ETag-only ones stored again"
+ok "a differential backup over it flags nothing damaged and references every object, the ETag-only ones with the file's source_MD5"
+
+# control: a file of the same size with another content does not give the ETag: stored again
+rm -rf "$S" && cp -a "$W/pristine" "$S"
+cp -a "$D" "$W/data-orig"
+flip_byte "$D/ks0/$T2/nb-1-big-Data.db" $((12 * MIB))
+CASSETTE_STORAGE_TRACE=$W/trace-c2 cas 0 backup-node --backup-name c2
+[ "$(data_puts "$W/trace-c2" | grep -c '@c2/nb-1-big-Data.db')" = 1 ] ||
+	{ data_puts "$W/trace-c2"; fail "control: a changed file of the same size was referenced by its old ETag"; }
+[ "$(data_puts "$W/trace-c2" | grep -c '/@c2/')" = 1 ] || { data_puts "$W/trace-c2"; fail "control: c2 stored more than the changed file"; }
+cas 0 restore-node --backup-name c2 --target-dir "$W/r4"
+diff <(sstable_digest "$D") <(sstable_digest "$W/r4") || fail "restore of c2 differs"
+ok "control: a changed file of the same size does not give the recorded ETag and is stored again"
+
+# an encrypted backup never references such an object
+rm -rf "$S" "$D" && cp -a "$W/pristine" "$S" && cp -a "$W/data-orig" "$D"
+"$CASSETTE" keygen > "$W/backup.key"
+ECFG=$W/enc.ini
+write_config "$ECFG" "$D" "$S" "key_secret_file = $W/backup.key"
+CFG=$ECFG cas 0 backup-node --backup-name e1
+python3 - "$S/node1.example/e1/meta/manifest.json" "$MAN" <<'PY'
+import json, sys
+objs = [o for t in json.load(open(sys.argv[1])) for o in t["objects"]]
+m1 = {o["path"] for t in json.load(open(sys.argv[2])) for o in t["objects"]}
+assert len(objs) == len(m1) + 1 and all("salt" in o and o["path"] not in m1 for o in objs), objs
+PY
+ok "an encrypted backup over it stores its own encrypted copy of every file"
 
 echo "medusa_etag: $CHECKS checks passed"
