@@ -82,6 +82,7 @@ static int hex_field(char *field, size_t fieldsz, size_t n)
 int manifest_etag_check(char *field, size_t fieldsz)
 {
 	size_t len, i;
+	int nonzero = 0;
 
 	if (memchr(field, '\0', fieldsz) == NULL)
 		return 0;
@@ -90,13 +91,15 @@ int manifest_etag_check(char *field, size_t fieldsz)
 		return 0;
 	if (len == MANIFEST_MD5_HEX)
 		return 1;
+	/* "-<parts>": 1 to 5 digits (kept as written), parts >= 1 */
 	if (field[MANIFEST_MD5_HEX] != '-' || len < MANIFEST_MD5_HEX + 2 || len > MANIFEST_MD5_HEX + 6)
 		return 0;
 	for (i = MANIFEST_MD5_HEX + 1; i < len; i++) {
 		if (field[i] < '0' || field[i] > '9')
 			return 0;
+		nonzero |= field[i] != '0';
 	}
-	return 1;
+	return nonzero;
 }
 
 /* RFC 3629 UTF-8: no overlongs, no surrogates, nothing above U+10FFFF. */
@@ -203,8 +206,21 @@ const char *manifest_object_check(struct manifest_object *o)
 		       "(or \"\" for an encrypted object)";
 	if (o->size > MANIFEST_SIZE_MAX)
 		return "\"size\" must be a non-negative integer below 2^63";
-	if (!hex_field(o->source_md5, sizeof(o->source_md5), MANIFEST_MD5_HEX))
+	if (o->no_source > 1)
+		return "no_source must be 0 or 1";
+	if (o->no_source) {
+		/* Medusa's plaintext object uploaded in parts: only its ETag is known */
+		if (strlen(o->md5) <= MANIFEST_MD5_HEX)
+			return "without \"source_MD5\" an object's \"MD5\" is a plain MD5 "
+			       "(source_MD5 is then the same) or a multipart ETag";
+		if (o->source_md5[0] != '\0' || o->source_size != o->size)
+			return "an object without \"source_MD5\" has no source MD5, and its "
+			       "source size is its size";
+		if (o->salt[0] != '\0' || o->fernet)
+			return "an encrypted object needs \"source_MD5\" and \"source_size\"";
+	} else if (!hex_field(o->source_md5, sizeof(o->source_md5), MANIFEST_MD5_HEX)) {
 		return "\"source_MD5\" must be 32 hex digits";
+	}
 	if (o->source_size > MANIFEST_SIZE_MAX)
 		return "\"source_size\" must be a non-negative integer below 2^63";
 	if (memchr(o->salt, '\0', sizeof(o->salt)) == NULL ||
@@ -477,7 +493,9 @@ int manifest_rec_pack(struct manifest_rec *out, const struct manifest_object *ob
 		o.md5[MANIFEST_MD5_HEX] = '\0';
 		cst_unhex(out->md5, 16, o.md5);
 	}
-	cst_unhex(out->source_md5, 16, o.source_md5);
+	if (!o.no_source)
+		cst_unhex(out->source_md5, 16, o.source_md5);
+	out->no_source = o.no_source;
 	out->fernet = o.fernet;
 	if (o.salt[0] != '\0') {
 		out->encrypted = 1;
@@ -497,7 +515,9 @@ void manifest_rec_unpack(struct manifest_object *out, const struct manifest_rec 
 		cst_hex(out->md5, rec->md5, 16);
 		memcpy(out->md5 + MANIFEST_MD5_HEX, rec->etag_tail, strlen(rec->etag_tail) + 1);
 	}
-	cst_hex(out->source_md5, rec->source_md5, 16);
+	if (!rec->no_source)
+		cst_hex(out->source_md5, rec->source_md5, 16);
+	out->no_source = rec->no_source;
 	out->fernet = rec->fernet;
 	if (rec->encrypted) {
 		cst_hex(out->salt, rec->salt, 32);

@@ -14,6 +14,10 @@
  * fernet.h) is told by its "source_MD5" in base64 (24 characters), as only
  * Medusa's encrypting writer puts it; its plaintext objects carry
  * "source_MD5": null and "source_size": null, read as absent.
+ * An object Medusa uploaded in parts to S3 has the store's multipart ETag
+ * "<32 hex>-<parts>" as "MD5" and, from Medusa's plaintext writer, no
+ * "source_*": the plaintext MD5 is then unknown (`no_source`), and such an
+ * entry is written back the same way, without "source_*".
  */
 #ifndef CASSETTE_MANIFEST_H
 #define CASSETTE_MANIFEST_H
@@ -34,12 +38,16 @@ struct manifest_object {
 	char md5[MANIFEST_ETAG_MAX + 1];	/* stored object, lowercase; "" only
 						 * when encrypted (salt set) */
 	uint64_t size;		/* stored object */
-	char source_md5[MANIFEST_MD5_HEX + 1];	/* plaintext file, lowercase hex */
-	uint64_t source_size;	/* plaintext file */
+	char source_md5[MANIFEST_MD5_HEX + 1];	/* plaintext file, lowercase hex;
+						 * "" when no_source */
+	uint64_t source_size;	/* plaintext file (= size when no_source) */
 	char salt[MANIFEST_SALT_HEX + 1];	/* "" when stored in plaintext */
 	char key_id[MANIFEST_KEYID_HEX + 1];	/* "" when stored in plaintext */
 	uint8_t fernet;		/* 1: Medusa's Fernet chunk stream (no salt then);
 				 * "source_MD5" is written back in base64 */
+	uint8_t no_source;	/* 1: a plaintext object whose "MD5" is a multipart
+				 * ETag and whose source MD5 is unknown (Medusa's,
+				 * without "source_*"); written back without them */
 };
 
 struct manifest_table {
@@ -63,6 +71,7 @@ struct manifest_rec {
 	uint8_t encrypted;	/* salt and key_id are set */
 	uint8_t no_md5;		/* "MD5" is "" (encrypted, store keeps no ETag) */
 	uint8_t fernet;		/* Medusa's Fernet chunk stream (manifest_object.fernet) */
+	uint8_t no_source;	/* source_md5 unknown (all zero): manifest_object.no_source */
 };
 /* Pack a valid object (as manifest_add would accept it); path is copied as
  * a pointer. CST_EINVALID naming the field when it is not valid. */
@@ -82,7 +91,8 @@ void manifest_free(struct manifest *m);
  * the hex fields lowercased in the copy; `obj` is not touched.
  * CST_EINVALID when a field is malformed: empty or non-UTF-8 keyspace,
  * columnfamily or path, bad MD5/ETag ("" allowed only with a salt),
- * source_md5 not 32 hex, salt neither ""
+ * source_md5 not 32 hex (no_source: not "", or MD5 no multipart ETag, or
+ * source_size not size, or encrypted), salt neither ""
  * nor 64 hex, or a size above INT64_MAX (JSON readers cannot hold it).
  * On any failure the manifest is unchanged.
  */
@@ -115,7 +125,9 @@ int manifest_dump(const struct manifest *m, char **out, size_t *len);
  * refused; a table listed twice is merged into its first position. Hex is
  * lowercased. Objects written by Medusa without source_* fields (or with
  * both null) get source_md5 = md5 and source_size = size when md5 is a
- * plain 32-hex MD5; giving only one of source_MD5/source_size is refused.
+ * plain 32-hex MD5, and no_source (source_md5 "", source_size = size) when
+ * it is a multipart ETag; giving only one of source_MD5/source_size is
+ * refused.
  * A base64 source_MD5 (Medusa's) sets `fernet` and is kept as hex. On success *out is
  * the caller's (manifest_free); on failure it is NULL.
  */

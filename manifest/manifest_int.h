@@ -45,7 +45,8 @@ int manifest_entry_check(const char *who, const char *keyspace, const char *colu
 			 struct manifest_object *o);
 /*
  * `field` (an array of fieldsz bytes) holds a NUL-terminated "<32 hex>" or S3
- * multipart ETag "<32 hex>-<1..5 digits>"; lowercases it. 1 if so, else 0.
+ * multipart ETag "<32 hex>-<1..5 digits>" (not all zero: parts >= 1);
+ * lowercases it. 1 if so, else 0.
  */
 int manifest_etag_check(char *field, size_t fieldsz);
 /* Medusa's base64 MD5 ("<22 chars>==", standard alphabet, canonical) to 32

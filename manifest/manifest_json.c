@@ -79,8 +79,11 @@ static json_t *object_json(const struct manifest_object *o)
 	if (json_object_set_new(j, "path", json_string(o->path)) != 0 ||
 	    json_object_set_new(j, "MD5", json_string(o->md5)) != 0 ||
 	    json_object_set_new(j, "size", json_integer((json_int_t)o->size)) != 0 ||
-	    json_object_set_new(j, "source_MD5", json_string(o->fernet ? b64 : o->source_md5)) != 0 ||
-	    json_object_set_new(j, "source_size", json_integer((json_int_t)o->source_size)) != 0 ||
+	    /* an ETag-only object (Medusa's) goes back as it came: no source_* */
+	    (!o->no_source &&
+	     json_object_set_new(j, "source_MD5", json_string(o->fernet ? b64 : o->source_md5)) != 0) ||
+	    (!o->no_source &&
+	     json_object_set_new(j, "source_size", json_integer((json_int_t)o->source_size)) != 0) ||
 	    (o->salt[0] != '\0' && json_object_set_new(j, "salt", json_string(o->salt)) != 0) ||
 	    (o->key_id[0] != '\0' && json_object_set_new(j, "key_id", json_string(o->key_id)) != 0)) {
 		json_decref(j);

@@ -36,16 +36,19 @@ static int size_value(const json_t *v, uint64_t *out)
 #define WHY_MD5 "\"MD5\" must be 32 hex digits or an S3 multipart ETag \"<32 hex>-<parts>\""
 #define WHY_SOURCE_MD5 "\"source_MD5\" must be 32 hex digits (or Medusa's 24-character base64)"
 
-/* Objects without source_* (Medusa's): the stored bytes are the plaintext. */
+/* Objects without source_* (Medusa's): the stored bytes are the plaintext.
+ * With a multipart ETag for MD5 the plaintext's MD5 is unknown (no_source):
+ * a restore proves the ETag itself. */
 static const char *source_fallback(struct manifest_object *o)
 {
 	if (!manifest_etag_check(o->md5, sizeof(o->md5)))
 		return WHY_MD5;
-	if (strlen(o->md5) != MANIFEST_MD5_HEX)
-		return "no \"source_MD5\"/\"source_size\" and \"MD5\" is a multipart ETag, "
-		       "so the plaintext checksum is unknown";
-	memcpy(o->source_md5, o->md5, sizeof(o->source_md5));
 	o->source_size = o->size;
+	if (strlen(o->md5) != MANIFEST_MD5_HEX) {
+		o->no_source = 1;
+		return NULL;
+	}
+	memcpy(o->source_md5, o->md5, sizeof(o->source_md5));
 	return NULL;
 }
 

@@ -14,6 +14,7 @@
 #include "catalog.h"
 #include "commands.h"
 #include "crypto.h"
+#include "etag.h"
 #include "hashcache.h"
 #include "history.h"
 #include "journal.h"
@@ -72,22 +73,75 @@ int backup_file_md5(struct run *r, struct pipeline *p, size_t i, unsigned char m
 	return 0;
 }
 
+/*
+ * An object known only by its multipart ETag (Medusa's, no source MD5) of
+ * this file's size: the MD5 and the candidate ETags from one read of the
+ * file (a trusted hash cache holds no ETag, so the file is read then too,
+ * once). *etag is the prover, NULL when there is no such object.
+ */
+static int hash_with_etag(struct run *r, struct pipeline *p, size_t i, const struct manifest_rec *eo,
+			  struct etag_prover **etag, unsigned char md5[16], uint64_t *size, int *have)
+{
+	const struct snap_file *f = &r->snap->files[i];
+	char path[PATH_MAX];
+	int rc;
+
+	*etag = NULL;
+	if (etag_prover_new(etag, eo->size, (unsigned)strtoul(eo->etag_tail + 1, NULL, 10), f->rel) != 0) {
+		cst_error_clear();	/* no part size fits: it cannot match, store the file */
+		return backup_file_md5(r, p, i, md5, size, have);
+	}
+	if ((rc = snapshot_file_path(path, sizeof(path), f)) != 0 ||
+	    (rc = pipeline_hash_file_etag(p, path, md5, size, *etag)) != 0)
+		return rc;
+	hashcache_hashed(r->hc, i, md5);
+	*have = 1;
+	return 0;
+}
+
 /* Only when an earlier object of the same size could match: the MD5 from the
- * hash cache when it can be trusted, else hash the file. */
+ * hash cache when it can be trusted, else hash the file. An object known
+ * only by its ETag stands for the file when the file gives that ETag: the new
+ * entry is that object's, with the file's source_MD5 and source_size. */
 static const struct manifest_rec *find_unchanged(struct run *r, struct pipeline *p, size_t i,
 						 unsigned char md5[16], uint64_t *size, int *have,
 						 int *rc)
 {
 	const struct snap_file *f = &r->snap->files[i];
+	const struct manifest_rec *old = NULL, *eo;
+	struct etag_prover *etag = NULL;
+	struct manifest_rec *rec;
 	char hex[33];
 
 	*rc = 0;
 	if (history_find(r->hist, f->keyspace, f->table, f->rel, f->size, NULL, backup_reusable, r) == NULL)
 		return NULL;
-	if ((*rc = backup_file_md5(r, p, i, md5, size, have)) != 0)
-		return NULL;
+	eo = history_find_etag(r->hist, f->keyspace, f->table, f->rel, f->size, backup_reusable, r);
+	if (eo != NULL && !*have)
+		*rc = hash_with_etag(r, p, i, eo, &etag, md5, size, have);
+	else
+		*rc = backup_file_md5(r, p, i, md5, size, have);
+	if (*rc != 0)
+		goto out;
 	cst_hex(hex, md5, 16);
-	return history_find(r->hist, f->keyspace, f->table, f->rel, *size, hex, backup_reusable, r);
+	old = history_find(r->hist, f->keyspace, f->table, f->rel, *size, hex, backup_reusable, r);
+	if (old != NULL || etag == NULL || *size != eo->size)
+		goto out;
+	if ((*rc = etag_prover_match(etag, eo->md5, NULL)) <= 0)
+		goto out;	/* 0: another content, stored again */
+	*rc = 0;
+	if ((rec = backup_rec_new(r)) == NULL) {
+		*rc = CST_ENOMEM;
+		goto out;
+	}
+	*rec = *eo;
+	memcpy(rec->source_md5, md5, 16);
+	rec->source_size = *size;
+	rec->no_source = 0;
+	old = rec;
+out:
+	etag_prover_free(etag);
+	return *rc == 0 ? old : NULL;
 }
 
 /* A zeroed record that lives until the run ends; NULL when out of memory. */

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "direct.h"
+#include "etag.h"
 #include "journal.h"
 #include "progress.h"
 #include "snapshot.h"
@@ -179,6 +180,12 @@ static ssize_t read_some(int fd, unsigned char *buf, size_t len)
 
 int pipeline_hash_file(struct pipeline *p, const char *path, unsigned char md5[16], uint64_t *size)
 {
+	return pipeline_hash_file_etag(p, path, md5, size, NULL);
+}
+
+int pipeline_hash_file_etag(struct pipeline *p, const char *path, unsigned char md5[16], uint64_t *size,
+			    struct etag_prover *etag)
+{
 	uint64_t total = 0;
 	ssize_t n;
 	int fd, rc = 0;
@@ -188,7 +195,8 @@ int pipeline_hash_file(struct pipeline *p, const char *path, unsigned char md5[1
 	if ((rc = crypto_md5_reset(p->md5_src)) != 0)
 		goto out;
 	while ((n = read_some(fd, p->buf, READ_CHUNK)) > 0) {
-		if ((rc = crypto_md5_update(p->md5_src, p->buf, (size_t)n)) != 0)
+		if ((rc = crypto_md5_update(p->md5_src, p->buf, (size_t)n)) != 0 ||
+		    (etag != NULL && (rc = etag_prover_update(etag, p->buf, (size_t)n)) != 0))
 			goto out;
 		total += (uint64_t)n;
 	}

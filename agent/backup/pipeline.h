@@ -66,6 +66,10 @@ enum crypto_compress pipeline_compression(const struct config *cfg, const char *
 
 /* MD5 and size of a local file (the file is read once). */
 int pipeline_hash_file(struct pipeline *p, const char *path, unsigned char md5[16], uint64_t *size);
+/* The same, feeding `etag` (NULL: none) every byte of the same read. */
+struct etag_prover;
+int pipeline_hash_file_etag(struct pipeline *p, const char *path, unsigned char md5[16], uint64_t *size,
+			    struct etag_prover *etag);
 
 /*
  * Encrypt `f` (identity: fqdn + its keyspace, table, rel) and store it under

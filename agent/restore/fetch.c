@@ -15,6 +15,7 @@
 #include "crypto.h"
 #include "config.h"
 #include "direct.h"
+#include "etag.h"
 #include "fernet.h"
 #include "fetch.h"
 #include "manifest.h"
@@ -59,6 +60,7 @@ struct proof {
 	struct crypto_stream *dec;	/* NULL for plaintext objects */
 	struct fernet_reader *fr;	/* Medusa's encrypted objects */
 	struct crypto_md5 *md5;		/* NULL: no MD5 to prove */
+	struct etag_prover *etag;	/* a multipart ETag to prove (no source MD5) */
 	crypto_sink_fn out;
 	void *arg;
 	uint64_t stored, plain;
@@ -171,6 +173,8 @@ static int to_out(void *arg, const unsigned char *buf, size_t len)
 
 	if (pr->md5 && (rc = crypto_md5_update(pr->md5, buf, len)) != 0)
 		return rc;
+	if (pr->etag && (rc = etag_prover_update(pr->etag, buf, len)) != 0)
+		return rc;
 	pr->plain += len;
 	if (pr->out != NULL && (rc = pr->out(pr->arg, buf, len)) != 0) {
 		pr->out_failed = 1;
@@ -230,6 +234,25 @@ static int prove_md5(const struct manifest_rec *obj, struct crypto_md5 *h, int *
 	return 0;
 }
 
+/* An object known only by its multipart ETag (Medusa's, without
+ * source_MD5): the bytes must give that ETag under one candidate part size. */
+static int prove_etag(const struct manifest_rec *obj, struct etag_prover *e, int *fault)
+{
+	char hex[33];
+	int rc;
+
+	if ((rc = etag_prover_match(e, obj->md5, NULL)) < 0)
+		return rc;
+	if (rc == 0) {
+		cst_hex(hex, obj->md5, sizeof(obj->md5));
+		*fault = FETCH_FAULT_MD5;
+		return cst_error(CST_EINTEGRITY, "object %s does not give its multipart ETag %s%s "
+				 "under any part size tried (docs/FORMAT.md, \"Medusa and cassette\")",
+				 obj->path, hex, obj->etag_tail);
+	}
+	return 0;
+}
+
 int fetch_medusa_key(struct fernet_key **out, const struct config *cfg, const char *backup,
 		     const char *object)
 {
@@ -266,7 +289,6 @@ int fetch_object(struct storage *st, struct keyset *keys, const struct fernet_ke
 		fault = &ignored;
 	*fault = FETCH_FAULT_NONE;
 	memset(&pr, 0, sizeof(pr));
-	pr.md5 = md5;
 	pr.out = out;
 	pr.arg = arg;
 	if (rec->encrypted) {
@@ -292,6 +314,17 @@ int fetch_object(struct storage *st, struct keyset *keys, const struct fernet_ke
 		if ((rc = fernet_reader_new(&pr.fr, medusa_key, rec->path)) != 0)
 			goto out;
 	}
+	if (rec->no_source) {
+		/* no plaintext MD5 to prove: the store's multipart ETag instead */
+		md5 = NULL;
+		if ((rc = etag_prover_new(&pr.etag, rec->size, (unsigned)strtoul(rec->etag_tail + 1, NULL, 10),
+					  rec->path)) != 0) {
+			if (rc == CST_EINTEGRITY)
+				*fault = FETCH_FAULT_MD5;
+			goto out;
+		}
+	}
+	pr.md5 = md5;
 	if (md5 != NULL && (rc = crypto_md5_reset(md5)) != 0)
 		goto out;
 	if ((rc = storage_get(st, rec->path, from_storage, &pr)) != 0) {
@@ -317,9 +350,11 @@ int fetch_object(struct storage *st, struct keyset *keys, const struct fernet_ke
 		*fault = FETCH_FAULT_AUTH;
 		goto out;
 	}
-	if ((rc = prove_sizes(rec, &pr, fault)) != 0 || (md5 != NULL && (rc = prove_md5(rec, md5, fault)) != 0))
+	if ((rc = prove_sizes(rec, &pr, fault)) != 0 || (md5 != NULL && (rc = prove_md5(rec, md5, fault)) != 0) ||
+	    (pr.etag != NULL && (rc = prove_etag(rec, pr.etag, fault)) != 0))
 		goto out;
 out:
+	etag_prover_free(pr.etag);
 	crypto_stream_free(pr.dec);
 	fernet_reader_free(pr.fr);
 	return rc;

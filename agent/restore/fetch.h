@@ -97,6 +97,8 @@ enum fetch_fault {
 	FETCH_FAULT_AUTH,		/* a tag, the header, the salt or the key id failed */
 	FETCH_FAULT_SOURCE_SIZE,	/* plaintext size is not source_size */
 	FETCH_FAULT_SOURCE_MD5,		/* plaintext MD5 is not source_MD5 */
+	FETCH_FAULT_MD5,		/* the bytes do not give the multipart ETag "MD5"
+					 * (an object without source_MD5) */
 };
 
 /*
@@ -107,7 +109,10 @@ enum fetch_fault {
  * (NULL: refused, naming [storage] key_secret_base64); the plaintext size;
  * and, when `md5` is not NULL (it is reset first), the plaintext's MD5
  * against source_MD5 (a Medusa-encrypted object needs it: nothing else
- * binds its chunks' order). Each
+ * binds its chunks' order). An object without a source MD5 (rec->no_source,
+ * Medusa's multipart upload) is proven by its multipart ETag instead, each
+ * candidate part size hashed in the same pass (etag.h); `md5` is not used
+ * then. Each
  * piece of plaintext goes to `out` (NULL: dropped) as it passes, an
  * encrypted object's only once its tag verified; whatever `out` took must
  * be discarded unless the call returns 0. A non-zero code from `out` stops

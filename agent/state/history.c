@@ -174,7 +174,8 @@ static uint64_t rec_hash(uint32_t table, const char *rel, const struct manifest_
 
 	hv = fnv(hv, rel, strlen(rel) + 1);
 	hv = fnv(hv, &r->source_size, sizeof(r->source_size));
-	hv = fnv(hv, r->source_md5, sizeof(r->source_md5));
+	/* an ETag-only record (Medusa's multipart, no source MD5): its ETag */
+	hv = fnv(hv, r->no_source ? r->md5 : r->source_md5, sizeof(r->source_md5));
 	hv = fnv(hv, &r->encrypted, 1);
 	return fnv(hv, r->key_id, sizeof(r->key_id));
 }
@@ -183,8 +184,10 @@ static int rec_same(const struct entry *e, uint32_t table, const char *rel,
 		    const struct manifest_rec *r)
 {
 	return e->table == table && e->rec.source_size == r->source_size &&
-	       e->rec.encrypted == r->encrypted &&
+	       e->rec.encrypted == r->encrypted && e->rec.no_source == r->no_source &&
 	       memcmp(e->rec.source_md5, r->source_md5, sizeof(r->source_md5)) == 0 &&
+	       (!r->no_source || (memcmp(e->rec.md5, r->md5, sizeof(r->md5)) == 0 &&
+				  strcmp(e->rec.etag_tail, r->etag_tail) == 0)) &&
 	       memcmp(e->rec.key_id, r->key_id, sizeof(r->key_id)) == 0 && strcmp(e->rel, rel) == 0;
 }
 
@@ -364,8 +367,10 @@ static const struct entry *find(const struct history *h, const char *ks, const c
 		const struct entry *e = &h->entries[i];
 		struct manifest_object o;
 
+		/* md5_hex NULL: any record of the size; an ETag-only record has no
+		 * source MD5, so it never matches one */
 		if (e->rec.source_size != source_size || e->gone != (unsigned)gone ||
-		    (md5_hex != NULL && memcmp(e->rec.source_md5, md5, sizeof(md5)) != 0))
+		    (md5_hex != NULL && (e->rec.no_source || memcmp(e->rec.source_md5, md5, sizeof(md5)) != 0)))
 			continue;
 		manifest_rec_unpack(&o, &e->rec);
 		if (filter(arg, &o))
@@ -381,6 +386,27 @@ const struct manifest_rec *history_find(const struct history *h, const char *ks,
 	const struct entry *e = find(h, ks, cf, rel, source_size, md5_hex, filter, arg, 0);
 
 	return e ? &e->rec : NULL;
+}
+
+const struct manifest_rec *history_find_etag(const struct history *h, const char *ks, const char *cf,
+					     const char *rel, uint64_t source_size,
+					     history_filter_fn filter, void *arg)
+{
+	size_t first = history_first_of(h, ks, cf, rel), i;
+	const struct entry *best = NULL;
+
+	for (i = first; history_same_file(h, first, i); i++) {
+		const struct entry *e = &h->entries[i];
+		struct manifest_object o;
+
+		if (!e->rec.no_source || e->rec.source_size != source_size || e->gone ||
+		    (best != NULL && e->order < best->order))
+			continue;
+		manifest_rec_unpack(&o, &e->rec);
+		if (filter(arg, &o))
+			best = e;
+	}
+	return best ? &best->rec : NULL;
 }
 
 int history_lost(const struct history *h, const char *ks, const char *cf, const char *rel,

@@ -106,6 +106,16 @@ typedef int (*history_filter_fn)(void *arg, const struct manifest_object *obj);
 const struct manifest_rec *history_find(const struct history *h, const char *ks, const char *cf,
 					const char *rel, uint64_t source_size, const char *md5_hex,
 					history_filter_fn filter, void *arg);
+/*
+ * The most recent pool object for this file whose manifest entry has no
+ * source MD5, only a multipart ETag (Medusa's: manifest_rec.no_source), of
+ * this size, that `filter` accepts; NULL when none. The caller proves the
+ * file against its ETag (etag.h) before it reuses it. Borrowed and
+ * thread-safe as history_find().
+ */
+const struct manifest_rec *history_find_etag(const struct history *h, const char *ks, const char *cf,
+					     const char *rel, uint64_t source_size,
+					     history_filter_fn filter, void *arg);
 /* 1 when some manifest references the pool key `key` (also when out of
  * memory: the caller then takes its variant key, which is always safe). */
 int history_key_taken(const struct history *h, const char *key);

@@ -37,8 +37,9 @@ void hcache_kind(unsigned char out[HCACHE_KIND_LEN], const struct manifest_rec *
 {
 	unsigned char *p = put64(out, r->source_size);
 
-	p = put(p, r->source_md5, 16);
-	*p++ = r->encrypted;
+	/* an ETag-only record (no source MD5) is told by its ETag */
+	p = put(p, r->no_source ? r->md5 : r->source_md5, 16);
+	*p++ = (unsigned char)(r->encrypted | r->no_source << 1);
 	put(p, r->key_id, 8);
 }
 
@@ -53,7 +54,7 @@ void hcache_rec_encode(unsigned char out[HCACHE_REC_LEN], const struct manifest_
 	p = put(p, r->key_id, 8);
 	p = put(p, r->etag_tail, 7);
 	*p++ = r->encrypted;
-	*p = r->no_md5;
+	*p = (unsigned char)(r->no_md5 | r->no_source << 1);	/* bit 1: no_source */
 }
 
 /* 0, or -1 when the bytes cannot be a record this version wrote. */
@@ -68,8 +69,9 @@ int hcache_rec_decode(struct manifest_rec *r, const unsigned char in[HCACHE_REC_
 	memcpy(r->key_id, in + 80, 8);
 	memcpy(r->etag_tail, in + 88, 7);
 	r->encrypted = in[95];
-	r->no_md5 = in[96];
-	if (r->etag_tail[6] != '\0' || r->encrypted > 1 || r->no_md5 > 1)
+	r->no_md5 = in[96] & 1;
+	r->no_source = (in[96] >> 1) & 1;
+	if (r->etag_tail[6] != '\0' || r->encrypted > 1 || in[96] > 3)
 		return -1;
 	return 0;
 }

@@ -108,7 +108,9 @@ static int on_object(void *arg, const struct manifest_object *o)
 	 * outside this node's layout are never reused. */
 	if (strncmp(o->path, l->pool, strlen(l->pool)) != 0)
 		return 0;
-	/* Medusa's Fernet objects are never reused: this run stores its own copy */
+	/* Medusa's Fernet objects are never reused: this run stores its own copy.
+	 * An object known only by its multipart ETag (no_source) is kept: the
+	 * backup proves a file against that ETag (history_find_etag). */
 	if (o->fernet)
 		return 0;
 	if (layout_rel_from_key(&rel, o->path, l->prefix, l->fqdn, l->backup, l->ks, l->cf) != 0) {

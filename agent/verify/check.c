@@ -229,6 +229,7 @@ static int check_deep(struct verify *v, struct verify_item *it, struct crypto_md
 		break;
 	case FETCH_FAULT_SOURCE_SIZE: verify_flag(it, VP_SOURCE_SIZE, "%s", cst_error_msg()); break;
 	case FETCH_FAULT_SOURCE_MD5: verify_flag(it, VP_SOURCE_MD5, "%s", cst_error_msg()); break;
+	case FETCH_FAULT_MD5: verify_flag(it, VP_MD5, "%s", cst_error_msg()); break;
 	default: return rc;
 	}
 	return 0;

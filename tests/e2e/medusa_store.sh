@@ -8,8 +8,8 @@
 #   the latest points it at the newest one left, or removes it;
 # - backups written by Medusa (tests/support/medusa_store.py) list with their real counts,
 #   marked "medusa": true, and restore byte for byte;
-# - a plaintext differential backup over them reuses Medusa's pool objects (plain MD5 and
-#   the multipart md5-N form); an encrypted one stores its own encrypted copy of each.
+# - a plaintext differential backup over them reuses Medusa's pool objects (plain MD5; the
+#   multipart md5-N form is medusa_etag.sh's); an encrypted one stores its own encrypted copy of each.
 . "$(dirname "$0")/lib.sh"
 
 T1=t1-0123456789abcdef0123456789abcdef

@@ -339,9 +339,80 @@ static void test_multipart_etag(void **state)
 	assert_int_equal(manifest_add(m, "k", "t", &o), CST_EINVALID);
 	strcpy(o.md5, HEX_B "-1a");
 	assert_int_equal(manifest_add(m, "k", "t", &o), CST_EINVALID);
+	strcpy(o.md5, HEX_B "-0");	/* parts >= 1 */
+	assert_int_equal(manifest_add(m, "k", "t", &o), CST_EINVALID);
+	strcpy(o.md5, HEX_B "-000");
+	assert_int_equal(manifest_add(m, "k", "t", &o), CST_EINVALID);
 	strcpy(o.md5, HEX_B "+3");
 	assert_int_equal(manifest_add(m, "k", "t", &o), CST_EINVALID);
 	assert_int_equal(manifest_object_count(m), 2);
+	manifest_free(m);
+}
+
+/* Medusa's multipart upload: the ETag is its only checksum (no source_*, or
+ * both null). Accepted with no_source, written back as it came. */
+static void test_etag_without_source(void **state)
+{
+	const char *doc = "[{\"keyspace\":\"k\",\"columnfamily\":\"t\",\"objects\":["
+			  "{\"path\":\"p\",\"MD5\":\"" HEX_A "-3\",\"size\":17825797},"
+			  "{\"path\":\"q\",\"MD5\":\"" HEX_B "-1\",\"size\":0,"
+			  "\"source_MD5\":null,\"source_size\":null}]}]";
+	const char *want = "[{\"keyspace\":\"k\",\"columnfamily\":\"t\",\"objects\":["
+			   "{\"path\":\"p\",\"MD5\":\"" HEX_A "-3\",\"size\":17825797},"
+			   "{\"path\":\"q\",\"MD5\":\"" HEX_B "-1\",\"size\":0}]}]";
+	const struct manifest_object *p;
+	struct manifest_object o, back;
+	struct manifest_rec rec;
+	struct manifest *m = NULL, *m2 = NULL;
+	char *out = NULL;
+
+	(void)state;
+	assert_int_equal(manifest_parse(&m, doc, strlen(doc), TM_ORIGIN), 0);
+	p = &manifest_table_at(m, 0)->objects[0];
+	assert_int_equal(p->no_source, 1);
+	assert_string_equal(p->md5, HEX_A "-3");
+	assert_string_equal(p->source_md5, "");
+	assert_int_equal(p->source_size, 17825797);
+	assert_int_equal(manifest_table_at(m, 0)->objects[1].no_source, 1);
+	assert_int_equal(manifest_source_bytes(m), 17825797);
+	/* written back unchanged: no source_MD5 invented */
+	assert_int_equal(manifest_dump(m, &out, NULL), 0);
+	assert_string_equal(out, want);
+	assert_int_equal(manifest_parse(&m2, out, strlen(out), TM_ORIGIN), 0);
+	assert_int_equal(manifest_table_at(m2, 0)->objects[0].no_source, 1);
+	/* and through the packed record */
+	assert_int_equal(manifest_rec_pack(&rec, p), 0);
+	assert_int_equal(rec.no_source, 1);
+	assert_string_equal(rec.etag_tail, "-3");
+	manifest_rec_unpack(&back, &rec);
+	assert_int_equal(back.no_source, 1);
+	assert_string_equal(back.md5, HEX_A "-3");
+	assert_string_equal(back.source_md5, "");
+	/* a plain MD5 without source_* still stands for the plaintext */
+	tm_object(&o, "r", 1, 0);
+	o.source_md5[0] = '\0';
+	o.source_size = o.size;
+	o.no_source = 1;
+	assert_int_equal(manifest_add(m, "k", "t", &o), CST_EINVALID);	/* MD5 is a plain MD5 */
+	strcpy(o.md5, HEX_B "-2");
+	assert_int_equal(manifest_add(m, "k", "t", &o), 0);
+	o.source_size = o.size + 1;
+	assert_int_equal(manifest_add(m, "k", "t", &o), CST_EINVALID);	/* source_size is size */
+	o.source_size = o.size;
+	strcpy(o.source_md5, HEX_A);
+	assert_int_equal(manifest_add(m, "k", "t", &o), CST_EINVALID);	/* no source MD5 */
+	o.source_md5[0] = '\0';
+	o.no_source = 2;
+	assert_int_equal(manifest_add(m, "k", "t", &o), CST_EINVALID);
+	tm_object(&o, "s", 2, 1);	/* salted */
+	strcpy(o.md5, HEX_B "-2");
+	o.source_md5[0] = '\0';
+	o.source_size = o.size;
+	o.no_source = 1;
+	assert_int_equal(manifest_add(m, "k", "t", &o), CST_EINVALID);	/* encrypted */
+	assert_int_equal(manifest_object_count(m), 3);
+	free(out);
+	manifest_free(m2);
 	manifest_free(m);
 }
 
@@ -588,7 +659,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		T(roundtrip), T(exact_json), T(salt_omitted), T(empty_md5), T(medusa_fallback),
-		T(multipart_etag), T(uppercase_normalised), T(add_invalid),
+		T(multipart_etag), T(etag_without_source), T(uppercase_normalised), T(add_invalid),
 		T(duplicate_tables_merged), T(duplicate_keys), T(counts), T(malformed),
 		T(nul_in_string), T(deep_nesting), T(hostile_names_one_line),
 		T(truncations), T(mutations), T(scale), T(many_tables),

@@ -58,7 +58,12 @@ static const struct bad_case bad_cases[] = {
 	{ OBJ("\"MD5\":\"" HEX32 HEX32 "-1\",\"size\":1" SRC), "object 1: \"MD5\"" },
 	{ OBJ("\"MD5\":12,\"size\":1"), "object 1: \"MD5\"" },
 	{ OBJ("\"size\":1"), "object 1: \"MD5\"" },
-	{ OBJ("\"MD5\":\"" HEX32 "-3\",\"size\":1"), "object 1: no \"source_MD5\"" },
+	/* an ETag without source_* is Medusa's plaintext: never with a salt, parts >= 1 */
+	{ OBJ("\"MD5\":\"" HEX32 "-3\",\"size\":1,\"salt\":\"" HEX64 "\",\"key_id\":\"" "0123456789abcdef\""),
+	  "object 1: an encrypted object needs \"source_MD5\"" },
+	{ OBJ("\"MD5\":\"" HEX32 "-0\",\"size\":1"), "object 1: \"MD5\"" },
+	{ OBJ("\"MD5\":\"" HEX32 "-00\",\"size\":1"), "object 1: \"MD5\"" },
+	{ OBJ("\"MD5\":\"" HEX32 "-3\",\"size\":1,\"source_MD5\":null"), "together" },
 	{ OBJ("\"MD5\":\"" HEX32 "\",\"size\":1,\"source_MD5\":\"" HEX32 "\""), "together" },
 	{ OBJ("\"MD5\":\"" HEX32 "\",\"size\":1,\"source_size\":1"), "together" },
 	{ OBJ("\"MD5\":\"" HEX32 "\",\"size\":1,\"source_MD5\":\"abc\",\"source_size\":1"),
