@@ -1,6 +1,7 @@
 /* catalog: group the index listing into backups and nodes. */
 #define _GNU_SOURCE
 #include "catalog.h"
+#include "catalog_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,6 @@
 
 #include "config.h"
 #include "layout.h"
-#include "node_index.h"
 #include "storage.h"
 #include "util.h"
 
@@ -29,7 +29,6 @@ struct scan {
 };
 
 static struct catalog_backup *backup_for(struct scan *sc, const char *name, size_t len);
-static struct catalog_node *node_for(struct catalog_backup *b, const char *fqdn);
 
 /* A flag object "<what>_<fqdn>" of a node in a backup's index folder. */
 static int flag_node(struct scan *sc, const char *rest, size_t name_len, const char *obj,
@@ -42,7 +41,8 @@ static int flag_node(struct scan *sc, const char *rest, size_t name_len, const c
 	*field_of_node = NULL;
 	if (strncmp(obj, what, wl) != 0 || obj[wl] != '_' || !config_fqdn_is_valid(obj + wl + 1))
 		return 0;
-	if ((b = backup_for(sc, rest, name_len)) == NULL || (n = node_for(b, obj + wl + 1)) == NULL)
+	if ((b = backup_for(sc, rest, name_len)) == NULL ||
+	    (n = catalog_node_for(b, obj + wl + 1)) == NULL)
 		return CST_ENOMEM;
 	if (strcmp(what, "differential") == 0)
 		*field_of_node = &n->differential;
@@ -75,7 +75,7 @@ static struct catalog_backup *backup_for(struct scan *sc, const char *name, size
 	return b;
 }
 
-static struct catalog_node *node_for(struct catalog_backup *b, const char *fqdn)
+struct catalog_node *catalog_node_for(struct catalog_backup *b, const char *fqdn)
 {
 	struct catalog_node *n, *grown;
 	size_t i;
@@ -94,7 +94,7 @@ static struct catalog_node *node_for(struct catalog_backup *b, const char *fqdn)
 	return n;
 }
 
-static int add_cluster(struct catalog_backup *b, const struct catalog_cluster *cl)
+int catalog_add_cluster(struct catalog_backup *b, const struct catalog_cluster *cl)
 {
 	struct catalog_cluster *grown;
 
@@ -149,7 +149,7 @@ static int on_key(void *arg, const char *key, uint64_t size)
 		sc->n_pend++;
 	} else if (layout_parse_marker(&m, slash + 1) == 0 && config_fqdn_is_valid(m.fqdn)) {
 		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL ||
-		    (n = node_for(b, m.fqdn)) == NULL)
+		    (n = catalog_node_for(b, m.fqdn)) == NULL)
 			return CST_ENOMEM;
 		if (n->started == 0 || m.ts < n->started)
 			n->started = m.ts;
@@ -158,14 +158,14 @@ static int on_key(void *arg, const char *key, uint64_t size)
 		cl.source[0] = '\0';
 		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL)
 			return CST_ENOMEM;
-		if ((rc = add_cluster(b, &cl)) != 0)
+		if ((rc = catalog_add_cluster(b, &cl)) != 0)
 			return rc;
 	} else if (is_manifest_copy(slash + 1)) {
 		char fqdn[256];
 
 		snprintf(fqdn, sizeof(fqdn), "%.*s", (int)(strlen(slash + 1) - 14), slash + 10);
 		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL ||
-		    (n = node_for(b, fqdn)) == NULL)
+		    (n = catalog_node_for(b, fqdn)) == NULL)
 			return CST_ENOMEM;
 		n->manifest_size = size;
 	} else {
@@ -207,7 +207,7 @@ static int resolve_finished(struct catalog_backup *b, const char *obj)
 	if (best_len == 0 && (layout_parse_marker(&best, obj) != 0 || !best.finished ||
 			      !config_fqdn_is_valid(best.fqdn)))
 		return 0;	/* not ours */
-	if ((n = node_for(b, best.fqdn)) == NULL)
+	if ((n = catalog_node_for(b, best.fqdn)) == NULL)
 		return CST_ENOMEM;
 	n->finished = best.ts;
 	if (best.counted && !n->counted) {
@@ -224,158 +224,11 @@ static int cmp_names(const void *pa, const void *pb)
 		      ((const struct catalog_backup *)pb)->name);
 }
 
-static int by_backup_name(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct catalog_backup *)elem)->name);
-}
-
-struct node_scan {
-	struct catalog *cat;
-	size_t plen;
-	const char *only;	/* catalog_load_backup's one backup, or NULL */
-	/* deleting flags of backups the backup_index listing no longer holds
-	 * (a removal stopped between its steps 3 and 4), "<fqdn>\n<backup>" */
-	char **orphans;
-	size_t n_orphans, cap_orphans;
-};
-
-static int add_orphan(struct node_scan *ns, const char *host, const char *name)
-{
-	char **grown;
-
-	if ((grown = cst_grow(ns->orphans, &ns->cap_orphans, ns->n_orphans, sizeof(*grown), 4)) == NULL)
-		return CST_ENOMEM;
-	ns->orphans = grown;
-	if ((grown[ns->n_orphans] = cst_sprintf("%s\n%s", host, name)) == NULL)
-		return CST_ENOMEM;
-	ns->n_orphans++;
-	return 0;
-}
-
-/*
- * <prefix>/index/node_index/<fqdn>/<backup>/<entry>: finished_... gives the
- * counts; damaged and deleting flag the node; cluster_<n>_<fp> is one of
- * the backup's cluster markers (the union over its nodes).
- */
-static int on_node_entry(void *arg, const char *key, uint64_t size)
-{
-	struct node_scan *ns = arg;
-	const char *fqdn = key + ns->plen, *s1 = strchr(fqdn, '/'), *s2, *entry;
-	struct catalog_backup *b;
-	struct catalog_node *n = NULL;
-	struct catalog_cluster cl;
-	struct node_backup e;
-	char name[130], host[256];
-	size_t i;
-
-	(void)size;
-	if (s1 == NULL || (s2 = strchr(s1 + 1, '/')) == NULL || strchr(s2 + 1, '/') != NULL ||
-	    (size_t)(s1 - fqdn) >= sizeof(host) || (size_t)(s2 - s1 - 1) >= sizeof(name))
-		return 0;
-	entry = s2 + 1;
-	snprintf(host, sizeof(host), "%.*s", (int)(s1 - fqdn), fqdn);
-	snprintf(name, sizeof(name), "%.*s", (int)(s2 - s1 - 1), s1 + 1);
-	if (!config_fqdn_is_valid(host) || !config_backup_name_is_valid(name) ||
-	    (ns->only != NULL && strcmp(name, ns->only) != 0))
-		return 0;
-	b = bsearch(name, ns->cat->backups, ns->cat->n_backups, sizeof(*b), by_backup_name);
-	if (strcmp(entry, NODE_INDEX_DELETING) == 0) {
-		if (b == NULL)
-			return add_orphan(ns, host, name);
-		if ((n = node_for(b, host)) == NULL)
-			return CST_ENOMEM;
-		n->deleting = 1;
-		return 0;
-	}
-	if (b == NULL)
-		return 0;
-	if (layout_parse_cluster(entry, &cl.n_nodes, &cl.fingerprint) == 0) {
-		snprintf(cl.source, sizeof(cl.source), "%s", host);
-		return add_cluster(b, &cl);
-	}
-	for (i = 0; i < b->n_nodes && n == NULL; i++)
-		if (strcmp(b->nodes[i].fqdn, host) == 0)
-			n = &b->nodes[i];
-	if (n == NULL)
-		return 0;
-	if (strcmp(entry, NODE_INDEX_DAMAGED) == 0) {
-		n->damaged = 1;
-	} else if (node_index_parse_entry(&e, entry) == 0) {
-		n->files = e.files;
-		n->bytes = e.bytes;
-		n->counted = 1;
-	}
-	return 0;
-}
-
-/* The deleting flags whose backup the listing lost: the node, flagged, in
- * a backup of its own (purge and delete-backup finish the removal). */
-static int settle_orphans(struct node_scan *ns)
-{
-	struct catalog *cat = ns->cat;
-	struct catalog_backup *b;
-	struct catalog_node *n;
-	size_t i, j, cap = cat->n_backups;
-
-	for (i = 0; i < ns->n_orphans; i++) {
-		char *host = ns->orphans[i], *name = strchr(host, '\n') + 1;
-
-		for (j = 0, b = NULL; j < cat->n_backups && b == NULL; j++)
-			if (strcmp(cat->backups[j].name, name) == 0)
-				b = &cat->backups[j];
-		if (b == NULL) {
-			if ((b = cst_grow(cat->backups, &cap, cat->n_backups, sizeof(*b), 4)) == NULL)
-				return CST_ENOMEM;
-			cat->backups = b;
-			b = &cat->backups[cat->n_backups];
-			memset(b, 0, sizeof(*b));
-			if ((b->name = cst_strdup(name)) == NULL)
-				return CST_ENOMEM;
-			cat->n_backups++;
-		}
-		name[-1] = '\0';
-		if ((n = node_for(b, host)) == NULL)
-			return CST_ENOMEM;
-		n->deleting = 1;
-	}
-	return 0;
-}
-
-/* Several nodes write the same marker: keep one per node set, preferably
- * of a node that is not being removed (its copy goes first). */
-static void dedup_clusters(struct catalog_backup *b)
-{
-	size_t i, j, kept = 0;
-
-	for (i = 0; i < b->n_clusters; i++) {
-		const struct catalog_cluster *c = &b->clusters[i];
-		const struct catalog_node *src = c->source[0] ? catalog_node_of(b, c->source) : NULL;
-		int going = src != NULL && src->deleting;
-
-		for (j = 0; j < kept; j++)
-			if (b->clusters[j].n_nodes == c->n_nodes &&
-			    b->clusters[j].fingerprint == c->fingerprint)
-				break;
-		if (j == kept)
-			b->clusters[kept++] = *c;
-		else if (!going && b->clusters[j].source[0] != '\0' &&
-			 (src = catalog_node_of(b, b->clusters[j].source)) != NULL && src->deleting)
-			b->clusters[j] = *c;
-	}
-	b->n_clusters = kept;
-}
-
-/* Finish the scan: the finished markers, then the node index's counts. */
+/* Finish the scan: the finished markers, then the node index. */
 static int settle(struct scan *sc, struct storage *st, const char *prefix)
 {
-	struct node_scan ns;
-	char *root;
-	size_t i, j;
+	size_t i;
 	int rc = 0;
-
-	memset(&ns, 0, sizeof(ns));
-	ns.cat = sc->cat;
-	ns.only = sc->only;
 
 	for (i = 0; i < sc->n_pend && rc == 0; i++)
 		rc = resolve_finished(&sc->cat->backups[sc->pend[i].backup], sc->pend[i].obj);
@@ -384,25 +237,7 @@ static int settle(struct scan *sc, struct storage *st, const char *prefix)
 	/* a listing's order is not strcmp's on the names ("b1-2/" < "b1/") */
 	if (sc->cat->n_backups > 1)
 		qsort(sc->cat->backups, sc->cat->n_backups, sizeof(*sc->cat->backups), cmp_names);
-	if ((root = node_index_root(prefix)) == NULL)
-		return CST_ENOMEM;
-	ns.plen = strlen(root);
-	rc = storage_list(st, root, on_node_entry, &ns);
-	free(root);
-	if (rc == 0)
-		rc = settle_orphans(&ns);
-	for (i = 0; i < ns.n_orphans; i++)
-		free(ns.orphans[i]);
-	free(ns.orphans);
-	for (i = 0; i < sc->cat->n_backups; i++) {
-		dedup_clusters(&sc->cat->backups[i]);
-		for (j = 0; j < sc->cat->backups[i].n_nodes; j++) {
-			struct catalog_node *n = &sc->cat->backups[i].nodes[j];
-
-			n->medusa = n->finished != 0 && !n->counted;
-		}
-	}
-	return rc;
+	return catalog_read_node_index(sc->cat, st, prefix, sc->only);
 }
 
 static int64_t first_start(const struct catalog_backup *b)

@@ -118,8 +118,11 @@ err_has "injected fault: delete"
 medusa_check "$S" || fail "Medusa cannot list after an interrupted delete-backup"
 cas 0 list-backups
 grep -q '^b2 ' "$W/out" && fail "list-backups shows a backup being deleted"
+# and a flag whose backup_index entries are all gone already (stopped before its last step)
+mkdir -p "$S/$N1/bz"; echo "purge (pid 1) began removing this node's backup at 1" > "$S/$N1/bz/deleting"
 cas 0 delete-backup --backup-name b1
 out_has "removed backup b2 of node node1.example (an earlier removal was interrupted)"
+out_has "removed backup bz of node node1.example (an earlier removal was interrupted)"
 out_has "removed backup b1 of node node1.example"
 [ ! -e "$S/index/backup_index/b2" ] && [ ! -e "$S/index/backup_index/b1" ] || fail "index entries left: $(find "$S/index/backup_index")"
 [ -z "$(find "$S/$N1" -type f 2>/dev/null)" ] || fail "node index entries left: $(find "$S/$N1" -type f)"
