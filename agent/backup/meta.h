@@ -29,7 +29,7 @@ int meta_tokenmap_json(char **out, char **tokens_unknown, const struct config *c
  * "unknown" in hardlink mode. */
 int meta_server_version_json(char **out, const struct config *cfg);
 
-/* The cluster marker of a tokenmap (layout.h): its index object name and
+/* The cluster marker of a tokenmap (layout.h): its node index entry name and
  * content (the node names, sorted, one a line). Both owned by the caller.
  * CST_EINVALID when the tokenmap is not a non-empty JSON object. */
 int meta_cluster_marker(char **name, char **content, const char *tokenmap_json);

@@ -89,9 +89,10 @@ static int put_node_entry(const struct publish *r, int64_t finished)
 	return node_index_put(r->st, r->cfg->prefix, r->cfg->fqdn, &b);
 }
 
-/* The index copies, the cluster marker, the finished marker (Medusa's
- * form, content the time), the node's own entry with the counts, then
- * Medusa's latest_backup pointer. */
+/* The index copies, the cluster marker (in the node's own index: Medusa's
+ * list-backups refuses names it does not know in backup_index/), the
+ * finished marker (Medusa's form, content the time), the node's own entry
+ * with the counts, then Medusa's latest_backup pointer. */
 static int publish_index(const struct publish *r)
 {
 	const char *fqdn = r->cfg->fqdn;
@@ -119,7 +120,8 @@ static int publish_index(const struct publish *r)
 	    (rc = put_index(r, token_name, tokenmap)) != 0 ||
 	    (rc = put_index_file(r, man_name, r->manifest_path)) != 0 ||
 	    (!r->full && (rc = put_index(r, diff_name, "differential")) != 0) ||
-	    (rc = put_index(r, cluster_name, cluster_text)) != 0)
+	    (rc = node_index_put_text(r->st, r->cfg->prefix, fqdn, r->name, cluster_name,
+				      cluster_text)) != 0)
 		goto out;
 	if ((rc = put_index(r, name, ts)) != 0)	/* the backup is listed as complete */
 		goto out;

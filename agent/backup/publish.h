@@ -1,8 +1,8 @@
 /*
  * publish: what makes a stored backup visible, in the order that makes it
  * atomic (docs/FORMAT.md, "Write order of a backup"): the meta files,
- * manifest.json create-only, then the index copies, the cluster marker and
- * last the finished marker.
+ * manifest.json create-only, then the index copies, the cluster marker (in
+ * the node index) and last the finished marker.
  */
 #ifndef CASSETTE_PUBLISH_H
 #define CASSETTE_PUBLISH_H

@@ -88,7 +88,8 @@ static const char usage_backup[] =
 static const char usage_list[] =
 	"usage: cassette [--config FILE] list-backups [--output text|json] [--show-all]\n"
 	"\n"
-	"Lists backups from two listings of the storage index (backups, and the counts).\n"
+	"Lists backups from two listings of the storage index (backups; and the counts,\n"
+	"cluster markers and flags).\n"
 	"Needs no key and reads no data object; a backup written by Medusa has no counts\n"
 	"in the index, so its index copy of the manifest is read (json: \"medusa\": true).\n"
 	"A backup whose manifest was found unreadable shows 'damaged' in the CLUSTER\n"

@@ -20,7 +20,7 @@ struct totals {
 	uint64_t files, bytes;
 	int differential;
 	int medusa;			/* a node's backup was written by Medusa */
-	int damaged;			/* a node's manifest is unreadable (damaged_ flag) */
+	int damaged;			/* a node's manifest is unreadable (damaged flag) */
 	int cluster_damaged;		/* ... of any node of the backup */
 	int cluster_complete;		/* every node of the cluster finished */
 	size_t cluster_finished, cluster_nodes;

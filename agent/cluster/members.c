@@ -9,6 +9,7 @@
 #include "cluster_int.h"
 #include "config.h"
 #include "layout.h"
+#include "node_index.h"
 #include "storage.h"
 #include "util.h"
 
@@ -79,7 +80,10 @@ static int read_marker(char ***out, size_t *n, struct storage *st, const struct 
 	const char **check = NULL;
 	int rc;
 
-	if (name == NULL || (key = layout_index_key(cfg->prefix, b->name, name)) == NULL) {
+	if (name != NULL)
+		key = c->source[0] ? node_index_key(cfg->prefix, c->source, b->name, name) :
+				     layout_index_key(cfg->prefix, b->name, name);
+	if (name == NULL || key == NULL) {
 		rc = CST_ENOMEM;
 		goto out;
 	}

@@ -152,7 +152,7 @@ static int load_refs(struct purge_run *p, const struct catalog *cat, const char 
 		if (n == NULL || n->deleting || n->finished == 0 || purge_is_gone(p, fqdn, name))
 			continue;
 		if (n->damaged) {
-			snprintf(why, sizeof(why), "its index has damaged_%s", fqdn);
+			snprintf(why, sizeof(why), "it is flagged damaged in its index");
 		} else {
 			rc = add_manifest(refs, p->st, p->cfg->prefix, fqdn, name);
 			if (rc == 0)

@@ -3,7 +3,7 @@
  * backups (retention.h chooses, remove.c removes, gc.c collects).
  *
  * Both hold the lock of each node whose objects they delete, finish first
- * any removal a deleting_ flag shows was interrupted, and with --dry-run
+ * any removal a deleting flag shows was interrupted, and with --dry-run
  * print the same report and delete nothing.
  */
 #define _GNU_SOURCE

@@ -22,7 +22,7 @@ struct purge_run {
 	struct storage *st;
 	int dry_run;			/* count and print, delete nothing */
 	int64_t now;
-	const char *command;		/* "purge" or "delete-backup", for the deleting_ flag */
+	const char *command;		/* "purge" or "delete-backup", for the deleting flag */
 	/* Backups this run removed (or, dry, would remove), "<fqdn>\n<name>"
 	 * each: GC does not count their manifests. */
 	char **gone;
@@ -43,16 +43,17 @@ void purge_keys_free(struct purge_keys *k);
 int purge_keys_delete(struct purge_run *p, const struct purge_keys *k, struct purge_stats *s);
 
 /*
- * Remove backup `name` of node `fqdn`: the deleting_<fqdn> flag first, then
- * <prefix>/<fqdn>/<name>/, then the node's other index entries of the
- * backup (and the cluster markers when no other node is left in it), the
- * flag last. Rerun after any interruption, it finishes. Prints one line;
+ * Remove backup `name` of node `fqdn`: the flag
+ * index/node_index/<fqdn>/<name>/deleting first, then the node's other
+ * node index entries, <prefix>/<fqdn>/<name>/, then its entries in
+ * index/backup_index/<name>/ (and the cluster markers older stores hold
+ * there when no other node is left in it), the flag last. Rerun after any interruption, it finishes. Prints one line;
  * `why` (may be NULL) says why it goes. Records it in p->gone.
  */
 int purge_remove_backup(struct purge_run *p, const char *fqdn, const char *name, const char *why);
 /* 1 when this run removed (or would remove) backup `name` of `fqdn`. */
 int purge_is_gone(const struct purge_run *p, const char *fqdn, const char *name);
-/* Finish every removal of node `fqdn` that a deleting_ flag in `cat` shows
+/* Finish every removal of node `fqdn` that a deleting flag in `cat` shows
  * was interrupted. */
 int purge_finish_interrupted(struct purge_run *p, const struct catalog *cat, const char *fqdn);
 

@@ -2,14 +2,15 @@
  * remove: one backup of one node, in an order that a rerun finishes after
  * any interruption (purge_int.h, docs/FORMAT.md "Deleting a backup"):
  *
- *   1. index deleting_<fqdn>: from here on no listing shows the node in
- *      this backup, and the next purge or delete-backup finishes the job;
- *      then its entries in the node's own index (node_index.h);
+ *   1. the flag index/node_index/<fqdn>/<backup>/deleting: from here on no
+ *      listing shows the node in this backup, and the next purge or
+ *      delete-backup finishes the job; then the node's other entries there
+ *      (node_index.h: its counts, cluster marker, damaged flag);
  *   2. every object under <prefix>/<fqdn>/<backup>/ (meta/ first in key
  *      order is no matter: the flag already hides the backup);
- *   3. the node's other index entries of the backup, and the cluster
- *      markers once no other node is left in it;
- *   4. deleting_<fqdn>, last.
+ *   3. the node's entries in index/backup_index/<backup>/, and the cluster
+ *      markers there (stores before 0.4) once no other node is left in it;
+ *   4. the flag, last (and an older store's deleting_<fqdn> with it).
  *
  * Pool objects are not touched here: GC removes the ones no remaining
  * manifest references.
@@ -90,8 +91,8 @@ static int collect(void *arg, const struct storage_entry *e)
 
 /* ---- the index entries of one node ---- */
 
-/* 1 when index object `obj` of a backup belongs to node `fqdn` (the
- * deleting_ flag aside). */
+/* 1 when index object `obj` of a backup belongs to node `fqdn` (an older
+ * store's deleting_ flag aside). */
 static int entry_of_node(const char *obj, const char *fqdn)
 {
 	static const char *const kinds[][2] = {
@@ -114,7 +115,7 @@ static int entry_of_node(const char *obj, const char *fqdn)
 
 struct index_scan {
 	const char *folder, *fqdn, *flag;
-	struct purge_keys mine, clusters;
+	struct purge_keys mine, clusters, old_flag;
 	int others;	/* entries of other nodes (or unknown ones) left */
 };
 
@@ -126,7 +127,7 @@ static int on_index(void *arg, const struct storage_entry *e)
 	uint64_t fp;
 
 	if (strcmp(obj, sc->flag) == 0)
-		return 0;
+		return purge_keys_add(&sc->old_flag, e->key, e->size);
 	if (entry_of_node(obj, sc->fqdn))
 		return purge_keys_add(&sc->mine, e->key, e->size);
 	if (layout_parse_cluster(obj, &n, &fp) == 0)
@@ -179,8 +180,8 @@ int purge_remove_backup(struct purge_run *p, const char *fqdn, const char *name,
 
 	folder = cst_sprintf("%s%s%s/%s/", prefix, sep, fqdn, name);
 	index_folder = cst_sprintf("%s%sindex/backup_index/%s/", prefix, sep, name);
-	flag = cst_sprintf("deleting_%s", fqdn);
-	flag_key = cst_sprintf("%s%s", index_folder ? index_folder : "", flag ? flag : "");
+	flag = cst_sprintf("deleting_%s", fqdn);	/* where stores before 0.4 hold it */
+	flag_key = node_index_key(prefix, fqdn, name, NODE_INDEX_DELETING);
 	text = cst_sprintf("%s (pid %ld) began removing this node's backup at %" PRId64 "\n",
 			   p->command, (long)getpid(), p->now);
 	if (!folder || !index_folder || !flag || !flag_key || !text) {
@@ -193,7 +194,7 @@ int purge_remove_backup(struct purge_run *p, const char *fqdn, const char *name,
 	/* 1. The flag: the backup is going, and a rerun knows it. */
 	if (!p->dry_run && (rc = storage_put_buf(p->st, flag_key, text, strlen(text), 0)) != 0)
 		goto out;
-	/* The node's own list of its backups (node_index.h) lets it go too. */
+	/* The node's own entries (node_index.h) but the flag go too. */
 	{
 		size_t gone = 0;
 
@@ -205,13 +206,14 @@ int purge_remove_backup(struct purge_run *p, const char *fqdn, const char *name,
 	if ((rc = storage_list_entries(p->st, folder, collect, &folder_keys)) != 0 ||
 	    (rc = purge_keys_delete(p, &folder_keys, &s)) != 0)
 		goto out;
-	/* 3. Its index entries; the cluster markers with the last node. */
+	/* 3. Its backup_index entries; old cluster markers with the last node. */
 	if ((rc = storage_list_entries(p->st, index_folder, on_index, &sc)) != 0 ||
 	    (rc = purge_keys_delete(p, &sc.mine, &s)) != 0 ||
 	    (!sc.others && (rc = purge_keys_delete(p, &sc.clusters, &s)) != 0))
 		goto out;
 	/* 4. The flag, last. */
-	if (!p->dry_run && (rc = storage_delete(p->st, flag_key)) != 0)
+	if ((rc = purge_keys_delete(p, &sc.old_flag, &s)) != 0 ||
+	    (!p->dry_run && (rc = storage_delete(p->st, flag_key)) != 0))
 		goto out;
 	/* Medusa's latest_backup pointer must not name a backup that is gone. */
 	if (!p->dry_run && (rc = latest_backup_after_removal(p->st, prefix, fqdn, name)) != 0)
@@ -229,6 +231,7 @@ out:
 	purge_keys_free(&folder_keys);
 	purge_keys_free(&sc.mine);
 	purge_keys_free(&sc.clusters);
+	purge_keys_free(&sc.old_flag);
 	free(folder);
 	free(index_folder);
 	free(flag);

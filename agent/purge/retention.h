@@ -18,7 +18,7 @@ enum retention_verdict {
 struct retention_backup {
 	const char *name;		/* borrowed */
 	int64_t started, finished;	/* unix seconds; 0 = none (not finished) */
-	int damaged;			/* damaged_<fqdn>: the manifest is unreadable */
+	int damaged;			/* flagged damaged: the manifest is unreadable */
 	enum retention_verdict verdict;	/* set by retention_choose() */
 };
 

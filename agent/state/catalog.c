@@ -1,6 +1,7 @@
 /* catalog: group the index listing into backups and nodes. */
 #define _GNU_SOURCE
 #include "catalog.h"
+#include "catalog_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,6 @@
 
 #include "config.h"
 #include "layout.h"
-#include "node_index.h"
 #include "storage.h"
 #include "util.h"
 
@@ -23,12 +23,12 @@ struct scan {
 	struct catalog *cat;
 	size_t cap;
 	const char *index_prefix;
+	const char *only;		/* catalog_load_backup's one backup, or NULL */
 	struct pending *pend;
 	size_t n_pend, cap_pend;
 };
 
 static struct catalog_backup *backup_for(struct scan *sc, const char *name, size_t len);
-static struct catalog_node *node_for(struct catalog_backup *b, const char *fqdn);
 
 /* A flag object "<what>_<fqdn>" of a node in a backup's index folder. */
 static int flag_node(struct scan *sc, const char *rest, size_t name_len, const char *obj,
@@ -41,7 +41,8 @@ static int flag_node(struct scan *sc, const char *rest, size_t name_len, const c
 	*field_of_node = NULL;
 	if (strncmp(obj, what, wl) != 0 || obj[wl] != '_' || !config_fqdn_is_valid(obj + wl + 1))
 		return 0;
-	if ((b = backup_for(sc, rest, name_len)) == NULL || (n = node_for(b, obj + wl + 1)) == NULL)
+	if ((b = backup_for(sc, rest, name_len)) == NULL ||
+	    (n = catalog_node_for(b, obj + wl + 1)) == NULL)
 		return CST_ENOMEM;
 	if (strcmp(what, "differential") == 0)
 		*field_of_node = &n->differential;
@@ -74,7 +75,7 @@ static struct catalog_backup *backup_for(struct scan *sc, const char *name, size
 	return b;
 }
 
-static struct catalog_node *node_for(struct catalog_backup *b, const char *fqdn)
+struct catalog_node *catalog_node_for(struct catalog_backup *b, const char *fqdn)
 {
 	struct catalog_node *n, *grown;
 	size_t i;
@@ -91,6 +92,17 @@ static struct catalog_node *node_for(struct catalog_backup *b, const char *fqdn)
 		return NULL;
 	b->n_nodes++;
 	return n;
+}
+
+int catalog_add_cluster(struct catalog_backup *b, const struct catalog_cluster *cl)
+{
+	struct catalog_cluster *grown;
+
+	if ((grown = cst_realloc(b->clusters, (b->n_clusters + 1) * sizeof(*grown))) == NULL)
+		return CST_ENOMEM;
+	b->clusters = grown;
+	b->clusters[b->n_clusters++] = *cl;
+	return 0;
 }
 
 /* "manifest_<fqdn>.json", the index copy of a node's manifest. */
@@ -116,6 +128,7 @@ static int on_key(void *arg, const char *key, uint64_t size)
 	struct index_marker m;
 	struct catalog_cluster cl;
 	char name[130];
+	int rc;
 
 	if (slash == NULL || (size_t)(slash - rest) >= sizeof(name))
 		return 0;
@@ -136,30 +149,29 @@ static int on_key(void *arg, const char *key, uint64_t size)
 		sc->n_pend++;
 	} else if (layout_parse_marker(&m, slash + 1) == 0 && config_fqdn_is_valid(m.fqdn)) {
 		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL ||
-		    (n = node_for(b, m.fqdn)) == NULL)
+		    (n = catalog_node_for(b, m.fqdn)) == NULL)
 			return CST_ENOMEM;
 		if (n->started == 0 || m.ts < n->started)
 			n->started = m.ts;
 	} else if (layout_parse_cluster(slash + 1, &cl.n_nodes, &cl.fingerprint) == 0) {
-		struct catalog_cluster *grown;
-
-		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL ||
-		    (grown = cst_realloc(b->clusters, (b->n_clusters + 1) * sizeof(*grown))) == NULL)
+		/* where stores of cassette before 0.4 hold it */
+		cl.source[0] = '\0';
+		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL)
 			return CST_ENOMEM;
-		b->clusters = grown;
-		b->clusters[b->n_clusters++] = cl;
+		if ((rc = catalog_add_cluster(b, &cl)) != 0)
+			return rc;
 	} else if (is_manifest_copy(slash + 1)) {
 		char fqdn[256];
 
 		snprintf(fqdn, sizeof(fqdn), "%.*s", (int)(strlen(slash + 1) - 14), slash + 10);
 		if ((b = backup_for(sc, rest, (size_t)(slash - rest))) == NULL ||
-		    (n = node_for(b, fqdn)) == NULL)
+		    (n = catalog_node_for(b, fqdn)) == NULL)
 			return CST_ENOMEM;
 		n->manifest_size = size;
 	} else {
 		static const char *const flags[] = { "differential", "damaged", "deleting" };
 		size_t i;
-		int *field, rc;
+		int *field;
 
 		for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
 			if ((rc = flag_node(sc, rest, (size_t)(slash - rest), slash + 1, flags[i],
@@ -195,7 +207,7 @@ static int resolve_finished(struct catalog_backup *b, const char *obj)
 	if (best_len == 0 && (layout_parse_marker(&best, obj) != 0 || !best.finished ||
 			      !config_fqdn_is_valid(best.fqdn)))
 		return 0;	/* not ours */
-	if ((n = node_for(b, best.fqdn)) == NULL)
+	if ((n = catalog_node_for(b, best.fqdn)) == NULL)
 		return CST_ENOMEM;
 	n->finished = best.ts;
 	if (best.counted && !n->counted) {
@@ -212,51 +224,10 @@ static int cmp_names(const void *pa, const void *pb)
 		      ((const struct catalog_backup *)pb)->name);
 }
 
-static int by_backup_name(const void *key, const void *elem)
-{
-	return strcmp(key, ((const struct catalog_backup *)elem)->name);
-}
-
-struct node_scan {
-	struct catalog *cat;
-	size_t plen;
-};
-
-/* <prefix>/index/node_index/<fqdn>/<backup>/finished_...: the counts. */
-static int on_node_entry(void *arg, const char *key, uint64_t size)
-{
-	struct node_scan *ns = arg;
-	const char *fqdn = key + ns->plen, *s1 = strchr(fqdn, '/'), *s2;
-	struct catalog_backup *b;
-	struct node_backup e;
-	char name[130], host[256];
-	size_t i;
-
-	(void)size;
-	if (s1 == NULL || (s2 = strchr(s1 + 1, '/')) == NULL || strchr(s2 + 1, '/') != NULL ||
-	    (size_t)(s1 - fqdn) >= sizeof(host) || (size_t)(s2 - s1 - 1) >= sizeof(name) ||
-	    node_index_parse_entry(&e, s2 + 1) != 0)
-		return 0;
-	snprintf(host, sizeof(host), "%.*s", (int)(s1 - fqdn), fqdn);
-	snprintf(name, sizeof(name), "%.*s", (int)(s2 - s1 - 1), s1 + 1);
-	if ((b = bsearch(name, ns->cat->backups, ns->cat->n_backups, sizeof(*b),
-			 by_backup_name)) == NULL)
-		return 0;
-	for (i = 0; i < b->n_nodes; i++)
-		if (strcmp(b->nodes[i].fqdn, host) == 0) {
-			b->nodes[i].files = e.files;
-			b->nodes[i].bytes = e.bytes;
-			b->nodes[i].counted = 1;
-		}
-	return 0;
-}
-
-/* Finish the scan: the finished markers, then the node index's counts. */
+/* Finish the scan: the finished markers, then the node index. */
 static int settle(struct scan *sc, struct storage *st, const char *prefix)
 {
-	struct node_scan ns = { sc->cat, 0 };
-	char *root;
-	size_t i, j;
+	size_t i;
 	int rc = 0;
 
 	for (i = 0; i < sc->n_pend && rc == 0; i++)
@@ -266,18 +237,7 @@ static int settle(struct scan *sc, struct storage *st, const char *prefix)
 	/* a listing's order is not strcmp's on the names ("b1-2/" < "b1/") */
 	if (sc->cat->n_backups > 1)
 		qsort(sc->cat->backups, sc->cat->n_backups, sizeof(*sc->cat->backups), cmp_names);
-	if ((root = node_index_root(prefix)) == NULL)
-		return CST_ENOMEM;
-	ns.plen = strlen(root);
-	rc = storage_list(st, root, on_node_entry, &ns);
-	free(root);
-	for (i = 0; i < sc->cat->n_backups; i++)
-		for (j = 0; j < sc->cat->backups[i].n_nodes; j++) {
-			struct catalog_node *n = &sc->cat->backups[i].nodes[j];
-
-			n->medusa = n->finished != 0 && !n->counted;
-		}
-	return rc;
+	return catalog_read_node_index(sc->cat, st, prefix, sc->only);
 }
 
 static int64_t first_start(const struct catalog_backup *b)
@@ -348,6 +308,7 @@ static int load(struct catalog **out, struct storage *st, const char *prefix, co
 		return CST_ENOMEM;
 	}
 	sc.index_prefix = index_prefix;
+	sc.only = name;
 	rc = storage_list(st, list_prefix, on_key, &sc);
 	if (rc == 0)
 		rc = settle(&sc, st, prefix);

@@ -1,6 +1,8 @@
 /*
- * catalog: what the listing index says, from ONE storage listing of
- * <prefix>/index/backup_index/. Reads no object at all.
+ * catalog: what the listing index says, from one storage listing of
+ * <prefix>/index/backup_index/ (nodes, times, mode) and one of
+ * <prefix>/index/node_index/ (counts, cluster markers, the damaged and
+ * deleting flags). Reads no object at all.
  */
 #ifndef CASSETTE_CATALOG_H
 #define CASSETTE_CATALOG_H
@@ -22,16 +24,23 @@ struct catalog_node {
 					 * Medusa (FORMAT.md "Medusa and cassette") */
 	uint64_t manifest_size;		/* listed size of manifest_<fqdn>.json; 0 if none */
 	int differential;
-	int damaged;			/* damaged_<fqdn>: its manifest is unreadable */
-	int deleting;			/* deleting_<fqdn>: delete-backup or purge began
-					 * removing it (only catalog_load_with_deleting
+	int damaged;			/* its manifest is unreadable: the node index's
+					 * damaged flag (or an older store's damaged_<fqdn>) */
+	int deleting;			/* delete-backup or purge began removing it: the
+					 * node index's deleting flag (or deleting_<fqdn>)
+					 * (only catalog_load_with_deleting
 					 * shows such nodes) */
 };
 
-/* A cluster marker (layout.h): the node set of one tokenmap. */
+/* A cluster marker (layout.h): the node set of one tokenmap. Each node
+ * writes it in its own index folder; a backup's markers are the union over
+ * its nodes, one per node set. */
 struct catalog_cluster {
 	size_t n_nodes;
 	uint64_t fingerprint;
+	char source[256];	/* the node whose index/node_index/<fqdn>/<backup>/ holds
+				 * it; "" = index/backup_index/<backup>/ (stores of
+				 * cassette before 0.4) */
 };
 
 struct catalog_backup {
@@ -47,7 +56,7 @@ struct catalog {
 	size_t n_backups;
 };
 
-/* Nodes with a deleting_ marker are left out, and backups left with none. */
+/* Nodes flagged deleting are left out, and backups left with none. */
 int catalog_load(struct catalog **out, struct storage *st, const char *prefix);
 /* The same, keeping them (for purge and delete-backup to finish the job). */
 int catalog_load_with_deleting(struct catalog **out, struct storage *st, const char *prefix);

@@ -60,7 +60,7 @@ struct history_opts {
  *
  * A manifest that does not parse or validate is skipped, with one warning
  * on stderr naming it; none of its records is a candidate for reuse, and
- * the backup's index flag damaged_<fqdn> is written (once: a backup
+ * the flag index/node_index/<fqdn>/<backup>/damaged is written (once: a backup
  * flagged damaged is skipped without reading). A storage error (other than
  * a manifest gone since the listing) fails the load: a differential backup
  * must not guess.

@@ -23,18 +23,12 @@
 static void flag_damaged(struct storage *st, const char *prefix, const char *fqdn,
 			 const char *backup, const char *why)
 {
-	char *name = cst_sprintf("damaged_%s", fqdn), *key = NULL, *line = NULL;
-
-	if (name != NULL && (key = layout_index_key(prefix, backup, name)) != NULL &&
-	    (line = cst_sprintf("%s\n", why)) != NULL &&
-	    (storage_put_buf(st, key, line, strlen(line), 0) != 0 ||
-	     node_index_flag_damaged(st, prefix, fqdn, backup, why) != 0))
+	/* in the node's own index: Medusa's list-backups refuses names it
+	 * does not know in backup_index/ */
+	if (node_index_flag_damaged(st, prefix, fqdn, backup, why) != 0)
 		fprintf(stderr, "cassette: warning: cannot flag backup %s damaged: %s\n", backup,
 			cst_error_msg());
 	cst_error_clear();
-	free(name);
-	free(key);
-	free(line);
 }
 
 /* ---- the load ------------------------------------------------------------ */

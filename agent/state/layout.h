@@ -73,8 +73,9 @@ int layout_marker_of(struct index_marker *out, const char *name, const char *fqd
 
 /*
  * The cluster marker cluster_<nodes>_<16 hex>: which nodes a backup's
- * tokenmap holds, so one listing tells whether every node of the cluster
- * finished. The hex is the FNV-1a 64-bit hash of the node names in strcmp
+ * tokenmap holds, so the listings tell whether every node of the cluster
+ * finished. Each node writes it in index/node_index/<fqdn>/<backup>/
+ * (node_index.h); stores before 0.4 hold it in the backup_index folder. The hex is the FNV-1a 64-bit hash of the node names in strcmp
  * order, each followed by '\n' (an identity, not a security check: the
  * object's content is those lines). `sorted` must be sorted and distinct.
  */

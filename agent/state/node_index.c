@@ -22,6 +22,25 @@ char *node_index_root(const char *prefix)
 	return cst_sprintf("%s%sindex/node_index/", prefix, prefix[0] ? "/" : "");
 }
 
+char *node_index_key(const char *prefix, const char *fqdn, const char *backup, const char *name)
+{
+	return cst_sprintf("%s%sindex/node_index/%s/%s/%s", prefix, prefix[0] ? "/" : "", fqdn, backup,
+			   name);
+}
+
+int node_index_put_text(struct storage *st, const char *prefix, const char *fqdn,
+			const char *backup, const char *name, const char *text)
+{
+	char *key = node_index_key(prefix, fqdn, backup, name);
+	int rc;
+
+	if (key == NULL)
+		return CST_ENOMEM;
+	rc = storage_put_buf(st, key, text, strlen(text), 0);
+	free(key);
+	return rc;
+}
+
 struct scan {
 	size_t plen;
 	struct node_backup *v;
@@ -96,10 +115,14 @@ static int on_key(void *arg, const char *key, uint64_t size)
 	name[slash - rest] = '\0';
 	if (!config_backup_name_is_valid(name))
 		return 0;
-	if (strcmp(slash + 1, "damaged") == 0) {
+	if (strcmp(slash + 1, NODE_INDEX_DAMAGED) == 0) {
 		if ((b = entry_for(sc, rest, (size_t)(slash - rest))) == NULL)
 			return CST_ENOMEM;
 		b->damaged = 1;
+	} else if (strcmp(slash + 1, NODE_INDEX_DELETING) == 0) {
+		if ((b = entry_for(sc, rest, (size_t)(slash - rest))) == NULL)
+			return CST_ENOMEM;
+		b->deleting = 1;
 	} else if (strncmp(slash + 1, "finished_", 9) == 0 && parse_finished(slash + 10, &parsed) == 0) {
 		if ((b = entry_for(sc, rest, (size_t)(slash - rest))) == NULL)
 			return CST_ENOMEM;
@@ -141,9 +164,10 @@ int node_index_load(struct node_backup **out, size_t *n, struct storage *st, con
 		node_index_free(sc.v, sc.n);
 		return rc;
 	}
-	/* a damaged flag alone (its finished entry gone) is no backup */
+	/* a damaged flag alone (its finished entry gone) is no backup, nor is
+	 * one that delete-backup or purge began removing */
 	for (i = 0; i < sc.n; i++) {
-		if (sc.v[i].finished < 0)
+		if (sc.v[i].finished < 0 || sc.v[i].deleting)
 			free(sc.v[i].name);
 		else
 			sc.v[kept++] = sc.v[i];
@@ -184,16 +208,12 @@ int node_index_put(struct storage *st, const char *prefix, const char *fqdn,
 int node_index_flag_damaged(struct storage *st, const char *prefix, const char *fqdn,
 			    const char *backup, const char *why)
 {
-	char *p = node_prefix(prefix, fqdn), *key = NULL, *line = NULL;
+	char *line = cst_sprintf("%s\n", why);
 	int rc;
 
-	if (p == NULL || (key = cst_sprintf("%s%s/damaged", p, backup)) == NULL ||
-	    (line = cst_sprintf("%s\n", why)) == NULL)
-		rc = CST_ENOMEM;
-	else
-		rc = storage_put_buf(st, key, line, strlen(line), 0);
-	free(p);
-	free(key);
+	if (line == NULL)
+		return CST_ENOMEM;
+	rc = node_index_put_text(st, prefix, fqdn, backup, NODE_INDEX_DAMAGED, line);
 	free(line);
 	return rc;
 }
@@ -201,6 +221,7 @@ int node_index_flag_damaged(struct storage *st, const char *prefix, const char *
 struct keys {
 	char **v;
 	size_t n, cap;
+	const char *keep;	/* the deleting flag's key: it goes last, elsewhere */
 };
 
 static int collect(void *arg, const char *key, uint64_t size)
@@ -209,6 +230,8 @@ static int collect(void *arg, const char *key, uint64_t size)
 	char **grown;
 
 	(void)size;
+	if (strcmp(key, k->keep) == 0)
+		return 0;
 	if ((grown = cst_grow(k->v, &k->cap, k->n, sizeof(*grown), 4)) == NULL)
 		return CST_ENOMEM;
 	k->v = grown;
@@ -221,15 +244,18 @@ static int collect(void *arg, const char *key, uint64_t size)
 int node_index_remove(struct storage *st, const char *prefix, const char *fqdn, const char *backup,
 		      int dry_run, size_t *n)
 {
-	char *p = node_prefix(prefix, fqdn), *dir = NULL;
-	struct keys k = { NULL, 0, 0 };
+	char *p = node_prefix(prefix, fqdn), *dir = NULL, *flag = NULL;
+	struct keys k = { NULL, 0, 0, NULL };
 	size_t i;
 	int rc;
 
-	if (p == NULL || (dir = cst_sprintf("%s%s/", p, backup)) == NULL) {
+	if (p == NULL || (dir = cst_sprintf("%s%s/", p, backup)) == NULL ||
+	    (flag = cst_sprintf("%s%s", dir, NODE_INDEX_DELETING)) == NULL) {
 		free(p);
+		free(dir);
 		return CST_ENOMEM;
 	}
+	k.keep = flag;
 	rc = storage_list(st, dir, collect, &k);
 	for (i = 0; i < k.n; i++) {
 		if (rc == 0 && (dry_run || (rc = storage_delete(st, k.v[i])) == 0) && n != NULL)
@@ -239,5 +265,6 @@ int node_index_remove(struct storage *st, const char *prefix, const char *fqdn, 
 	free(k.v);
 	free(p);
 	free(dir);
+	free(flag);
 	return rc;
 }

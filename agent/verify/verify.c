@@ -111,20 +111,13 @@ static int to_reader(void *arg, const unsigned char *buf, size_t len)
 	return manifest_reader_feed(arg, buf, len);
 }
 
-/* Flag the backup's index: the node's manifest is unreadable (FORMAT.md). */
+/* Flag the backup in the node's own index: its manifest is unreadable
+ * (FORMAT.md "The node index"). */
 static void flag_damaged(struct verify *v, const char *why)
 {
-	char *name = cst_sprintf("damaged_%s", v->cfg->fqdn), *key = NULL, *line = NULL;
-
-	if (name == NULL || (key = layout_index_key(v->cfg->prefix, v->o->name, name)) == NULL ||
-	    (line = cst_sprintf("%s\n", why)) == NULL ||
-	    storage_put_buf(v->st, key, line, strlen(line), 0) != 0 ||
-	    node_index_flag_damaged(v->st, v->cfg->prefix, v->cfg->fqdn, v->o->name, why) != 0)
+	if (node_index_flag_damaged(v->st, v->cfg->prefix, v->cfg->fqdn, v->o->name, why) != 0)
 		fprintf(stderr, "cassette: warning: cannot flag backup %s damaged: %s\n", v->o->name,
 			cst_error_msg());
-	free(name);
-	free(key);
-	free(line);
 }
 
 /* With the key (--deep, --sample), the manifest's bytes must be the ones
@@ -376,8 +369,8 @@ static int run(struct verify *v)
 			if (o->json)
 				report_json(v, why);
 			rc = cst_error(CST_EINTEGRITY, "backup %s of node %s: its manifest is unreadable (%s); "
-				       "the backup is flagged damaged (damaged_%s in its index)", o->name,
-				       v->cfg->fqdn, why, v->cfg->fqdn);
+				       "the backup is flagged damaged (index/node_index/%s/%s/damaged)", o->name,
+				       v->cfg->fqdn, why, v->cfg->fqdn, o->name);
 		}
 		free(why);
 		return rc;

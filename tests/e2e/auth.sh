@@ -267,9 +267,9 @@ edit_manifest "$M2" "m[0]['objects'][0]['source_MD5'] = m[0]['objects'][0]['sour
 echo >> "$M2"	# same entries, other bytes: still not what auth.json proves
 cas 0 backup-node --backup-name b3
 err_has "node1.example/b2/meta/manifest.json: authentication failed"
-[ -e "$S/index/backup_index/b2/damaged_node1.example" ] || fail "the changed manifest of b2 was not flagged damaged"
+[ -e "$S/index/node_index/node1.example/b2/damaged" ] || fail "the changed manifest of b2 was not flagged damaged"
 restore_meta "$N1/b2/meta"
-rm -rf "$S/index/backup_index/b2/damaged_node1.example" "$S/index/node_index/node1.example/b2/damaged"
+rm -rf "$S/index/node_index/node1.example/b2/damaged"
 ok "a differential backup skips an earlier manifest that fails authentication, with a warning, and flags it damaged"
 
 # ---- a killed run's orphan manifest is completed only when authentic -------------------------------

@@ -101,8 +101,8 @@ backup b7
 [ "$(grep -c 'warning' "$W/err")" = 1 ] || { cat "$W/err"; fail "expected one warning"; }
 err_has "backup b2 manifest"; err_has "flagged damaged"
 out_has "0 new"
-grep -qx "backup b2 manifest: .*" "$STORE/index/backup_index/b2/damaged_node1.example" ||
-	fail "b2's damaged flag: $(cat "$STORE/index/backup_index/b2/damaged_node1.example")"
+grep -qx "backup b2 manifest: .*" "$STORE/index/node_index/node1.example/b2/damaged" ||
+	fail "b2's damaged flag: $(cat "$STORE/index/node_index/node1.example/b2/damaged")"
 cas 0 list-backups
 grep -E '^b2 .* damaged \(1/1\)$' "$W/out" >/dev/null || { cat "$W/out"; fail "list-backups does not show b2 damaged"; }
 grep -E '^b7 .* complete \(1/1\)$' "$W/out" >/dev/null || { cat "$W/out"; fail "list-backups: b7"; }

@@ -168,7 +168,7 @@ drop 6; sstable 8; backup b8
 backup b9
 CASSETTE_STORAGE_FAULTS=delete:3+:eio CFG=$C2 cas 1 purge
 err_has "injected fault: delete"
-[ -n "$(ls "$S/index/backup_index/b5"/deleting_node1.example)" ] || fail "no deleting_ flag after the interruption"
+[ -n "$(ls "$S/index/node_index/node1.example/b5"/deleting)" ] || fail "no deleting flag after the interruption"
 CFG=$C2 cas 0 list-backups
 grep -qE '^b5 ' "$W/out" && fail "list-backups shows a backup being deleted"
 CFG=$C2 cas 0 purge
@@ -223,6 +223,7 @@ drop 7; sstable 10; backup b10
 backup b11
 M=$S/node1.example/b10/meta/manifest.json
 truncate -s $(( $(stat -c %s "$M") / 2 )) "$M"
+# the flag as stores before 0.4 hold it (still read; cassette now writes node_index/<fqdn>/<backup>/damaged)
 echo "manifest.json: cut short" > "$S/index/backup_index/b10/damaged_node1.example"
 cp "$POOL/nb-2-big-Data.db" "$POOL/nb-99-big-Data.db"; touch -d "20 days ago" "$POOL/nb-99-big-Data.db"
 cas 0 purge

@@ -120,7 +120,8 @@ M=$S/node1.example/b1/meta/manifest.json
 truncate -s $(( $(stat -c %s "$M") / 2 )) "$M"
 cas 1 verify --backup-name b1
 err_has "backup b1 of node node1.example: its manifest is unreadable"
-[ -f "$S/index/backup_index/b1/damaged_node1.example" ] || fail "no damaged_ flag in the index"
+[ -f "$S/index/node_index/node1.example/b1/damaged" ] || fail "no damaged flag in the node index"
+[ -e "$S/index/backup_index/b1/damaged_node1.example" ] && fail "a damaged_ flag in backup_index (Medusa asserts on it)"
 ok "an unreadable manifest fails, says so, and flags the backup damaged in its index"
 
 
