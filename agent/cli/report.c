@@ -123,7 +123,8 @@ int cmd_report_last_backup(const struct config *cfg, const struct report_opts *o
 	int64_t now = (int64_t)time(NULL), limit = (int64_t)cfg->monitor_max_age_hours * 3600;
 	int ok, rc;
 
-	if ((rc = cmd_open_storage(&st, cfg, 0)) != 0 || (rc = catalog_load(&cat, st, cfg->prefix)) != 0)
+	if ((rc = cmd_open_storage(&st, cfg, 0)) != 0 || (rc = catalog_load(&cat, st, cfg->prefix)) != 0 ||
+	    (rc = catalog_count_latest(cat, st, cfg->prefix, cfg->fqdn, 2)) != 0)
 		goto out;
 	metrics_last_backup(&last, cat, cfg->fqdn);
 	last_cluster(&cl, cat);

@@ -74,6 +74,10 @@ void catalog_free(struct catalog *cat);
  */
 int catalog_count_manifests(struct catalog *cat, struct storage *st, const char *prefix,
 			    const char *only_fqdn /* NULL = every node */);
+/* The same for the `how_many` newest finished backups of `fqdn` only (by
+ * start time): what report-last-backup and the metrics compare. */
+int catalog_count_latest(struct catalog *cat, struct storage *st, const char *prefix, const char *fqdn,
+			 size_t how_many);
 /* The node entry of `fqdn` in `b`, or NULL. Borrowed. */
 const struct catalog_node *catalog_node_of(const struct catalog_backup *b, const char *fqdn);
 

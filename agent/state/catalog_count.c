@@ -29,7 +29,7 @@ static int count_json(const char *text, size_t len, uint64_t *files, uint64_t *b
 			goto out;
 		json_array_foreach(objs, j, o) {
 			sz = json_object_get(o, "source_size");
-			if (sz == NULL)
+			if (sz == NULL || json_is_null(sz))	/* Medusa writes null for plaintext */
 				sz = json_object_get(o, "size");
 			if (!json_is_integer(sz) || json_integer_value(sz) < 0)
 				goto out;
@@ -87,5 +87,23 @@ int catalog_count_manifests(struct catalog *cat, struct storage *st, const char 
 			    (rc = count_node(n, cat->backups[i].name, st, prefix)) != 0)
 				return rc;
 		}
+	return 0;
+}
+
+int catalog_count_latest(struct catalog *cat, struct storage *st, const char *prefix, const char *fqdn,
+			 size_t how_many)
+{
+	size_t i, seen = 0;
+	int rc;
+
+	for (i = cat->n_backups; i-- > 0 && seen < how_many;) {
+		struct catalog_node *n = (struct catalog_node *)catalog_node_of(&cat->backups[i], fqdn);
+
+		if (n == NULL || !n->finished || n->deleting)
+			continue;
+		seen++;
+		if (!n->counted && (rc = count_node(n, cat->backups[i].name, st, prefix)) != 0)
+			return rc;
+	}
 	return 0;
 }

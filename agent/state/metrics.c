@@ -140,7 +140,8 @@ static int from_catalog(struct values *v, const struct config *cfg, struct stora
 	if (given == NULL) {
 		if (st == NULL && (rc = cmd_open_storage(&own, cfg, 0)) != 0)
 			return rc;
-		if ((rc = catalog_load(&cat, st ? st : own, cfg->prefix)) != 0)
+		if ((rc = catalog_load(&cat, st ? st : own, cfg->prefix)) != 0 ||
+		    (rc = catalog_count_latest(cat, st ? st : own, cfg->prefix, cfg->fqdn, 2)) != 0)
 			goto out;
 		given = cat;
 	}

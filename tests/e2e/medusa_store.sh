@@ -122,6 +122,11 @@ for b in bs:
     assert b["nodes"][0]["medusa"] is True and b["nodes"][0]["finished"] == b["started"] + 1, b
 assert [b["mode"] for b in bs] == ["full", "differential", "differential"], bs
 PY
+# report-last-backup (and its Prometheus file) count the node's last backup from its manifest too
+# (exit 1: its 2023 timestamps are older than max_backup_age_hours)
+CFG=$MCFG cas 1 report-last-backup --prometheus "$W/m.prom"
+out_has "last backup m3,"; out_has " $N files"
+grep -q "^cassette_last_backup_files{[^}]*} $N\$" "$W/m.prom" || { cat "$W/m.prom"; fail "the metrics do not count Medusa's last backup"; }
 # control: without its index copy of the manifest, nothing counts it
 mv "$M/$IDX/m1/manifest_node1.example.json" "$W/m1.json"
 CFG=$MCFG cas 0 list-backups --output json
