@@ -8,9 +8,12 @@
  * the caller's input into it, a partial one is gathered in it and processed
  * in place. Whether a segment is the last one is decided by position only: a
  * buffered full segment is known not to be last when a byte after it arrives.
+ * Objects with segment kinds (compressed segments) go through
+ * stream_kinds.c; stream_int.h holds what the two share.
  */
 #define _POSIX_C_SOURCE 200809L	/* posix_memalign */
 #include "crypto_int.h"
+#include "stream_int.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -21,54 +24,8 @@
 #include <openssl/rand.h>
 
 #define OBJKEY_INFO "cassette v1 object key"
-#define NONCE_LEN 12
-/* docs/FORMAT.md caps the encoded identity (older OpenSSL 3.0 HKDF does too). */
-#define INFO_MAX 1024
-/* The segment buffer starts this small so tiny objects stay cheap. */
-#define BUF_INITIAL 4096
-#define BUF_ALIGN 4096
 
-enum { ST_OPEN, ST_DONE, ST_DEAD };
-
-struct crypto_stream {
-	int decrypt;
-	int state;
-	int have_header;	/* encryptor: header sent; decryptor: parsed */
-	EVP_CIPHER *cipher;
-	EVP_CIPHER_CTX *ctx;
-	struct crypto_header hdr;
-	unsigned char hdr_bytes[CRYPTO_HEADER_LEN];
-	size_t hdr_fill;	/* decryptor: header bytes received */
-	unsigned char *info;	/* HKDF info for the identity */
-	size_t info_len;
-	/* decryptor, until the header arrives */
-	unsigned char master[CRYPTO_KEY_LEN];
-	unsigned char key_id[CRYPTO_KEYID_LEN];
-	unsigned char expected_salt[CRYPTO_SALT_LEN];
-	int check_salt;
-	/* the segment buffer: at most segment_size + tag bytes */
-	unsigned char *buf;
-	size_t cap;
-	size_t fill;
-	size_t stride;		/* segment_size + CRYPTO_TAG_LEN */
-	uint64_t index;		/* next segment number */
-	uint64_t plain;
-	/* objects with segment kinds (hdr.flags): zstd, per-segment lengths */
-	enum crypto_compress compress;	/* encryptor */
-	struct crypto_codec *codec;	/* borrowed; NULL until needed */
-	char *what;			/* the identity's file, for messages */
-	uint64_t compressed;		/* encryptor: segments kept compressed */
-	unsigned char lenbuf[4];	/* decryptor: the next segment's length */
-	size_t len_fill;
-	size_t seg_end;			/* decryptor: fill at its tag's end */
-	int pending;			/* decryptor: a whole segment is buffered */
-};
-
-/* A decryptor gathers a segment of an object with kinds at this offset of
- * its buffer, so that after the kind byte a raw piece is page-aligned. */
-#define KIND_OFF (BUF_ALIGN - 1)
-
-static void put_u32(unsigned char *p, uint32_t v)
+void stream_put_u32(unsigned char *p, uint32_t v)
 {
 	p[0] = (unsigned char)(v >> 24);
 	p[1] = (unsigned char)(v >> 16);
@@ -106,7 +63,7 @@ static int build_info(struct crypto_stream *s, const struct crypto_identity *id)
 	memcpy(s->info, OBJKEY_INFO, sizeof(OBJKEY_INFO));
 	p = s->info + sizeof(OBJKEY_INFO);
 	for (i = 0; i < 4; i++) {
-		put_u32(p, (uint32_t)lens[i]);
+		stream_put_u32(p, (uint32_t)lens[i]);
 		memcpy(p + 4, fields[i], lens[i]);
 		p += 4 + lens[i];
 	}
@@ -166,7 +123,7 @@ out:
 }
 
 /* Grow the segment buffer to hold `need` bytes (need <= stride). */
-static int ensure_cap(struct crypto_stream *s, size_t need)
+int stream_ensure_cap(struct crypto_stream *s, size_t need)
 {
 	unsigned char *nbuf;
 	size_t ncap;
@@ -192,7 +149,7 @@ static int ensure_cap(struct crypto_stream *s, size_t need)
 	return 0;
 }
 
-static int call_sink(crypto_sink_fn sink, void *arg, const unsigned char *buf, size_t len)
+int stream_call_sink(crypto_sink_fn sink, void *arg, const unsigned char *buf, size_t len)
 {
 	int rc = sink(arg, buf, len);
 
@@ -201,21 +158,18 @@ static int call_sink(crypto_sink_fn sink, void *arg, const unsigned char *buf, s
 	return rc;
 }
 
-static int counter_ok(const struct crypto_stream *s, int last)
+int stream_counter_ok(const struct crypto_stream *s, int last)
 {
 	/* Segment numbers are 0 .. 2^32 - 1, so the last may be 2^32 - 1. */
 	return s->index < CRYPTO_MAX_SEGMENTS - 1 || (last && s->index == CRYPTO_MAX_SEGMENTS - 1);
 }
 
-static void make_nonce(unsigned char nonce[NONCE_LEN], const struct crypto_stream *s, int last)
+void stream_make_nonce(unsigned char nonce[NONCE_LEN], const struct crypto_stream *s, int last)
 {
 	memcpy(nonce, s->hdr.nonce_prefix, CRYPTO_PREFIX_LEN);
-	put_u32(nonce + CRYPTO_PREFIX_LEN, (uint32_t)s->index);
+	stream_put_u32(nonce + CRYPTO_PREFIX_LEN, (uint32_t)s->index);
 	nonce[NONCE_LEN - 1] = last ? 1 : 0;
 }
-
-static int seal_kinds(struct crypto_stream *s, const unsigned char *in, size_t n, int last,
-		      crypto_sink_fn sink, void *arg);
 
 /* Encrypt n bytes at `in` (may be s->buf) into s->buf || tag; emit them. */
 static int seal_segment(struct crypto_stream *s, const unsigned char *in, size_t n, int last,
@@ -225,11 +179,11 @@ static int seal_segment(struct crypto_stream *s, const unsigned char *in, size_t
 	int outl;
 
 	if (s->hdr.flags & CRYPTO_FLAG_SEGMENT_KINDS)
-		return seal_kinds(s, in, n, last, sink, arg);
-	if (!counter_ok(s, last))
+		return stream_seal_kinds(s, in, n, last, sink, arg);
+	if (!stream_counter_ok(s, last))
 		return cst_error(CST_EINVALID, "encrypt: more than 2^32 segments; use a larger "
 				 "segment size than %u", s->hdr.segment_size);
-	make_nonce(nonce, s, last);
+	stream_make_nonce(nonce, s, last);
 	if (EVP_EncryptInit_ex(s->ctx, NULL, NULL, NULL, nonce) != 1 ||
 	    EVP_EncryptUpdate(s->ctx, NULL, &outl, s->hdr_bytes, CRYPTO_HEADER_LEN) != 1 ||
 	    (n > 0 && EVP_EncryptUpdate(s->ctx, s->buf, &outl, in, (int)n) != 1) ||
@@ -238,24 +192,24 @@ static int seal_segment(struct crypto_stream *s, const unsigned char *in, size_t
 		return cst_error(CST_ERROR, "encrypt: AES-256-GCM failed on segment %llu",
 				 (unsigned long long)s->index);
 	s->index++;
-	return call_sink(sink, arg, s->buf, n + CRYPTO_TAG_LEN);
+	return stream_call_sink(sink, arg, s->buf, n + CRYPTO_TAG_LEN);
 }
 
 /*
  * Decrypt n ciphertext bytes at `in` with the tag at `tag` into `out` (in
  * place or s->buf) and verify the tag; on failure `out` is wiped.
  */
-static int aead_open(struct crypto_stream *s, const unsigned char *in, size_t n,
+int stream_aead_open(struct crypto_stream *s, const unsigned char *in, size_t n,
 		     const unsigned char *tag, int last, unsigned char *out)
 {
 	unsigned char nonce[NONCE_LEN];
 	int outl, rc = 0;
 
-	if (!counter_ok(s, last)) {
+	if (!stream_counter_ok(s, last)) {
 		rc = cst_error(CST_EINTEGRITY, "decrypt: more than 2^32 segments");
 		goto out;
 	}
-	make_nonce(nonce, s, last);
+	stream_make_nonce(nonce, s, last);
 	if (EVP_DecryptInit_ex(s->ctx, NULL, NULL, NULL, nonce) != 1 ||
 	    EVP_DecryptUpdate(s->ctx, NULL, &outl, s->hdr_bytes, CRYPTO_HEADER_LEN) != 1 ||
 	    (n > 0 && EVP_DecryptUpdate(s->ctx, out, &outl, in, (int)n) != 1) ||
@@ -288,182 +242,11 @@ static int open_segment(struct crypto_stream *s, const unsigned char *in, size_t
 {
 	int rc;
 
-	if ((rc = aead_open(s, in, n, tag, last, s->buf)) != 0)
+	if ((rc = stream_aead_open(s, in, n, tag, last, s->buf)) != 0)
 		return rc;
 	s->index++;
 	s->plain += n;
-	return call_sink(sink, arg, s->buf, n);
-}
-
-/* ---- objects with segment kinds (docs/FORMAT.md, "Compressed segments") -- */
-
-/* The codec given, or the thread's: contexts are reused across objects. */
-static int need_codec(struct crypto_stream *s)
-{
-	if (s->codec == NULL && (s->codec = codec_of_thread()) == NULL)
-		return CST_ENOMEM;
-	return 0;
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/*
- * Seal piece in[0..n) as length || kind || body || tag: compressed when
- * zstd's output fits the limit of the mode, else raw.
- */
-static int seal_kinds(struct crypto_stream *s, const unsigned char *in, size_t n, int last,
-		      crypto_sink_fn sink, void *arg)
-{
-	unsigned char nonce[NONCE_LEN], *z;
-	size_t body = 0, limit = 0;
-	int outl, rc;
-
-	if (!counter_ok(s, last))
-		return cst_error(CST_EINVALID, "encrypt: more than 2^32 segments; use a larger "
-				 "segment size than %u", s->hdr.segment_size);
-	if ((rc = need_codec(s)) != 0)
-		return rc;
-	if ((z = codec_seg_buf(s->codec, s->hdr.segment_size)) == NULL)
-		return CST_ENOMEM;
-	/* auto: saves at least 5% (20 * body <= 19 * n); zstd: at least a byte */
-	if (s->compress == CRYPTO_COMPRESS_AUTO)
-		limit = n - (n + 19) / 20;
-	else if (s->compress == CRYPTO_COMPRESS_ZSTD && n > 0)
-		limit = n - 1;
-	if ((rc = codec_compress(s->codec, z + 5, limit, in, n, &body)) != 0)
-		return rc;
-	z[4] = body > 0 ? 1 : 0;
-	if (body == 0) {
-		if (n > 0)
-			memcpy(z + 5, in, n);
-		body = n;
-	} else {
-		s->compressed++;
-	}
-	put_u32(z, (uint32_t)(1 + body));
-	make_nonce(nonce, s, last);
-	if (EVP_EncryptInit_ex(s->ctx, NULL, NULL, NULL, nonce) != 1 ||
-	    EVP_EncryptUpdate(s->ctx, NULL, &outl, s->hdr_bytes, CRYPTO_HEADER_LEN) != 1 ||
-	    EVP_EncryptUpdate(s->ctx, z + 4, &outl, z + 4, (int)(1 + body)) != 1 ||
-	    EVP_EncryptFinal_ex(s->ctx, z + 5 + body, &outl) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_AEAD_GET_TAG, CRYPTO_TAG_LEN, z + 5 + body) != 1)
-		return cst_error(CST_ERROR, "encrypt: AES-256-GCM failed on segment %llu",
-				 (unsigned long long)s->index);
-	s->index++;
-	return call_sink(sink, arg, z, 4 + 1 + body + CRYPTO_TAG_LEN);
-}
-
-/* The buffered segment (ciphertext at s->buf + KIND_OFF up to s->seg_end):
- * authenticate, decode by its kind, check the piece's size, emit. */
-static int open_kinds(struct crypto_stream *s, int last, crypto_sink_fn sink, void *arg)
-{
-	unsigned char *ct = s->buf + KIND_OFF;
-	size_t n = s->seg_end - KIND_OFF - CRYPTO_TAG_LEN, plen = 0;
-	uint32_t seg = s->hdr.segment_size;
-	const unsigned char *piece = NULL;
-	int rc;
-
-	s->pending = 0;
-	s->len_fill = 0;
-	s->fill = 0;
-	if ((rc = aead_open(s, ct, n, ct + n, last, ct)) != 0)
-		return rc;
-	if (ct[0] == 0) {
-		piece = ct + 1;
-		plen = n - 1;
-	} else if (ct[0] == 1) {
-		if ((rc = need_codec(s)) != 0 ||
-		    (rc = codec_decompress(s->codec, ct + 1, n - 1, seg, &piece, &plen, s->what,
-					   s->index)) != 0)
-			goto out;
-	} else {
-		rc = cst_error(CST_EINTEGRITY, "decrypt: segment %llu of %s has the unknown kind %u",
-			       (unsigned long long)s->index, s->what, ct[0]);
-		goto out;
-	}
-	/* the pieces of FORMAT.md: every one but the last is full, the last
-	 * is empty only when it is the only one */
-	if ((!last && plen != seg) || (last && s->index > 0 && plen == 0)) {
-		rc = cst_error(CST_EINTEGRITY, "decrypt: segment %llu of %s holds %zu bytes, which "
-			       "a%s segment of %u cannot", (unsigned long long)s->index, s->what, plen,
-			       last ? " last" : " non-last", seg);
-		goto out;
-	}
-	s->index++;
-	s->plain += plen;
-	rc = call_sink(sink, arg, piece, plen);
-out:
-	if (rc != 0)
-		OPENSSL_cleanse(ct, n);
-	return rc;
-}
-
-static int kinds_update(struct crypto_stream *s, const unsigned char *in, size_t len,
-			crypto_sink_fn sink, void *arg)
-{
-	uint32_t seglen;
-	size_t n;
-	int rc;
-
-	while (len > 0) {
-		/* A byte follows a buffered segment: it is not last. */
-		if (s->pending && (rc = open_kinds(s, 0, sink, arg)) != 0)
-			return rc;
-		if (s->len_fill < sizeof(s->lenbuf)) {
-			n = sizeof(s->lenbuf) - s->len_fill;
-			n = len < n ? len : n;
-			memcpy(s->lenbuf + s->len_fill, in, n);
-			s->len_fill += n;
-			in += n;
-			len -= n;
-			if (s->len_fill < sizeof(s->lenbuf))
-				continue;
-			seglen = get_u32(s->lenbuf);
-			if (seglen < 1 || seglen > s->hdr.segment_size + 1)
-				return cst_error(CST_EINTEGRITY, "decrypt: segment %llu of %s declares "
-						 "%u bytes (1..%u)", (unsigned long long)s->index,
-						 s->what, seglen, s->hdr.segment_size + 1);
-			s->fill = KIND_OFF;
-			s->seg_end = KIND_OFF + seglen + CRYPTO_TAG_LEN;
-			if ((rc = ensure_cap(s, s->seg_end)) != 0)
-				return rc;
-			continue;
-		}
-		n = s->seg_end - s->fill;
-		n = len < n ? len : n;
-		memcpy(s->buf + s->fill, in, n);
-		s->fill += n;
-		in += n;
-		len -= n;
-		s->pending = s->fill == s->seg_end;
-	}
-	return 0;
-}
-
-static int kinds_final(struct crypto_stream *s, crypto_sink_fn sink, void *arg)
-{
-	if (s->pending)
-		return open_kinds(s, 1, sink, arg);
-	if (s->len_fill > 0)
-		return cst_error(CST_EINTEGRITY, "decrypt: %s truncated inside segment %llu",
-				 s->what, (unsigned long long)s->index);
-	return cst_error(CST_EINTEGRITY, "decrypt: %s truncated (no segment after %s)", s->what,
-			 s->index == 0 ? "the header" : "the last whole one");
-}
-
-void crypto_stream_set_codec(struct crypto_stream *s, struct crypto_codec *codec)
-{
-	if (s->codec == NULL && codec != NULL)
-		s->codec = codec;
-}
-
-void crypto_stream_kinds(const struct crypto_stream *s, uint64_t *compressed, uint64_t *segments)
-{
-	*compressed = s->compressed;
-	*segments = s->index;
+	return stream_call_sink(sink, arg, s->buf, n);
 }
 
 int crypto_encryptor_new(struct crypto_stream **out, const struct crypto_key *key,
@@ -582,7 +365,7 @@ static int encrypt_update(struct crypto_stream *s, const unsigned char *in, size
 
 	if (!s->have_header) {
 		s->have_header = 1;
-		if ((rc = call_sink(sink, arg, s->hdr_bytes, CRYPTO_HEADER_LEN)) != 0)
+		if ((rc = stream_call_sink(sink, arg, s->hdr_bytes, CRYPTO_HEADER_LEN)) != 0)
 			goto out;
 	}
 	while (len > 0) {
@@ -593,13 +376,13 @@ static int encrypt_update(struct crypto_stream *s, const unsigned char *in, size
 			s->fill = 0;
 		}
 		if (s->fill == 0 && len > seg) {
-			if ((rc = ensure_cap(s, s->stride)) != 0 ||
+			if ((rc = stream_ensure_cap(s, s->stride)) != 0 ||
 			    (rc = seal_segment(s, in, seg, 0, sink, arg)) != 0)
 				goto out;
 			n = seg;
 		} else {
 			n = len < seg - s->fill ? len : seg - s->fill;
-			if ((rc = ensure_cap(s, s->fill + n + CRYPTO_TAG_LEN)) != 0)
+			if ((rc = stream_ensure_cap(s, s->fill + n + CRYPTO_TAG_LEN)) != 0)
 				goto out;
 			memcpy(s->buf + s->fill, in, n);
 			s->fill += n;
@@ -629,7 +412,7 @@ static int decrypt_update(struct crypto_stream *s, const unsigned char *in, size
 			goto out;
 	}
 	if (s->have_header && (s->hdr.flags & CRYPTO_FLAG_SEGMENT_KINDS))
-		return kinds_update(s, in, len, sink, arg);
+		return stream_kinds_update(s, in, len, sink, arg);
 	seg = s->hdr.segment_size;
 	while (len > 0) {
 		/* A byte follows a buffered full segment: it is not last. */
@@ -639,13 +422,13 @@ static int decrypt_update(struct crypto_stream *s, const unsigned char *in, size
 			s->fill = 0;
 		}
 		if (s->fill == 0 && len > s->stride) {
-			if ((rc = ensure_cap(s, s->stride)) != 0 ||
+			if ((rc = stream_ensure_cap(s, s->stride)) != 0 ||
 			    (rc = open_segment(s, in, seg, in + seg, 0, sink, arg)) != 0)
 				goto out;
 			n = s->stride;
 		} else {
 			n = len < s->stride - s->fill ? len : s->stride - s->fill;
-			if ((rc = ensure_cap(s, s->fill + n)) != 0)
+			if ((rc = stream_ensure_cap(s, s->fill + n)) != 0)
 				goto out;
 			memcpy(s->buf + s->fill, in, n);
 			s->fill += n;
@@ -681,7 +464,7 @@ static int decrypt_final(struct crypto_stream *s, crypto_sink_fn sink, void *arg
 		return cst_error(CST_EINTEGRITY, "decrypt: object truncated inside the header "
 				 "(%zu of %d bytes)", s->hdr_fill, CRYPTO_HEADER_LEN);
 	if (s->hdr.flags & CRYPTO_FLAG_SEGMENT_KINDS)
-		return kinds_final(s, sink, arg);
+		return stream_kinds_final(s, sink, arg);
 	if (s->fill < CRYPTO_TAG_LEN)
 		return cst_error(CST_EINTEGRITY, "decrypt: object truncated (%zu bytes after "
 				 "segment %llu, less than a tag)", s->fill,
@@ -702,7 +485,7 @@ int crypto_stream_final(struct crypto_stream *s, crypto_sink_fn sink, void *arg)
 	if (s->decrypt) {
 		rc = decrypt_final(s, sink, arg);
 	} else if ((rc = encrypt_update(s, NULL, 0, sink, arg)) == 0 &&
-		   (rc = ensure_cap(s, s->fill + CRYPTO_TAG_LEN)) == 0) {
+		   (rc = stream_ensure_cap(s, s->fill + CRYPTO_TAG_LEN)) == 0) {
 		rc = seal_segment(s, s->buf, s->fill, 1, sink, arg);
 	}
 	s->fill = 0;
